@@ -1,0 +1,33 @@
+# Every target creates .venv and installs the project into it when needed, so a fresh clone
+# needs nothing but python3 >= 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint dev clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m bulkgen_pipeline.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check bulkgen_pipeline tests benchmarks
+	$(BIN)/mypy bulkgen_pipeline
+
+dev: $(STAMP)
+	$(BIN)/bulkgen dev
+
+clean:
+	rm -rf $(VENV) .bulkgen .pytest_cache

@@ -1,0 +1,19 @@
+"""`make bench`: every benchmark, results printed as tables."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_resolution import run_resolution_benchmarks  # noqa: E402
+from benchmarks.table import print_table  # noqa: E402
+
+
+def main() -> None:
+    print_table("Resolution: 50 generations, largest category", run_resolution_benchmarks())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""The preset: what a merchant asks for, in the canonical shape or the seed's flattened one.
+
+Structural checks (types, ranges, hex colours, dimensions) are pydantic's; checks against the
+category schema (known category, known attributes, allowed values) are ours, so every problem
+comes back as one PresetValidationError naming the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import FieldProblem, PresetValidationError, problems_from_pydantic
+from .schema import MODEL_ATTRIBUTE_NAMES, CategorySchema, load_category_schema
+
+RANDOM = "__RANDOM__"
+MAX_GENERATIONS = 50
+# The fixed ratios every provider we route to can honour.
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+_HEX = re.compile(r"^#?([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")
+_PRESET_KEYS = {"id", "name", "category", "config", "description"}
+
+
+def is_random(value: Any) -> bool:
+    """`__RANDOM__`, null and blank all mean "let the system choose"."""
+    return value is None or (isinstance(value, str) and value.strip() in ("", RANDOM))
+
+
+def normalize_hex(value: str) -> str:
+    match = _HEX.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"'{value}' is not a hex colour like #1A2B3C")
+    digits = match.group(1)
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    return "#" + digits.upper()
+
+
+class ColorStrategy(StrEnum):
+    cycling = "cycling"
+    random = "random"
+    weighted = "weighted"
+
+
+class Sampling(StrEnum):
+    unique = "unique"  # distinct combinations, drawn without replacement
+    balanced = "balanced"  # distinct where possible, and every value used about equally often
+
+
+class Dimensions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    width: int | None = Field(default=None, ge=256, le=2048)
+    height: int | None = Field(default=None, ge=256, le=2048)
+    aspect_ratio: str | None = None
+
+    @field_validator("aspect_ratio")
+    @classmethod
+    def _known_ratio(cls, value: str | None) -> str | None:
+        if value is not None and value not in ASPECT_RATIOS:
+            raise ValueError(
+                f"'{value}' is not a supported aspect ratio: {', '.join(ASPECT_RATIOS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Dimensions:
+        exact = self.width is not None or self.height is not None
+        if exact and self.aspect_ratio is not None:
+            raise ValueError("give either width and height, or aspect_ratio, not both")
+        if exact and (self.width is None or self.height is None):
+            raise ValueError("exact dimensions need both width and height")
+        if not exact and self.aspect_ratio is None:
+            raise ValueError("give width and height, or aspect_ratio")
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.aspect_ratio is not None:
+            return {"aspect_ratio": self.aspect_ratio}
+        return {"width": self.width, "height": self.height}
+
+
+class ModelAttributes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_sex: str | None = RANDOM
+    model_age: str | None = RANDOM
+    model_ethnicity: str | None = RANDOM
+
+
+class PresetConfig(BaseModel):
+    """Known settings are fields; everything else is a category attribute, checked later."""
+
+    model_config = ConfigDict(extra="allow")
+
+    use_model: bool = False
+    model_attributes: ModelAttributes = Field(default_factory=ModelAttributes)
+    background: str | None = RANDOM
+    color_palette: list[str] = Field(default_factory=list, max_length=50)
+    color_strategy: ColorStrategy = ColorStrategy.cycling
+    color_weights: list[float] | None = None
+    generation_count: int = Field(default=5, ge=1, le=MAX_GENERATIONS)
+    dimensions: Dimensions = Field(default_factory=lambda: Dimensions(width=1024, height=1024))
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    sampling: Sampling = Sampling.unique
+    negative_prompt: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("color_palette", mode="before")
+    @classmethod
+    def _palette(cls, value: Any) -> Any:
+        if value is None or is_random(value):
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ValueError("color_palette must be a list of hex colours")
+        return [normalize_hex(v) if isinstance(v, str) else v for v in value]
+
+    @field_validator("color_weights")
+    @classmethod
+    def _positive_weights(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(w <= 0 for w in value):
+            raise ValueError("every colour weight must be greater than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _weights_match_palette(self) -> PresetConfig:
+        if self.color_weights is not None and len(self.color_weights) != len(self.color_palette):
+            raise ValueError(
+                f"color_weights has {len(self.color_weights)} entries but color_palette has "
+                f"{len(self.color_palette)}; give one weight per colour"
+            )
+        return self
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """The category attributes: every key that is not a known setting."""
+        return dict(self.model_extra or {})
+
+
+class Preset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=64)
+    description: str | None = None
+    config: PresetConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_flattened(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "config" not in data:
+            data["config"] = {k: data.pop(k) for k in list(data) if k not in _PRESET_KEYS}
+        config = data["config"]
+        if isinstance(config, dict) and any(name in config for name in MODEL_ATTRIBUTE_NAMES):
+            config = dict(config)
+            nested = dict(config.get("model_attributes") or {})
+            for name in MODEL_ATTRIBUTE_NAMES:
+                if name in config:
+                    nested.setdefault(name, config.pop(name))
+            config["model_attributes"] = nested
+            data["config"] = config
+        return data
+
+    def canonical(self) -> dict[str, Any]:
+        """The canonical JSON form, as stored in a job's snapshot."""
+        return self.model_dump(mode="json", exclude_none=False)
+
+
+def parse_preset(data: Any, schema: CategorySchema | None = None) -> Preset:
+    """Validate a preset (canonical or flattened) against its types and the category schema.
+
+    Values are matched to the schema case-insensitively and returned in the schema's spelling.
+    Raises PresetValidationError listing every problem.
+    """
+    schema = schema or load_category_schema()
+    try:
+        preset = Preset.model_validate(data)
+    except ValidationError as exc:
+        raise PresetValidationError(problems_from_pydantic(exc)) from None
+    problems: list[FieldProblem] = []
+    category = _match_category(preset.category, schema)
+    if category is None:
+        raise PresetValidationError(
+            [FieldProblem("category", f"unknown category '{preset.category}'", schema.categories)]
+        )
+    config = preset.config
+    updates: dict[str, Any] = {}
+    known = schema.attributes(category)
+    for name, value in config.attributes.items():
+        if name not in known:
+            problems.append(
+                FieldProblem(
+                    f"config.{name}", f"unknown attribute for category '{category}'", list(known)
+                )
+            )
+            continue
+        updates[name] = _check_value(f"config.{name}", value, known[name], problems)
+    model_values: dict[str, Any] = {}
+    if config.use_model:
+        pools = schema.model_attributes()
+        for name in MODEL_ATTRIBUTE_NAMES:
+            value = getattr(config.model_attributes, name)
+            model_values[name] = _check_value(
+                f"config.model_attributes.{name}", value, pools[name], problems
+            )
+    background = _check_value(
+        "config.background",
+        config.background,
+        schema.backgrounds(category, use_model=config.use_model),
+        problems,
+    )
+    if problems:
+        raise PresetValidationError(problems)
+    new_config = config.model_copy(
+        update={
+            "background": background,
+            "model_attributes": ModelAttributes(**model_values)
+            if config.use_model
+            else ModelAttributes(),
+        }
+    )
+    # Extras live in __pydantic_extra__; rewrite them in the schema's spelling.
+    new_config.__pydantic_extra__ = updates
+    return preset.model_copy(update={"category": category, "config": new_config})
+
+
+def _match_category(category: str, schema: CategorySchema) -> str | None:
+    wanted = category.strip().lower()
+    for candidate in schema.categories:
+        if candidate.lower() in (wanted, wanted.replace("-", "_"), wanted.replace("_", "-")):
+            return candidate
+    return None
+
+
+def _check_value(field: str, value: Any, options: list[str], problems: list[FieldProblem]) -> Any:
+    if is_random(value):
+        return RANDOM
+    if not isinstance(value, str):
+        problems.append(
+            FieldProblem(field, f'must be a string or "{RANDOM}", got {value!r}', options)
+        )
+        return value
+    for option in options:
+        if option.lower() == value.strip().lower():
+            return option
+    problems.append(FieldProblem(field, f"'{value}' is not an allowed value", options))
+    return value

@@ -1,0 +1,76 @@
+"""A bulk request as a job stores it: a preset or a prompt batch, frozen at queue time.
+
+The snapshot is plain JSON, so the run resolves exactly what was queued even if the preset is
+edited afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .batches import BATCH_CATEGORY, PromptBatch, parse_prompt_batch, resolve_prompt_batch
+from .errors import FieldProblem, PresetValidationError
+from .presets import MAX_GENERATIONS, Preset, parse_preset
+from .resolution import ResolutionResult, resolve_preset
+from .schema import CategorySchema
+
+PRESET = "preset"
+PROMPT_BATCH = "prompt_batch"
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    kind: str
+    name: str
+    category: str
+    generation_count: int
+    preset: Preset | None = None
+    batch: PromptBatch | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        body = self.preset.canonical() if self.preset else self.batch.model_dump(mode="json")  # type: ignore[union-attr]
+        return {"kind": self.kind, "generation_count": self.generation_count, "body": body}
+
+    def resolve(
+        self, *, run_seed: int | str, schema: CategorySchema | None = None
+    ) -> ResolutionResult:
+        if self.preset is not None:
+            return resolve_preset(
+                self.preset,
+                run_seed=run_seed,
+                schema=schema,
+                generation_count=self.generation_count,
+            )
+        assert self.batch is not None
+        return resolve_prompt_batch(self.batch, run_seed=run_seed)
+
+
+def preset_request(
+    data: Any, *, generation_count: int | None = None, schema: CategorySchema | None = None
+) -> BulkRequest:
+    """Validate a preset; `generation_count` overrides the preset's own count (1–50)."""
+    preset = parse_preset(data, schema)
+    count = preset.config.generation_count if generation_count is None else generation_count
+    if not 1 <= count <= MAX_GENERATIONS:
+        raise PresetValidationError(
+            [FieldProblem("count", f"must be between 1 and {MAX_GENERATIONS}, got {count}")]
+        )
+    return BulkRequest(PRESET, preset.name, preset.category, count, preset=preset)
+
+
+def batch_request(data: Any) -> BulkRequest:
+    batch = parse_prompt_batch(data)
+    return BulkRequest(
+        PROMPT_BATCH, batch.name, BATCH_CATEGORY, batch.generation_count, batch=batch
+    )
+
+
+def request_from_snapshot(
+    snapshot: dict[str, Any], schema: CategorySchema | None = None
+) -> BulkRequest:
+    if snapshot.get("kind") == PROMPT_BATCH:
+        return batch_request(snapshot["body"])
+    return preset_request(
+        snapshot["body"], generation_count=snapshot.get("generation_count"), schema=schema
+    )

@@ -1,0 +1,159 @@
+"""The one entry point: a validated preset and a run seed in, N resolved generations out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .colors import ColorMapper
+from .mappers import AttributeResolver, BackgroundMapper, ModelMapper
+from .presets import Preset
+from .prompts import build_prompt
+from .sampling import SAMPLERS, derive_seed, seeded_rng
+from .schema import MODEL_ATTRIBUTE_NAMES, CategorySchema, load_category_schema
+from .specs import GenerationSpec
+
+
+@dataclass(frozen=True)
+class ResolutionResult:
+    generations: list[GenerationSpec]
+    seed: int | str  # what seeded the run: the preset's seed, else the run id
+    combination_space: int  # distinct combinations of the random attributes that exist
+    distinct_combinations: int  # how many of them this run uses
+    random_attributes: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def space_exhausted(self) -> bool:
+        return self.distinct_combinations < len(self.generations)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "generation_count": len(self.generations),
+            "random_attributes": self.random_attributes,
+            "combination_space": self.combination_space,
+            "distinct_combinations": self.distinct_combinations,
+            "space_exhausted": self.space_exhausted,
+            "notes": self.notes,
+        }
+
+
+def resolve_preset(
+    preset: Preset,
+    *,
+    run_seed: int | str,
+    schema: CategorySchema | None = None,
+    generation_count: int | None = None,
+) -> ResolutionResult:
+    """Resolve every `__RANDOM__` of a validated preset (see `parse_preset`) per generation.
+
+    User values are never changed. The preset's own seed wins over `run_seed`, so a preset with
+    a seed resolves identically in every run; without one, the run id makes re-runs identical.
+    """
+    schema = schema or load_category_schema()
+    config = preset.config
+    count = generation_count or config.generation_count
+    seed: int | str = config.seed if config.seed is not None else run_seed
+    flat = {
+        **config.attributes,
+        "use_model": config.use_model,
+        "model_attributes": config.model_attributes.model_dump(),
+        "background": config.background,
+    }
+    mappers = [
+        AttributeResolver(preset.category, schema),
+        ModelMapper(schema),
+        BackgroundMapper(preset.category, schema),
+    ]
+    fixed: dict[str, Any] = {}
+    dimensions: list[tuple[str, list[str]]] = []
+    for mapper in mappers:
+        mapper_fixed, mapper_dimensions = mapper.split(flat)
+        fixed.update(mapper_fixed)
+        dimensions.extend(mapper_dimensions)
+
+    draw = SAMPLERS[config.sampling.value].draw(
+        [len(options) for _, options in dimensions], count, seeded_rng(seed, "attributes")
+    )
+    colours = ColorMapper(config.color_strategy).distribute_colors(
+        config.color_palette, count, seeded_rng(seed, "colors"), config.color_weights
+    )
+    colour_is_drawn = len(set(config.color_palette)) > 1
+    user_specified = _user_specified(preset, fixed, count)
+    attribute_order = list(schema.attributes(preset.category))
+
+    generations = []
+    for index, (combination, colour) in enumerate(
+        zip(draw.combinations, colours, strict=True), start=1
+    ):
+        drawn = {
+            name: options[i] for (name, options), i in zip(dimensions, combination, strict=True)
+        }
+        values = {**fixed, **drawn}
+        resolved: dict[str, Any] = {"category": preset.category}
+        resolved.update({name: values[name] for name in attribute_order})
+        resolved["use_model"] = config.use_model
+        if config.use_model:
+            resolved.update({name: values[name] for name in MODEL_ATTRIBUTE_NAMES})
+        resolved["background"] = values["background"]
+        resolved["color"] = colour
+        resolved["dimensions"] = config.dimensions.as_dict()
+
+        randomly_selected: dict[str, Any] = dict(drawn)
+        if colour_is_drawn:
+            randomly_selected["color"] = colour
+        generations.append(
+            GenerationSpec(
+                generation=index,
+                prompt=build_prompt(preset.category, resolved, schema=schema),
+                seed=derive_seed(seed, "image", index),
+                config=resolved,
+                attribute_resolution={
+                    "randomly_selected": randomly_selected,
+                    "user_specified": user_specified,
+                    "total_random_count": len(randomly_selected),
+                    "total_user_specified_count": len(user_specified),
+                },
+                dimensions=config.dimensions.as_dict(),
+                negative_prompt=config.negative_prompt,
+                key_attributes=_key_attributes(resolved, attribute_order),
+            )
+        )
+
+    notes = []
+    if draw.distinct < count:
+        notes.append(
+            f"Only {draw.space} distinct combination(s) of the random attributes exist for "
+            f"{count} generations; {count - draw.distinct} generation(s) repeat a combination "
+            "and differ only by colour and image seed."
+        )
+    return ResolutionResult(
+        generations=generations,
+        seed=seed,
+        combination_space=draw.space,
+        distinct_combinations=draw.distinct,
+        random_attributes=[name for name, _ in dimensions],
+        notes=notes,
+    )
+
+
+def _user_specified(preset: Preset, fixed: dict[str, Any], count: int) -> dict[str, Any]:
+    config = preset.config
+    specified: dict[str, Any] = dict(fixed)
+    specified["use_model"] = config.use_model
+    if config.color_palette:
+        specified["color_palette"] = list(config.color_palette)
+    specified["generation_count"] = count
+    return specified
+
+
+def _key_attributes(resolved: dict[str, Any], attribute_order: list[str]) -> dict[str, str]:
+    """What the preview renderer writes on the image: enough to tell generations apart."""
+    keys = {name: str(resolved[name]) for name in attribute_order[:4]}
+    if resolved.get("use_model"):
+        keys["model"] = " ".join(str(resolved[n]) for n in MODEL_ATTRIBUTE_NAMES)
+    keys["background"] = str(resolved["background"])
+    if resolved.get("color"):
+        keys["color"] = str(resolved["color"])
+    return keys
