@@ -7,12 +7,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_providers import run_provider_benchmarks  # noqa: E402
 from benchmarks.bench_resolution import run_resolution_benchmarks  # noqa: E402
 from benchmarks.table import print_table  # noqa: E402
 
 
 def main() -> None:
     print_table("Resolution: 50 generations, largest category", run_resolution_benchmarks())
+    print_table("Providers: 50 images through the router against fake servers", run_provider_benchmarks())
 
 
 if __name__ == "__main__":
