@@ -1,0 +1,109 @@
+"""The application database (SQLAlchemy 2.0 + Alembic): users and credits, presets, the job
+queue, per-generation items, settlement. No Dagster here; resources/database.py wraps it.
+
+Every repository function takes a `Session`; the caller's ``with db.session() as s:`` block is
+the transaction.
+"""
+
+from bulkgen_pipeline.db.engine import Database, dispose_shared_databases, shared_database
+from bulkgen_pipeline.db.errors import (
+    DatabaseError,
+    InsufficientCredits,
+    JobAlreadyExists,
+    UnknownJob,
+    UnknownPreset,
+    UnknownUser,
+)
+from bulkgen_pipeline.db.items import ItemView, list_items, record_item, refresh_progress
+from bulkgen_pipeline.db.jobs import (
+    JobRow,
+    JobView,
+    fail_job,
+    get_job,
+    is_cancel_requested,
+    item_counts,
+    job_status_dict,
+    jobs_after,
+    mark_cancelled,
+    mark_job_processing,
+    queue_bulk_job,
+    request_cancel,
+    run_folder,
+)
+from bulkgen_pipeline.db.ledger import LedgerEntry, credit_invariant_violations, ledger_entries
+from bulkgen_pipeline.db.models import ALL_TABLES
+from bulkgen_pipeline.db.presets import (
+    PresetView,
+    get_preset,
+    list_presets,
+    save_preset,
+    update_preset,
+)
+from bulkgen_pipeline.db.settlement import (
+    NO_IMAGES_ERROR,
+    ImgHistoryView,
+    SettledImage,
+    SettlementResult,
+    list_img_history,
+    settle_run,
+)
+from bulkgen_pipeline.db.users import (
+    CreatedUser,
+    UserView,
+    add_credits,
+    create_user,
+    find_user_by_api_key,
+    get_user,
+    hash_api_key,
+)
+
+__all__ = [
+    "ALL_TABLES",
+    "NO_IMAGES_ERROR",
+    "CreatedUser",
+    "Database",
+    "DatabaseError",
+    "ImgHistoryView",
+    "InsufficientCredits",
+    "ItemView",
+    "JobAlreadyExists",
+    "JobRow",
+    "JobView",
+    "LedgerEntry",
+    "PresetView",
+    "SettledImage",
+    "SettlementResult",
+    "UnknownJob",
+    "UnknownPreset",
+    "UnknownUser",
+    "UserView",
+    "add_credits",
+    "create_user",
+    "credit_invariant_violations",
+    "dispose_shared_databases",
+    "fail_job",
+    "find_user_by_api_key",
+    "get_job",
+    "get_preset",
+    "get_user",
+    "hash_api_key",
+    "is_cancel_requested",
+    "item_counts",
+    "job_status_dict",
+    "jobs_after",
+    "ledger_entries",
+    "list_img_history",
+    "list_items",
+    "list_presets",
+    "mark_cancelled",
+    "mark_job_processing",
+    "queue_bulk_job",
+    "record_item",
+    "refresh_progress",
+    "request_cancel",
+    "run_folder",
+    "save_preset",
+    "settle_run",
+    "shared_database",
+    "update_preset",
+]

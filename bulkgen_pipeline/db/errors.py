@@ -1,0 +1,40 @@
+"""Errors raised by the repository functions (all subclass `DatabaseError`)."""
+
+from __future__ import annotations
+
+
+class DatabaseError(Exception):
+    """Base class for bulkgen database errors."""
+
+
+class UnknownUser(DatabaseError, LookupError):
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        super().__init__(f"Unknown user: {user_id}")
+
+
+class UnknownPreset(DatabaseError, LookupError):
+    def __init__(self, preset_id: str) -> None:
+        self.preset_id = preset_id
+        super().__init__(f"Unknown preset: {preset_id}")
+
+
+class UnknownJob(DatabaseError, LookupError):
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"Unknown job: {run_id}")
+
+
+class JobAlreadyExists(DatabaseError, ValueError):
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"A job with id {run_id} already exists")
+
+
+class InsufficientCredits(DatabaseError):
+    """Not enough available credits (balance minus open reservations)."""
+
+    def __init__(self, needed: int, available: int) -> None:
+        self.needed = needed
+        self.available = available
+        super().__init__(f"Insufficient credits: {needed} needed, {available} available")

@@ -1,0 +1,122 @@
+"""Per-generation item status (one row per generation index of a run) and run progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bulkgen_pipeline.db.jobs import item_counts
+from bulkgen_pipeline.db.ledger import dialect_name, lock_run_rows
+from bulkgen_pipeline.db.models import ITEM_STATUSES, GenerationItem, utcnow
+
+
+@dataclass(frozen=True)
+class ItemView:
+    run_id: str
+    generation_index: int
+    status: str
+    provider: str | None
+    model: str | None
+    attempts: int
+    error: str | None
+    object_key: str | None
+    latency_ms: int | None
+    updated_at: datetime
+
+
+def record_item(
+    session: Session,
+    run_id: str,
+    generation_index: int,
+    *,
+    status: str,
+    provider: str | None = None,
+    model: str | None = None,
+    attempts: int | None = None,
+    error: str | None = None,
+    object_key: str | None = None,
+    latency_ms: int | None = None,
+) -> None:
+    """Insert or update one item (atomic upsert, safe from many threads each with its own
+    session). Fields left as None keep their stored value; `succeeded` clears the error."""
+    if status not in ITEM_STATUSES:
+        raise ValueError(f"status must be one of {ITEM_STATUSES}, got {status!r}")
+    values: dict[str, Any] = {
+        "run_id": run_id,
+        "generation_index": generation_index,
+        "status": status,
+        "updated_at": utcnow(),
+    }
+    optional = {
+        "provider": provider,
+        "model": model,
+        "attempts": attempts,
+        "error": error,
+        "object_key": object_key,
+        "latency_ms": latency_ms,
+    }
+    values.update({k: v for k, v in optional.items() if v is not None})
+    dialect = dialect_name(session)
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise NotImplementedError(f"record_item does not support the {dialect} dialect")
+    stmt = insert(GenerationItem).values(attempts=values.pop("attempts", 0), **values)
+    update: dict[str, Any] = {
+        k: stmt.excluded[k] for k in values if k not in ("run_id", "generation_index")
+    }
+    if attempts is not None:
+        update["attempts"] = stmt.excluded.attempts
+    if status == "succeeded" and error is None:
+        update["error"] = None
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["run_id", "generation_index"], set_=update)
+    )
+
+
+def list_items(session: Session, run_id: str) -> list[ItemView]:
+    rows = session.scalars(
+        select(GenerationItem)
+        .where(GenerationItem.run_id == run_id)
+        .order_by(GenerationItem.generation_index)
+        .execution_options(populate_existing=True)
+    )
+    return [
+        ItemView(
+            run_id=r.run_id,
+            generation_index=r.generation_index,
+            status=r.status,
+            provider=r.provider,
+            model=r.model,
+            attempts=r.attempts,
+            error=r.error,
+            object_key=r.object_key,
+            latency_ms=r.latency_ms,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+def refresh_progress(session: Session, run_id: str) -> tuple[int, int]:
+    """Recompute header.completed_images / failed_images from the items (under the row lock,
+    so concurrent callers converge on the right totals) and move a queued job to processing.
+    Finished runs (completed, cancelled) are not touched. Returns (completed, failed)."""
+    job, header = lock_run_rows(session, run_id)
+    completed, failed = item_counts(session, run_id)
+    if job.status in ("completed", "cancelled"):
+        return completed, failed
+    now = utcnow()
+    header.completed_images, header.failed_images = completed, failed
+    header.updated_at = now
+    if job.status == "queued":
+        job.status = "processing"
+        job.started_at = job.started_at or now
+    if header.status == "pending" and job.status in ("processing", "cancelling"):
+        header.status = "processing"
+    session.flush()
+    return completed, failed

@@ -1,0 +1,145 @@
+"""Row locks and the append-only credit ledger.
+
+Lock order everywhere: user row → job row → header row (no deadlocks on PostgreSQL).
+Per run the ledger holds at most one `reserve`, one `charge` and one `release` row; a
+reservation is *open* while it has no `release` row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from bulkgen_pipeline.db.errors import UnknownJob, UnknownUser
+from bulkgen_pipeline.db.models import BackendJob, BulkGenerationHeader, CreditLedger, User
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    user_id: str
+    run_id: str | None
+    kind: str
+    amount: int
+    created_at: datetime
+
+
+def _locked(session: Session, stmt: Select):
+    return session.execute(
+        stmt.with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def dialect_name(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def lock_user(session: Session, user_id: str) -> User:
+    """SELECT … FOR UPDATE the user (SQLite: the whole transaction is already exclusive)."""
+    user = _locked(session, select(User).where(User.id == user_id))
+    if user is None:
+        raise UnknownUser(user_id)
+    return user
+
+
+def lock_run(session: Session, run_id: str) -> tuple[BackendJob, BulkGenerationHeader, User]:
+    """Lock the run's user, job and header rows (in that order)."""
+    user_id = session.scalar(select(BackendJob.user_id).where(BackendJob.uuid == run_id))
+    if user_id is None:
+        raise UnknownJob(run_id)
+    user = lock_user(session, user_id)
+    job, header = lock_run_rows(session, run_id)
+    return job, header, user
+
+
+def lock_run_rows(session: Session, run_id: str) -> tuple[BackendJob, BulkGenerationHeader]:
+    """Lock the run's job and header rows (not the user: no credits are touched)."""
+    job = _locked(session, select(BackendJob).where(BackendJob.uuid == run_id))
+    header = _locked(session, select(BulkGenerationHeader).where(BulkGenerationHeader.id == run_id))
+    if job is None or header is None:
+        raise UnknownJob(run_id)
+    return job, header
+
+
+def ledger_entry(session: Session, run_id: str, kind: str) -> CreditLedger | None:
+    return session.execute(
+        select(CreditLedger).where(CreditLedger.run_id == run_id, CreditLedger.kind == kind)
+    ).scalar_one_or_none()
+
+
+def add_ledger_entry(
+    session: Session, *, user_id: str, run_id: str | None, kind: str, amount: int
+) -> None:
+    session.add(CreditLedger(user_id=user_id, run_id=run_id, kind=kind, amount=amount))
+    session.flush()
+
+
+def release_reservation(session: Session, user: User, run_id: str) -> int:
+    """Close the run's reservation if it is still open; returns the credits released (0 when
+    there was nothing open). Caller holds the user lock."""
+    reserve = ledger_entry(session, run_id, "reserve")
+    if reserve is None or ledger_entry(session, run_id, "release") is not None:
+        return 0
+    user.credits_reserved -= reserve.amount
+    add_ledger_entry(session, user_id=user.id, run_id=run_id, kind="release", amount=reserve.amount)
+    return reserve.amount
+
+
+def ledger_entries(
+    session: Session, *, run_id: str | None = None, user_id: str | None = None
+) -> list[LedgerEntry]:
+    stmt = select(CreditLedger).order_by(CreditLedger.id)
+    if run_id is not None:
+        stmt = stmt.where(CreditLedger.run_id == run_id)
+    if user_id is not None:
+        stmt = stmt.where(CreditLedger.user_id == user_id)
+    return [
+        LedgerEntry(r.id, r.user_id, r.run_id, r.kind, r.amount, r.created_at)
+        for r in session.scalars(stmt)
+    ]
+
+
+def credit_invariant_violations(session: Session, user_id: str | None = None) -> list[str]:
+    """Check the books: reserved == open reservations, balance == grants − charges,
+    0 <= reserved <= balance. Returns human-readable problems (empty = consistent)."""
+    problems: list[str] = []
+    users = session.scalars(
+        select(User).where(User.id == user_id) if user_id else select(User)
+    ).all()
+    released = select(CreditLedger.run_id).where(CreditLedger.kind == "release")
+    for user in users:
+        open_reserved: int = session.scalar(  # type: ignore[assignment]
+            select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(
+                CreditLedger.user_id == user.id,
+                CreditLedger.kind == "reserve",
+                CreditLedger.run_id.not_in(released),
+            )
+        )
+        grants, charges = (
+            int(
+                session.scalar(  # type: ignore[arg-type]
+                    select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(
+                        CreditLedger.user_id == user.id, CreditLedger.kind == kind
+                    )
+                )
+            )
+            for kind in ("grant", "charge")
+        )
+        if user.credits_reserved != open_reserved:
+            problems.append(
+                f"user {user.id}: credits_reserved={user.credits_reserved} but open "
+                f"reservations sum to {open_reserved}"
+            )
+        if user.credits_balance != grants - charges:
+            problems.append(
+                f"user {user.id}: credits_balance={user.credits_balance} but grants-charges="
+                f"{grants - charges}"
+            )
+        if not 0 <= user.credits_reserved <= user.credits_balance:
+            problems.append(
+                f"user {user.id}: reserved={user.credits_reserved} balance={user.credits_balance}"
+            )
+    return problems

@@ -1,0 +1,194 @@
+"""SQLAlchemy 2.0 table models (names from the seed). The migration in `migrations/` is the
+source of truth for the schema; `tests/db/test_migrations.py` checks the two agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JOB_STATUSES = ("queued", "processing", "cancelling", "cancelled", "completed", "failed")
+HEADER_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+ITEM_STATUSES = ("pending", "running", "succeeded", "failed")
+LEDGER_KINDS = ("grant", "reserve", "charge", "release")
+JOB_TYPE_BULK = "bulk_generation"
+OPERATION_BULK = "bulk_generation"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("credits_balance >= 0", name="balance_non_negative"),
+        sa.CheckConstraint("credits_reserved >= 0", name="reserved_non_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    api_key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    credits_balance: Mapped[int] = mapped_column(sa.Integer, default=0)
+    credits_reserved: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Preset(Base):
+    __tablename__ = "presets"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    category: Mapped[str] = mapped_column(sa.String(100))
+    config: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BackendJob(Base):
+    __tablename__ = "backend_jobs"
+    __table_args__ = (sa.CheckConstraint(_in("status", JOB_STATUSES), name="status"),)
+
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    job_type: Mapped[str] = mapped_column(sa.String(50), default=JOB_TYPE_BULK)
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    preset_id: Mapped[str | None] = mapped_column(sa.ForeignKey("presets.id"))
+    preset_snapshot: Mapped[dict[str, Any]]
+    requested_count: Mapped[int] = mapped_column(sa.Integer)
+    result_url: Mapped[str | None] = mapped_column(sa.Text)
+    download_link: Mapped[str | None] = mapped_column(sa.Text)
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    dagster_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class BulkGenerationHeader(Base):
+    __tablename__ = "bulk_generation_header"
+    __table_args__ = (sa.CheckConstraint(_in("status", HEADER_STATUSES), name="status"),)
+
+    id: Mapped[str] = mapped_column(sa.ForeignKey("backend_jobs.uuid"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    preset_id: Mapped[str | None] = mapped_column(sa.ForeignKey("presets.id"))
+    category: Mapped[str] = mapped_column(sa.String(100))
+    total_images: Mapped[int] = mapped_column(sa.Integer)
+    completed_images: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed_images: Mapped[int] = mapped_column(sa.Integer, default=0)
+    s3_folder_path: Mapped[str] = mapped_column(sa.Text)
+    zip_file_s3_key: Mapped[str | None] = mapped_column(sa.Text)
+    zip_file_url: Mapped[str | None] = mapped_column(sa.Text)
+    zip_file_expires_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(20))
+    credits_consumed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    estimated_credits: Mapped[int] = mapped_column(sa.Integer)
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    retry_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImgHistory(Base):
+    __tablename__ = "img_history"
+    __table_args__ = (sa.UniqueConstraint("aws_folder_id", "generation_index"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    aws_folder_id: Mapped[str] = mapped_column(sa.String(64))
+    ai_model: Mapped[str | None] = mapped_column(sa.String(200))
+    operation_type: Mapped[str] = mapped_column(sa.String(50), default=OPERATION_BULK)
+    prompt: Mapped[str | None] = mapped_column(sa.Text)
+    object_key: Mapped[str | None] = mapped_column(sa.Text)
+    generation_index: Mapped[int | None] = mapped_column(sa.Integer)
+    provider: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GenerationItem(Base):
+    __tablename__ = "generation_items"
+    __table_args__ = (sa.CheckConstraint(_in("status", ITEM_STATUSES), name="status"),)
+
+    run_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("backend_jobs.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    generation_index: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    provider: Mapped[str | None] = mapped_column(sa.String(100))
+    model: Mapped[str | None] = mapped_column(sa.String(200))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    object_key: Mapped[str | None] = mapped_column(sa.Text)
+    latency_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CreditLedger(Base):
+    """Append-only. `grant` rows (run_id NULL) add to the balance; per run at most one
+    `reserve`, one `charge` and one `release` row (UNIQUE(run_id, kind))."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "kind"),
+        sa.CheckConstraint(_in("kind", LEDGER_KINDS), name="kind"),
+        sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    run_id: Mapped[str | None] = mapped_column(sa.ForeignKey("backend_jobs.uuid"))
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    amount: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+ALL_TABLES = (
+    "users",
+    "presets",
+    "backend_jobs",
+    "bulk_generation_header",
+    "img_history",
+    "generation_items",
+    "credit_ledger",
+)

@@ -1,0 +1,124 @@
+"""Users, API keys (only a SHA-256 hash is stored) and credit grants."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bulkgen_pipeline.db.errors import UnknownUser
+from bulkgen_pipeline.db.ledger import add_ledger_entry, lock_user
+from bulkgen_pipeline.db.models import User
+
+API_KEY_PREFIX = "bgk_"
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user_id: str
+    api_key: str  # shown once; only its hash is stored
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: str
+    name: str
+    credits_balance: int
+    credits_reserved: int
+    credits_available: int
+    created_at: datetime
+
+    @property
+    def user_id(self) -> str:
+        return self.id
+
+    @property
+    def balance(self) -> int:
+        return self.credits_balance
+
+    @property
+    def reserved(self) -> int:
+        return self.credits_reserved
+
+    @property
+    def available(self) -> int:
+        return self.credits_available
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def _view(user: User) -> UserView:
+    return UserView(
+        id=user.id,
+        name=user.name,
+        credits_balance=user.credits_balance,
+        credits_reserved=user.credits_reserved,
+        credits_available=user.credits_balance - user.credits_reserved,
+        created_at=user.created_at,
+    )
+
+
+def _check_amount(amount: int, what: str) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise ValueError(f"{what} must be a non-negative integer, got {amount!r}")
+
+
+def create_user(session: Session, name: str, credits: int) -> CreatedUser:
+    """Create a user with `credits` (recorded as a ledger grant) and a fresh API key."""
+    if not name or not name.strip():
+        raise ValueError("name must not be empty")
+    _check_amount(credits, "credits")
+    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    user = User(
+        id=str(uuid.uuid4()),
+        name=name.strip(),
+        api_key_hash=hash_api_key(api_key),
+        credits_balance=credits,
+        credits_reserved=0,
+    )
+    session.add(user)
+    session.flush()
+    if credits:
+        add_ledger_entry(session, user_id=user.id, run_id=None, kind="grant", amount=credits)
+    return CreatedUser(user_id=user.id, api_key=api_key)
+
+
+def get_user(session: Session, user_id: str) -> UserView | None:
+    user = session.execute(
+        select(User).where(User.id == user_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    return None if user is None else _view(user)
+
+
+def find_user_by_api_key(session: Session, api_key: str) -> UserView | None:
+    if not api_key:
+        return None
+    user = session.execute(
+        select(User).where(User.api_key_hash == hash_api_key(api_key))
+    ).scalar_one_or_none()
+    return None if user is None else _view(user)
+
+
+def add_credits(session: Session, user_id: str, amount: int) -> UserView:
+    """Top up a user's balance (a `grant` ledger row)."""
+    _check_amount(amount, "amount")
+    user = lock_user(session, user_id)
+    user.credits_balance += amount
+    if amount:
+        add_ledger_entry(session, user_id=user_id, run_id=None, kind="grant", amount=amount)
+    session.flush()
+    return _view(user)
+
+
+def require_user(session: Session, user_id: str) -> UserView:
+    view = get_user(session, user_id)
+    if view is None:
+        raise UnknownUser(user_id)
+    return view

@@ -1,0 +1,167 @@
+"""Shared fixtures: PostgreSQL (a fresh database per test session), moto's S3 server, and a
+`database_url` parametrized over SQLite and PostgreSQL.
+
+Under CI=true an unreachable PostgreSQL FAILS the tests that need it; elsewhere they skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+PG_HOST = os.environ.get("BULKGEN_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("BULKGEN_TEST_PG_PORT", "5432"))
+PG_USERS = ("postgres", "root")
+PG_MAINTENANCE_DBS = ("postgres", "test", "template1")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_admin_connect():
+    """Connect to a maintenance database as the first user that works."""
+    import psycopg2
+
+    errors = []
+    for user in PG_USERS:
+        for dbname in PG_MAINTENANCE_DBS:
+            try:
+                conn = psycopg2.connect(
+                    host=PG_HOST, port=PG_PORT, user=user, dbname=dbname, connect_timeout=3
+                )
+            except psycopg2.Error as e:
+                errors.append(f"{user}@{dbname}: {str(e).strip()}")
+                continue
+            conn.autocommit = True
+            return conn, user
+    raise ConnectionError("; ".join(errors))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a PostgreSQL database created for this test session and dropped after it."""
+    try:
+        admin, user = _pg_admin_connect()
+    except (ConnectionError, ImportError) as e:
+        message = f"PostgreSQL at {PG_HOST}:{PG_PORT} unreachable: {e}"
+        if _in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    name = f"bulkgen_test_{secrets.token_hex(6)}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        from bulkgen_pipeline.db import dispose_shared_databases
+
+        dispose_shared_databases()
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _truncate_postgres(url: str) -> None:
+    """Empty every table but alembic_version (tests share the session database)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            tables = (
+                conn.execute(
+                    sa.text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty database per test: a fresh SQLite file, or the session PostgreSQL database
+    with every table truncated."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'bulkgen.db'}"
+    url = request.getfixturevalue("postgres_url")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def db(database_url: str):
+    """A migrated `Database` on `database_url`, disposed after the test."""
+    from bulkgen_pipeline.db import Database
+
+    database = Database(database_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's threaded S3 server on 127.0.0.1 (random port); yields its endpoint URL. Fake AWS
+    credentials are set for the session (and restored after). AWS_ENDPOINT_URL is NOT set:
+    pass the endpoint explicitly or `monkeypatch.setenv` it."""
+    from moto.server import ThreadedMotoServer
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in _FAKE_AWS_ENV.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def s3_client(s3_server: str):
+    """A real boto3 S3 client talking HTTP to the moto server."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def s3_bucket(s3_client) -> str:
+    """A fresh bucket on the moto server; yields ``s3://<bucket>/<prefix>``."""
+    bucket = f"bulkgen-test-{secrets.token_hex(4)}"
+    s3_client.create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/data"

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from bulkgen_pipeline.db import ALL_TABLES, Database
+from bulkgen_pipeline.db.models import Base
+
+
+def test_upgrade_creates_every_table(db):
+    tables = set(sa.inspect(db.engine).get_table_names())
+    assert set(ALL_TABLES) | {"alembic_version"} <= tables
+    assert db.current_revision() == "0001_initial"
+
+
+def test_migrations_match_models(db):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_key_constraints(db):
+    insp = sa.inspect(db.engine)
+    assert insp.get_pk_constraint("backend_jobs")["constrained_columns"] == ["seq"]
+    assert insp.get_pk_constraint("generation_items")["constrained_columns"] == [
+        "run_id",
+        "generation_index",
+    ]
+    uniques = {
+        t: [tuple(u["column_names"]) for u in insp.get_unique_constraints(t)]
+        for t in ("img_history", "credit_ledger", "backend_jobs", "users")
+    }
+    assert ("aws_folder_id", "generation_index") in uniques["img_history"]
+    assert ("run_id", "kind") in uniques["credit_ledger"]
+    assert ("uuid",) in uniques["backend_jobs"]
+    assert ("api_key_hash",) in uniques["users"]
+
+
+def test_upgrade_is_idempotent_and_safe_to_race(database_url):
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        database = Database(database_url)
+        try:
+            barrier.wait()
+            database.upgrade()
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            database.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    database = Database(database_url)
+    database.upgrade()
+    assert database.current_revision() == "0001_initial"
+    database.dispose()
+
+
+def test_downgrade_to_base_drops_tables(db):
+    cfg = db.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert not set(ALL_TABLES) & set(sa.inspect(db.engine).get_table_names())
+    db.upgrade()
+    assert set(ALL_TABLES) <= set(sa.inspect(db.engine).get_table_names())
+
+
+def test_sqlite_pragmas(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'x.db'}")
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    assert (tmp_path / "nested" / "dir" / "x.db").exists()
+    database.dispose()
+
+
+def test_in_memory_sqlite_works_across_threads():
+    database = Database("sqlite://")
+    database.upgrade()
+    result: list[int] = []
+
+    def count() -> None:
+        with database.session() as s:
+            result.append(s.execute(sa.text("SELECT count(*) FROM users")).scalar_one())
+
+    t = threading.Thread(target=count)
+    t.start()
+    t.join()
+    assert result == [0]
+
+
+def test_session_rolls_back_on_error(db):
+    from bulkgen_pipeline.db import create_user, get_user
+
+    created = {}
+    try:
+        with db.session() as s:
+            created["u"] = create_user(s, "bob", 3)
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with db.session() as s:
+        assert get_user(s, created["u"].user_id) is None
+
+
+def test_readonly_session_does_not_wait_for_a_writer(db):
+    from bulkgen_pipeline.db import create_user, get_user
+
+    with db.session() as s:
+        created = create_user(s, "carol", 4)
+    with db.session() as writer:
+        create_user(writer, "dave", 1)  # holds the write lock (SQLite) / an open transaction
+        with db.session(readonly=True) as reader:
+            assert get_user(reader, created.user_id).credits_balance == 4
+
+
+def test_upgrade_works_from_any_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    database = Database(f"sqlite:///{tmp_path / 'cwd.db'}")
+    database.upgrade()
+    assert database.current_revision() == "0001_initial"
+    database.dispose()
