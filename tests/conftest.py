@@ -66,7 +66,7 @@ def postgres_url() -> Iterator[str]:
 
 
 def _truncate_postgres(url: str) -> None:
-    """Empty every table but alembic_version (tests share the session database)."""
+    """Empty every table but the migration version tables (tests share the session database)."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -76,7 +76,7 @@ def _truncate_postgres(url: str) -> None:
                 conn.execute(
                     sa.text(
                         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                        "AND tablename <> 'alembic_version'"
+                        "AND tablename NOT IN ('alembic_version', 'bulkgen_alembic_version')"
                     )
                 )
                 .scalars()

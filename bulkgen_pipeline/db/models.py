@@ -53,6 +53,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+# Our own Alembic version table: Dagster's PostgreSQL storage keeps its migrations in
+# `alembic_version`, and both must be able to share one database.
+VERSION_TABLE = "bulkgen_alembic_version"
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}

@@ -8,18 +8,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from bulkgen_pipeline.db import ALL_TABLES, Database
-from bulkgen_pipeline.db.models import Base
+from bulkgen_pipeline.db.models import VERSION_TABLE, Base
 
 
 def test_upgrade_creates_every_table(db):
     tables = set(sa.inspect(db.engine).get_table_names())
-    assert set(ALL_TABLES) | {"alembic_version"} <= tables
+    assert set(ALL_TABLES) | {"bulkgen_alembic_version"} <= tables
+    assert "alembic_version" not in tables  # left to Dagster when both share one database
     assert db.current_revision() == "0001_initial"
 
 
 def test_migrations_match_models(db):
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 
