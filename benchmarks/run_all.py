@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
 from benchmarks.bench_providers import run_provider_benchmarks  # noqa: E402
 from benchmarks.bench_resolution import run_resolution_benchmarks  # noqa: E402
 from benchmarks.table import print_table  # noqa: E402
@@ -14,7 +15,17 @@ from benchmarks.table import print_table  # noqa: E402
 
 def main() -> None:
     print_table("Resolution: 50 generations, largest category", run_resolution_benchmarks())
-    print_table("Providers: 50 images through the router against fake servers", run_provider_benchmarks())
+    print_table(
+        "Pipeline: one 50-image bulk run, preview provider, SQLite + local folder",
+        [run_pipeline_benchmark()],
+    )
+    print_table(
+        "ZIP step: peak memory for images of 4 MB (does not grow with the count)",
+        run_zip_benchmarks(),
+    )
+    print_table(
+        "Providers: 50 images through the router against fake servers", run_provider_benchmarks()
+    )
 
 
 if __name__ == "__main__":

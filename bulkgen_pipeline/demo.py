@@ -1,30 +1,43 @@
-"""`make demo` until the pipeline lands: the resolved generations of the sample preset."""
+"""`make demo`: one complete bulk run on the embedded default, then where the ZIP is.
+
+Creates a demo user with credits, stores examples/professional_bags.json as a preset and runs it
+with the local preview renderer (whatever provider credentials the shell has are ignored here).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
 
-from .domain.requests import preset_request
-
-SAMPLE = {
-    "name": "Professional Bags",
-    "category": "bags",
-    "config": {
-        "type": "__RANDOM__", "material": "leather", "size": "__RANDOM__", "use_model": True,
-        "model_attributes": {"model_sex": "Female", "model_age": "__RANDOM__",
-                             "model_ethnicity": "__RANDOM__"},
-        "background": "__RANDOM__", "color_palette": ["#FF0000", "#000000"],
-        "generation_count": 5, "dimensions": {"width": 1024, "height": 1024},
-    },
-}
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "professional_bags.json"
 
 
 def main() -> int:
-    result = preset_request(SAMPLE).resolve(run_seed="demo")
-    for generation in result.generations:
-        print(json.dumps({"generation": generation.generation, "prompt": generation.prompt,
-                          "attribute_resolution": generation.attribute_resolution}, indent=2))
-    print(json.dumps(result.summary(), indent=2))
+    os.environ["BULKGEN_PROVIDERS"] = "local"
+    from . import db
+    from .cli import run_now, summary_of
+    from .config import Settings
+    from .runs.queueing import create_preset, queue_preset_run
+
+    settings = Settings.from_env()
+    database = db.shared_database(settings.database_url)
+    with database.session() as session:
+        user = db.create_user(session, "Demo merchant", 100)
+    preset_id = create_preset(database, user.user_id, json.loads(EXAMPLE.read_text()))
+    run_id = queue_preset_run(database, user_id=user.user_id, preset_id=preset_id, claim=True)
+    print(
+        f"Running bulk run {run_id} for preset '{EXAMPLE.name}' ({settings.home})", file=sys.stderr
+    )
+    summary = summary_of(run_now(run_id, settings, database), settings)
+    print(json.dumps(summary, indent=2))
+    if summary["status"] != "completed" or not summary["zip"]:
+        print(f"The demo run did not complete: {summary.get('error')}", file=sys.stderr)
+        return 1
+    print(f"\nZIP: {summary['zip']}")
+    print(f"Analytics: {summary['analytics']}")
+    print(f"Watch it in the Dagster UI: BULKGEN_HOME={settings.home} .venv/bin/bulkgen dev")
     return 0
 
 

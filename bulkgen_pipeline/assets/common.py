@@ -1,0 +1,79 @@
+"""What every asset of a run loads first: the job as queued, its layout and its resolved specs."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from .. import db
+from ..domain.specs import GenerationSpec
+from ..runs.generation import collect_outcomes
+from ..runs.layout import RunLayout
+from ..runs.packaging import GenerationOutcome, RunContext
+from ..storage.base import ObjectStore
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    job: Any  # db.JobView
+    run: RunContext
+
+    @property
+    def layout(self) -> RunLayout:
+        return self.run.layout
+
+
+def load_run(database: db.Database, run_id: str) -> LoadedRun:
+    with database.session() as session:
+        job = db.get_job(session, run_id)
+    if job is None:
+        raise dg.Failure(description=f"No bulk job with run id '{run_id}'")
+    body = job.preset_snapshot["body"]
+    layout = RunLayout(
+        user_id=job.user_id, category=job.category, run_id=run_id, preset_id=job.preset_id
+    )
+    return LoadedRun(
+        job, RunContext(layout, body.get("name", "Prompt batch"), body.get("config", body))
+    )
+
+
+def load_specs(
+    store: ObjectStore, layout: RunLayout
+) -> tuple[list[GenerationSpec], dict[str, Any]]:
+    document = json.loads(store.get_bytes(layout.resolved_prompts_key))
+    return [GenerationSpec.from_dict(g) for g in document["generations"]], document["resolution"]
+
+
+@dataclass(frozen=True)
+class GeneratedRun:
+    """A run whose images are generated: what packaging and settlement work from."""
+
+    loaded: LoadedRun
+    store: ObjectStore
+    database: db.Database
+    specs: list[GenerationSpec]
+    resolution: dict[str, Any]
+    outcomes: list[GenerationOutcome]
+
+    @property
+    def run(self) -> RunContext:
+        return self.loaded.run
+
+    @property
+    def layout(self) -> RunLayout:
+        return self.loaded.layout
+
+
+def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -> GeneratedRun:
+    loaded = load_run(database, run_id)
+    specs, resolution = load_specs(store, loaded.layout)
+    with database.session() as session:
+        items = db.list_items(session, run_id)
+    failures = {
+        item.generation_index: (item.error, item.attempts or 0)
+        for item in items
+        if item.status == "failed"
+    }
+    outcomes = collect_outcomes(store, loaded.run, specs, failures)
+    return GeneratedRun(loaded, store, database, specs, resolution, outcomes)

@@ -1,0 +1,226 @@
+"""`bulkgen`: create users and presets, run bulk generations, check status, start the Dagster UI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import db
+from .config import Settings
+from .domain.errors import PresetValidationError
+from .runs.queueing import NotFound, create_preset, queue_preset_run, queue_prompt_batch
+
+err = Console(stderr=True)
+
+
+def _emit(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _database(settings: Settings) -> db.Database:
+    return db.shared_database(settings.database_url)
+
+
+def _fail(message: str, **extra: Any) -> None:
+    _emit({"error": message, **extra})
+    raise SystemExit(1)
+
+
+def _read_json(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        _fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+
+
+@click.group()
+def main() -> None:
+    """bulkgen: one product preset in, a ZIP of unique AI images out."""
+
+
+@main.group()
+def users() -> None:
+    """Manage users and their credits."""
+
+
+@users.command("create")
+@click.option("--name", required=True)
+@click.option("--credits", "credits_", type=click.IntRange(min=0), required=True)
+def users_create(name: str, credits_: int) -> None:
+    """Create a user; prints its id and its API key (shown only this once)."""
+    with _database(Settings.from_env()).session() as session:
+        created = db.create_user(session, name, credits_)
+    _emit({"user_id": created.user_id, "api_key": created.api_key, "credits": credits_})
+
+
+@main.group()
+def presets() -> None:
+    """Manage presets."""
+
+
+@presets.command("create")
+@click.option("--user", "user_id", required=True)
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), required=True)
+def presets_create(user_id: str, path: str) -> None:
+    """Validate a preset JSON file (canonical or flattened) and store it."""
+    try:
+        preset_id = create_preset(_database(Settings.from_env()), user_id, _read_json(path))
+    except PresetValidationError as exc:
+        _fail("invalid preset", problems=[p.to_dict() for p in exc.problems])
+    except NotFound as exc:
+        _fail(str(exc))
+    _emit({"preset_id": preset_id})
+
+
+@main.command("run")
+@click.option("--user", "user_id", required=True)
+@click.option("--preset", "preset_id", help="Preset id to run")
+@click.option(
+    "--batch",
+    "batch_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Prompt batch JSON file instead of a preset",
+)
+@click.option(
+    "--count", type=int, help="Generations (1-50); default: the preset's generation_count"
+)
+def run(user_id: str, preset_id: str | None, batch_path: str | None, count: int | None) -> None:
+    """Queue a bulk run and execute it now; prints a JSON summary (non-zero exit if it failed)."""
+    if (preset_id is None) == (batch_path is None):
+        _fail("give exactly one of --preset or --batch")
+    settings = Settings.from_env()
+    database = _database(settings)
+    try:
+        if preset_id is not None:
+            run_id = queue_preset_run(
+                database, user_id=user_id, preset_id=preset_id, count=count, claim=True
+            )
+        else:
+            assert batch_path is not None
+            run_id = queue_prompt_batch(
+                database, user_id=user_id, batch=_read_json(batch_path), claim=True
+            )
+    except PresetValidationError as exc:
+        _fail("invalid request", problems=[p.to_dict() for p in exc.problems])
+    except (NotFound, db.InsufficientCredits) as exc:
+        _fail(str(exc))
+    status = run_now(run_id, settings, database)
+    _emit(summary_of(status, settings))
+    if status["status"] != "completed":
+        raise SystemExit(1)
+
+
+def run_now(run_id: str, settings: Settings, database: db.Database) -> dict[str, Any]:
+    # Imported here: loading Dagster takes a second the other commands should not pay.
+    import dagster as dg
+
+    from .definitions import build_definitions, build_resources
+    from .execution import execute_bulk_run, prepare_dagster_home
+
+    prepare_dagster_home(settings)
+    definitions = build_definitions(build_resources(settings))
+    with dg.DagsterInstance.get() as instance:
+        if not err.is_terminal:
+            return execute_bulk_run(
+                run_id, definitions=definitions, database=database, instance=instance
+            )
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task(f"run {run_id[:8]}", total=None)
+
+            def show(status: dict[str, Any]) -> None:
+                done = (status.get("completed_images") or 0) + (status.get("failed_images") or 0)
+                progress.update(
+                    task,
+                    total=status.get("total_images"),
+                    completed=done,
+                    description=(
+                        f"run {run_id[:8]} · {status.get('status')} · "
+                        f"{status.get('failed_images') or 0} failed"
+                    ),
+                )
+
+            return execute_bulk_run(
+                run_id,
+                definitions=definitions,
+                database=database,
+                instance=instance,
+                on_progress=show,
+            )
+
+
+def summary_of(status: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The run's JSON summary, with the ZIP and analytics as paths or URLs a person can open."""
+    from .runs.layout import RunLayout
+    from .storage import open_object_store
+
+    store = open_object_store(settings.storage_url)
+    layout = RunLayout(status["user_id"], status["category"], status["job_id"], status["preset_id"])
+    zip_key, analytics_key = layout.zip_key, layout.analytics_key
+    return {
+        "job_id": status["job_id"],
+        "status": status["status"],
+        "completed_images": status.get("completed_images", 0),
+        "failed_images": status.get("failed_images", 0),
+        "credits_consumed": status.get("credits_consumed", 0),
+        "zip": store.location(zip_key) if store.exists(zip_key) else None,
+        "analytics": store.location(analytics_key) if store.exists(analytics_key) else None,
+        "error": status.get("error"),
+    }
+
+
+@main.command("status")
+@click.argument("job_id")
+def status(job_id: str) -> None:
+    """Print a job's status as JSON."""
+    settings = Settings.from_env()
+    with _database(settings).session() as session:
+        if db.get_job(session, job_id) is None:
+            _fail(f"no job '{job_id}'")
+        _emit(db.job_status_dict(session, job_id))
+
+
+@main.command("cancel")
+@click.argument("job_id")
+def cancel(job_id: str) -> None:
+    """Cancel a job: a queued job never runs; a running one stops submitting new images."""
+    with _database(Settings.from_env()).session() as session:
+        if db.get_job(session, job_id) is None:
+            _fail(f"no job '{job_id}'")
+        _emit({"job_id": job_id, "status": db.request_cancel(session, job_id)})
+
+
+@main.command("dev", context_settings={"ignore_unknown_options": True})
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+def dev(dagster_args: tuple[str, ...]) -> None:
+    """Start the Dagster UI and daemon (sensors included) on the embedded instance."""
+    from .execution import prepare_dagster_home
+
+    prepare_dagster_home(Settings.from_env())
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "bulkgen_pipeline.definitions",
+        *dagster_args,
+    ]
+    raise SystemExit(subprocess.call(command, env=os.environ.copy()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The one Definitions object: assets, checks, jobs, sensors and resources of bulkgen."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .config import Settings
+from .jobs.bulk import BULK_ASSETS, bulk_generation_job
+from .jobs.launchpad import queue_bulk_run
+from .resources.database import DatabaseResource
+from .resources.images import ImageGenerationResource
+from .resources.object_store import ObjectStoreResource
+from .sensors.failures import bulk_run_failures
+from .sensors.queue import queued_bulk_jobs
+
+__all__ = ["BULK_ASSETS", "bulk_generation_job", "build_definitions", "build_resources", "defs"]
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    settings = settings or Settings.from_env()
+    return {
+        "database": DatabaseResource(url=settings.database_url),
+        "object_store": ObjectStoreResource(storage_url=settings.storage_url),
+        "images": ImageGenerationResource(),
+    }
+
+
+def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=BULK_ASSETS,
+        jobs=[bulk_generation_job, queue_bulk_run],
+        sensors=[queued_bulk_jobs, bulk_run_failures],
+        resources=resources or build_resources(),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,101 @@
+"""Running one queued bulk run now, in this process, recorded in the Dagster instance.
+
+The CLI and the demo use this: the same asset job the sensor launches, so the run shows up in
+the Dagster UI like any other. Failure handling mirrors the run-failure sensor, which does not
+see in-process runs unless a daemon happens to be running.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from . import db
+from .config import Settings
+from .jobs.bulk import BULK_JOB_NAME
+from .sensors.failures import run_failure_message
+from .sensors.queue import run_tags
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+_LOCAL_INSTANCE_YAML = """\
+# Written by bulkgen for the embedded default: SQLite storage under this folder.
+telemetry:
+  enabled: false
+"""
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    """Point DAGSTER_HOME at the embedded instance folder, creating it on first use."""
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_LOCAL_INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def execute_bulk_run(
+    run_id: str,
+    *,
+    definitions: dg.Definitions,
+    database: db.Database,
+    instance: dg.DagsterInstance,
+    on_progress: ProgressCallback | None = None,
+    poll_seconds: float = 0.25,
+    log_level: str = "WARNING",
+) -> dict[str, Any]:
+    """Materialize every asset of `run_id`'s partition; returns the job's status dict."""
+    instance.add_dynamic_partitions("bulk_runs", [run_id])
+    with database.session() as session:
+        job = db.get_job(session, run_id)
+    if job is None:
+        raise LookupError(f"no bulk job '{run_id}'")
+
+    stop = threading.Event()
+    poller = None
+    if on_progress is not None:
+        poller = threading.Thread(
+            target=_poll, args=(database, run_id, on_progress, stop, poll_seconds), daemon=True
+        )
+        poller.start()
+    try:
+        result = definitions.resolve_job_def(BULK_JOB_NAME).execute_in_process(
+            partition_key=run_id,
+            instance=instance,
+            tags=run_tags(job),
+            raise_on_error=False,
+            # The full event log is in the instance (and the UI); the terminal gets warnings only.
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+    finally:
+        stop.set()
+        if poller is not None:
+            poller.join()
+    if not result.success:
+        message = run_failure_message(instance, result.run_id, "run failed")
+        with database.session() as session:
+            db.fail_job(session, run_id, message)
+    with database.session() as session:
+        status = db.job_status_dict(session, run_id)
+    if on_progress is not None:
+        on_progress(status)
+    return status
+
+
+def _poll(
+    database: db.Database,
+    run_id: str,
+    on_progress: ProgressCallback,
+    stop: threading.Event,
+    every: float,
+) -> None:
+    while not stop.wait(every):
+        with database.session(readonly=True) as session:  # never queues behind the run's writes
+            on_progress(db.job_status_dict(session, run_id))

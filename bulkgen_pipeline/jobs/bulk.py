@@ -1,0 +1,19 @@
+"""bulk_generation: the asset job one bulk run executes, partitioned by run id."""
+
+import dagster as dg
+
+from ..assets.images import generated_images
+from ..assets.packaging import bulk_zip, run_analytics
+from ..assets.partitions import bulk_run_partitions
+from ..assets.prompts import resolved_prompts
+from ..assets.settlement import run_settlement
+
+BULK_JOB_NAME = "bulk_generation"
+BULK_ASSETS = [resolved_prompts, generated_images, bulk_zip, run_analytics, run_settlement]
+
+bulk_generation_job = dg.define_asset_job(
+    BULK_JOB_NAME,
+    selection=dg.AssetSelection.assets(*BULK_ASSETS),
+    partitions_def=bulk_run_partitions,
+    description="One bulk run: prompts → images → ZIP + analytics → settlement",
+)

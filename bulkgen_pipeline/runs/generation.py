@@ -1,0 +1,184 @@
+"""Generating a run's images: concurrent, each stored on arrival, resumable after a crash.
+
+An image counts as done once both its PNG and its metadata JSON are in the object store (the
+metadata is written second), so a re-execution regenerates only what is missing. Progress and
+cancellation go through a tracker the caller supplies (the asset backs it with the database).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from ..domain.specs import GenerationSpec
+from ..providers.base import GenerationFailed, ImageRequest, ImageResult
+from ..storage.base import ObjectStore
+from .packaging import GenerationOutcome, RunContext, image_metadata
+
+log = logging.getLogger(__name__)
+
+
+class GenerationTracker(Protocol):
+    def started(self, generation: int) -> None: ...
+
+    def finished(self, outcome: GenerationOutcome, object_key: str | None) -> None: ...
+
+    def should_stop(self) -> bool:
+        """True once the run was asked to cancel: no new generation is submitted after that."""
+
+
+def request_for(spec: GenerationSpec) -> ImageRequest:
+    dimensions = spec.dimensions
+    return ImageRequest(
+        prompt=spec.prompt,
+        seed=spec.seed,
+        width=dimensions.get("width"),
+        height=dimensions.get("height"),
+        aspect_ratio=dimensions.get("aspect_ratio"),
+        negative_prompt=spec.negative_prompt,
+        key_attributes=dict(spec.key_attributes),
+    )
+
+
+def stored_outcome(
+    store: ObjectStore, run: RunContext, generation: int
+) -> GenerationOutcome | None:
+    """The outcome of a generation finished by an earlier attempt, if it is fully stored."""
+    layout = run.layout
+    if not (
+        store.exists(layout.metadata_key(generation)) and store.exists(layout.image_key(generation))
+    ):
+        return None
+    metadata = json.loads(store.get_bytes(layout.metadata_key(generation)))
+    timings = metadata.get("timings", {})
+    return GenerationOutcome(
+        generation,
+        True,
+        provider=metadata.get("provider"),
+        model=metadata.get("model"),
+        attempts=timings.get("attempts", 1),
+        latency_seconds=timings.get("latency_seconds"),
+    )
+
+
+def generate_images(
+    specs: list[GenerationSpec],
+    *,
+    generate: Callable[[ImageRequest], ImageResult],
+    store: ObjectStore,
+    run: RunContext,
+    tracker: GenerationTracker,
+    max_workers: int,
+) -> tuple[list[GenerationOutcome], int]:
+    """Generate every spec not already stored. Returns (outcomes, how many were reused).
+
+    Generations never started because of a cancel have no outcome.
+    """
+    outcomes: dict[int, GenerationOutcome] = {}
+    pending: list[GenerationSpec] = []
+    for spec in specs:
+        previous = stored_outcome(store, run, spec.generation)
+        if previous is not None:
+            outcomes[spec.generation] = previous
+            tracker.finished(previous, run.layout.image_key(spec.generation))
+        else:
+            pending.append(spec)
+    reused = len(outcomes)
+    lock = threading.Lock()
+
+    def work(spec: GenerationSpec) -> None:
+        if tracker.should_stop():
+            return
+        tracker.started(spec.generation)
+        outcome = _generate_one(spec, generate=generate, store=store, run=run)
+        with lock:
+            outcomes[spec.generation] = outcome
+        tracker.finished(
+            outcome, run.layout.image_key(spec.generation) if outcome.succeeded else None
+        )
+
+    if pending:
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(max_workers, len(pending))), thread_name_prefix="bulkgen-gen"
+        ) as pool:
+            for future in [pool.submit(work, spec) for spec in pending]:
+                future.result()
+    return [outcomes[g] for g in sorted(outcomes)], reused
+
+
+def _generate_one(
+    spec: GenerationSpec,
+    *,
+    generate: Callable[[ImageRequest], ImageResult],
+    store: ObjectStore,
+    run: RunContext,
+) -> GenerationOutcome:
+    try:
+        result = generate(request_for(spec))
+    except GenerationFailed as failure:
+        return GenerationOutcome(
+            spec.generation, False, attempts=failure.attempts, error=failure.reason
+        )
+    except Exception as exc:  # a provider bug must fail one generation, not the whole run
+        log.exception("generation %s crashed", spec.generation)
+        return GenerationOutcome(
+            spec.generation, False, attempts=1, error=f"{type(exc).__name__}: {exc}"
+        )
+    layout = run.layout
+    store.put_bytes(
+        layout.image_key(spec.generation), result.image_bytes, content_type=result.mime_type
+    )
+    metadata = image_metadata(
+        spec,
+        run,
+        provider=result.provider,
+        model=result.model,
+        latency_seconds=result.latency_seconds,
+        attempts=result.attempts,
+    )
+    store.put_bytes(
+        layout.metadata_key(spec.generation),
+        json.dumps(metadata, indent=2).encode(),
+        "application/json",
+    )
+    return GenerationOutcome(
+        spec.generation,
+        True,
+        provider=result.provider,
+        model=result.model,
+        attempts=result.attempts,
+        latency_seconds=result.latency_seconds,
+    )
+
+
+def collect_outcomes(
+    store: ObjectStore,
+    run: RunContext,
+    specs: list[GenerationSpec],
+    failures: dict[int, tuple[str | None, int]],
+) -> list[GenerationOutcome]:
+    """Every generation's final outcome: stored images succeeded; the rest failed with a reason.
+
+    `failures` maps generation -> (error, attempts) as recorded while generating; a generation
+    with neither an image nor a recorded failure was never started (the run was cancelled).
+    """
+    outcomes = []
+    for spec in specs:
+        stored = stored_outcome(store, run, spec.generation)
+        if stored is not None:
+            outcomes.append(stored)
+            continue
+        error, attempts = failures.get(spec.generation, (None, 0))
+        outcomes.append(
+            GenerationOutcome(
+                spec.generation,
+                False,
+                attempts=attempts,
+                error=error or "not generated: the run was cancelled",
+            )
+        )
+    return outcomes

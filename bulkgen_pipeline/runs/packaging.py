@@ -1,0 +1,212 @@
+"""What a run hands over: per-image metadata, the ZIP, its summary and analytics.json v2.0.
+
+The ZIP is written to a temporary file one member at a time, each image copied from the object
+store in chunks, then uploaded as a stream: peak memory stays flat however many images there are.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..domain.specs import GenerationSpec
+from ..storage.base import ObjectStore
+from .layout import ZIP_SUMMARY_NAME, RunLayout, image_filename, metadata_filename
+
+ANALYTICS_VERSION = "2.0"
+_COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Who and what a run is for: the parts of the job every output repeats."""
+
+    layout: RunLayout
+    preset_name: str
+    original_config: dict[str, Any]
+
+    @property
+    def preset_metadata(self) -> dict[str, Any]:
+        return {
+            "preset_id": self.layout.preset_id,
+            "preset_name": self.preset_name,
+            "category": self.layout.category,
+            "original_config": self.original_config,
+        }
+
+
+@dataclass(frozen=True)
+class GenerationOutcome:
+    generation: int
+    succeeded: bool
+    provider: str | None = None
+    model: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    latency_seconds: float | None = None
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def image_metadata(
+    spec: GenerationSpec,
+    run: RunContext,
+    *,
+    provider: str,
+    model: str,
+    latency_seconds: float,
+    attempts: int,
+) -> dict[str, Any]:
+    """Per-generation metadata (DESIGN.md "Per-generation metadata")."""
+    return {
+        "generation": spec.generation,
+        "prompt": spec.prompt,
+        "negative_prompt": spec.negative_prompt,
+        "config": spec.config,
+        "attribute_resolution": spec.attribute_resolution,
+        "preset_metadata": run.preset_metadata,
+        "provider": provider,
+        "model": model,
+        "seed": spec.seed,
+        "timings": {"latency_seconds": round(latency_seconds, 3), "attempts": attempts},
+        "image_filename": image_filename(spec.generation),
+        "object_key": run.layout.image_key(spec.generation),
+        "generated_at": utc_now_iso(),
+    }
+
+
+def run_summary(
+    run: RunContext,
+    specs: list[GenerationSpec],
+    outcomes: list[GenerationOutcome],
+    resolution_summary: dict[str, Any],
+) -> dict[str, Any]:
+    """bulk_generation_summary.json: totals, failures with reasons, provider per image."""
+    succeeded = [o for o in outcomes if o.succeeded]
+    return {
+        "run_id": run.layout.run_id,
+        "user_id": run.layout.user_id,
+        **{k: v for k, v in run.preset_metadata.items() if k != "original_config"},
+        "total_images": len(specs),
+        "completed_images": len(succeeded),
+        "failed_images": len(outcomes) - len(succeeded),
+        "failures": [
+            {"generation": o.generation, "reason": o.error, "attempts": o.attempts}
+            for o in outcomes
+            if not o.succeeded
+        ],
+        "providers": {str(o.generation): o.provider for o in succeeded},
+        "provider_counts": dict(Counter(o.provider for o in succeeded)),
+        "resolution": resolution_summary,
+        "zip_key": run.layout.zip_key,
+        "created_at": utc_now_iso(),
+    }
+
+
+@dataclass(frozen=True)
+class ZipReport:
+    key: str
+    size_bytes: int
+    members: list[str]  # as listed by the finished archive itself
+
+
+def write_zip(
+    store: ObjectStore, run: RunContext, outcomes: list[GenerationOutcome], summary: dict[str, Any]
+) -> ZipReport:
+    """Build the run's ZIP from the stored images and metadata and upload it, streaming."""
+    with tempfile.TemporaryDirectory(prefix="bulkgen-zip-") as folder:
+        path = Path(folder) / f"{run.layout.run_id}.zip"
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for outcome in sorted(outcomes, key=lambda o: o.generation):
+                if not outcome.succeeded:
+                    continue
+                name = image_filename(outcome.generation)
+                # PNG is already compressed: store it, don't spend CPU deflating it again.
+                info = zipfile.ZipInfo(name, date_time=_zip_timestamp())
+                info.compress_type = zipfile.ZIP_STORED
+                with (
+                    store.open_read(run.layout.image_key(outcome.generation)) as source,
+                    archive.open(info, "w", force_zip64=True) as target,
+                ):
+                    shutil.copyfileobj(source, target, _COPY_CHUNK)
+                metadata_name = metadata_filename(outcome.generation)
+                archive.writestr(
+                    metadata_name, store.get_bytes(run.layout.metadata_key(outcome.generation))
+                )
+            archive.writestr(ZIP_SUMMARY_NAME, json.dumps(summary, indent=2))
+        # Read back from the finished file's central directory: what a downloader will see.
+        with zipfile.ZipFile(path) as written:
+            members = written.namelist()
+        size = path.stat().st_size
+        store.upload_file(run.layout.zip_key, path, content_type="application/zip")
+    return ZipReport(run.layout.zip_key, size, members)
+
+
+def _zip_timestamp() -> tuple[int, int, int, int, int, int]:
+    now = datetime.now(UTC)
+    return (now.year, now.month, now.day, now.hour, now.minute, now.second)
+
+
+def build_analytics(
+    run: RunContext,
+    specs: list[GenerationSpec],
+    outcomes: list[GenerationOutcome],
+    resolution_summary: dict[str, Any],
+) -> dict[str, Any]:
+    """analytics.json v2.0: one entry per generation, what was random and what the user fixed."""
+    by_generation = {o.generation: o for o in outcomes}
+    results = []
+    value_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for spec in specs:
+        outcome = by_generation.get(spec.generation, GenerationOutcome(spec.generation, False))
+        resolved = {k: v for k, v in spec.config.items() if k not in ("category", "dimensions")}
+        for name, value in spec.attribute_resolution["randomly_selected"].items():
+            value_counts[name][str(value)] += 1
+        results.append(
+            {
+                "generation_index": spec.generation,
+                "prompt_text": spec.prompt,
+                "resolved_attributes": resolved,
+                "attribute_resolution": spec.attribute_resolution,
+                "preset_metadata": {
+                    "preset_name": run.preset_name,
+                    "category": run.layout.category,
+                },
+                "status": "succeeded" if outcome.succeeded else "failed",
+                "failure_reason": outcome.error,
+                "provider": outcome.provider,
+                "seed": spec.seed,
+                "s3_zip_path": run.layout.zip_key,
+                "image_filename_in_zip": image_filename(spec.generation)
+                if outcome.succeeded
+                else None,
+            }
+        )
+    first = specs[0].attribute_resolution if specs else {"user_specified": {}}
+    return {
+        "user_id": run.layout.user_id,
+        "job_id": run.layout.run_id,
+        "category": run.layout.category,
+        "preset_id": run.layout.preset_id,
+        "analytics_version": ANALYTICS_VERSION,
+        "enhanced_data_available": True,
+        "created_at": utc_now_iso(),
+        "totals": {
+            "generations": len(specs),
+            "succeeded": sum(1 for r in results if r["status"] == "succeeded"),
+            "failed": sum(1 for r in results if r["status"] == "failed"),
+        },
+        "resolution": resolution_summary,
+        "randomized_value_counts": {name: dict(counts) for name, counts in value_counts.items()},
+        "user_specified": first["user_specified"],
+        "generation_results": results,
+    }

@@ -1,0 +1,47 @@
+"""bulk_run_failures: a failed run marks its job failed and gives the reservation back."""
+
+from collections.abc import Iterable
+
+import dagster as dg
+
+from .. import db
+from ..jobs.bulk import bulk_generation_job
+from ..resources.database import DatabaseResource
+
+PARTITION_TAG = "dagster/partition"
+
+
+def failure_message(step_failures: Iterable[dg.DagsterEvent], fallback: str) -> str:
+    """The most useful sentence about why a run failed: the asset's own Failure text if any."""
+    for event in step_failures:
+        data = event.step_failure_data
+        if data is None:
+            continue
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        if data.error is not None:
+            return f"{event.step_key}: {data.error.message.strip()}"
+    return fallback
+
+
+def run_failure_message(instance: dg.DagsterInstance, dagster_run_id: str, fallback: str) -> str:
+    records = instance.all_logs(dagster_run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    return failure_message((r.dagster_event for r in records if r.dagster_event), fallback)
+
+
+@dg.run_failure_sensor(
+    name="bulk_run_failures",
+    monitored_jobs=[bulk_generation_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks a bulk job failed with the run's error and releases its credit reservation.",
+)
+def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseResource) -> None:
+    run_id = context.dagster_run.tags.get(PARTITION_TAG)
+    if not run_id:
+        return
+    message = failure_message(
+        context.get_step_failure_events(), context.failure_event.message or "run failed"
+    )
+    with database.get_database().session() as session:
+        db.fail_job(session, run_id, message)
+    context.log.info(f"job {run_id} marked failed: {message}")
