@@ -92,8 +92,22 @@ def presets_create(user_id: str, path: str) -> None:
 @click.option(
     "--count", type=int, help="Generations (1-50); default: the preset's generation_count"
 )
-def run(user_id: str, preset_id: str | None, batch_path: str | None, count: int | None) -> None:
-    """Queue a bulk run and execute it now; prints a JSON summary (non-zero exit if it failed)."""
+@click.option(
+    "--queue-only",
+    is_flag=True,
+    help="Only queue it; the queued_bulk_jobs sensor launches it (bulkgen dev, or a daemon)",
+)
+def run(
+    user_id: str,
+    preset_id: str | None,
+    batch_path: str | None,
+    count: int | None,
+    queue_only: bool,
+) -> None:
+    """Queue a bulk run and execute it now; prints a JSON summary (non-zero exit if it failed).
+
+    With --queue-only it prints the queued job's status instead and leaves the run to the sensor.
+    """
     if (preset_id is None) == (batch_path is None):
         _fail("give exactly one of --preset or --batch")
     settings = Settings.from_env()
@@ -101,17 +115,21 @@ def run(user_id: str, preset_id: str | None, batch_path: str | None, count: int 
     try:
         if preset_id is not None:
             run_id = queue_preset_run(
-                database, user_id=user_id, preset_id=preset_id, count=count, claim=True
+                database, user_id=user_id, preset_id=preset_id, count=count, claim=not queue_only
             )
         else:
             assert batch_path is not None
             run_id = queue_prompt_batch(
-                database, user_id=user_id, batch=_read_json(batch_path), claim=True
+                database, user_id=user_id, batch=_read_json(batch_path), claim=not queue_only
             )
     except PresetValidationError as exc:
         _fail("invalid request", problems=[p.to_dict() for p in exc.problems])
     except (NotFound, db.InsufficientCredits) as exc:
         _fail(str(exc))
+    if queue_only:
+        with database.session(readonly=True) as session:
+            _emit(db.job_status_dict(session, run_id))
+        return
     status = run_now(run_id, settings, database)
     _emit(summary_of(status, settings))
     if status["status"] != "completed":

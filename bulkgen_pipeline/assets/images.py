@@ -21,6 +21,7 @@ from .common import load_run, load_specs
 from .partitions import bulk_run_partitions
 
 NO_IMAGES = "No images were generated successfully"
+CANCELLED_BEFORE_ANY_IMAGE = "Cancelled before any image was generated"
 
 
 def images_pool() -> str:
@@ -99,15 +100,18 @@ def generated_images(
     database_ = database.get_database()
     loaded = load_run(database_, run_id)
     specs, _ = load_specs(store, loaded.layout)
+    tracker = DatabaseTracker(database_, run_id, context.log)
     outcomes, reused = generate_images(
         specs,
         generate=images.generate,
         store=store,
         run=loaded.run,
-        tracker=DatabaseTracker(database_, run_id, context.log),
+        tracker=tracker,
         max_workers=images.max_parallel,
     )
     succeeded = [o for o in outcomes if o.succeeded]
+    if not succeeded and tracker.should_stop():
+        raise dg.Failure(description=CANCELLED_BEFORE_ANY_IMAGE)
     if not succeeded:
         raise dg.Failure(
             description=NO_IMAGES, metadata={"failures": dg.MetadataValue.json(_failures(outcomes))}

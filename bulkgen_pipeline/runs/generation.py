@@ -44,25 +44,33 @@ def request_for(spec: GenerationSpec) -> ImageRequest:
     )
 
 
-def stored_outcome(
-    store: ObjectStore, run: RunContext, generation: int
-) -> GenerationOutcome | None:
-    """The outcome of a generation finished by an earlier attempt, if it is fully stored."""
+def stored_outcomes(
+    store: ObjectStore, run: RunContext, specs: list[GenerationSpec]
+) -> dict[int, GenerationOutcome]:
+    """Outcomes of the generations an earlier attempt finished (PNG and metadata both stored).
+
+    One listing of the run's folder rather than two existence checks per generation: on S3 that
+    is one request instead of a hundred for a 50-image run.
+    """
     layout = run.layout
-    if not (
-        store.exists(layout.metadata_key(generation)) and store.exists(layout.image_key(generation))
-    ):
-        return None
-    metadata = json.loads(store.get_bytes(layout.metadata_key(generation)))
-    timings = metadata.get("timings", {})
-    return GenerationOutcome(
-        generation,
-        True,
-        provider=metadata.get("provider"),
-        model=metadata.get("model"),
-        attempts=timings.get("attempts", 1),
-        latency_seconds=timings.get("latency_seconds"),
-    )
+    present = set(store.list_keys(layout.folder))
+    outcomes = {}
+    for spec in specs:
+        generation = spec.generation
+        metadata_key = layout.metadata_key(generation)
+        if layout.image_key(generation) not in present or metadata_key not in present:
+            continue
+        metadata = json.loads(store.get_bytes(metadata_key))
+        timings = metadata.get("timings", {})
+        outcomes[generation] = GenerationOutcome(
+            generation,
+            True,
+            provider=metadata.get("provider"),
+            model=metadata.get("model"),
+            attempts=timings.get("attempts", 1),
+            latency_seconds=timings.get("latency_seconds"),
+        )
+    return outcomes
 
 
 def generate_images(
@@ -78,15 +86,10 @@ def generate_images(
 
     Generations never started because of a cancel have no outcome.
     """
-    outcomes: dict[int, GenerationOutcome] = {}
-    pending: list[GenerationSpec] = []
-    for spec in specs:
-        previous = stored_outcome(store, run, spec.generation)
-        if previous is not None:
-            outcomes[spec.generation] = previous
-            tracker.finished(previous, run.layout.image_key(spec.generation))
-        else:
-            pending.append(spec)
+    outcomes = stored_outcomes(store, run, specs)
+    for previous in outcomes.values():
+        tracker.finished(previous, run.layout.image_key(previous.generation))
+    pending = [spec for spec in specs if spec.generation not in outcomes]
     reused = len(outcomes)
     lock = threading.Lock()
 
@@ -166,11 +169,11 @@ def collect_outcomes(
     `failures` maps generation -> (error, attempts) as recorded while generating; a generation
     with neither an image nor a recorded failure was never started (the run was cancelled).
     """
+    stored = stored_outcomes(store, run, specs)
     outcomes = []
     for spec in specs:
-        stored = stored_outcome(store, run, spec.generation)
-        if stored is not None:
-            outcomes.append(stored)
+        if spec.generation in stored:
+            outcomes.append(stored[spec.generation])
             continue
         error, attempts = failures.get(spec.generation, (None, 0))
         outcomes.append(

@@ -26,10 +26,10 @@ def bulkgen(home: Path, *args: str) -> tuple[int, dict]:
     return done.returncode, json.loads(done.stdout)
 
 
-def test_users_presets_run_and_status(tmp_path):
-    home = tmp_path / "home"
-    code, user = bulkgen(home, "users", "create", "--name", "Shop", "--credits", "10")
-    assert code == 0 and user["api_key"] and user["user_id"]
+def merchant_with_preset(home: Path, credits: int) -> tuple[str, str]:
+    """A user (through the CLI) and the sample preset stored for them; returns both ids."""
+    code, user = bulkgen(home, "users", "create", "--name", "Shop", "--credits", str(credits))
+    assert code == 0 and user["api_key"].startswith("bgk_") and user["credits"] == credits
     code, preset = bulkgen(
         home,
         "presets",
@@ -40,10 +40,14 @@ def test_users_presets_run_and_status(tmp_path):
         str(EXAMPLES / "professional_bags.json"),
     )
     assert code == 0
+    return user["user_id"], preset["preset_id"]
 
-    code, summary = bulkgen(
-        home, "run", "--user", user["user_id"], "--preset", preset["preset_id"], "--count", "3"
-    )
+
+def test_users_presets_run_and_status(tmp_path):
+    home = tmp_path / "home"
+    user_id, preset_id = merchant_with_preset(home, credits=10)
+
+    code, summary = bulkgen(home, "run", "--user", user_id, "--preset", preset_id, "--count", "3")
     assert code == 0, summary
     assert (
         summary["status"],
@@ -92,17 +96,32 @@ def test_bad_preset_is_rejected_with_field_errors(tmp_path):
     assert {"config.generation_count", "config.color_palette"} <= fields
 
 
-def test_insufficient_credits_and_failed_runs_exit_non_zero(tmp_path):
+def test_insufficient_credits_exit_non_zero_with_the_reason(tmp_path):
     home = tmp_path / "home"
-    _, user = bulkgen(home, "users", "create", "--name", "Shop", "--credits", "2")
-    _, preset = bulkgen(
-        home,
-        "presets",
-        "create",
-        "--user",
-        user["user_id"],
-        "--file",
-        str(EXAMPLES / "professional_bags.json"),
-    )
-    code, output = bulkgen(home, "run", "--user", user["user_id"], "--preset", preset["preset_id"])
-    assert code == 1 and "credits" in output["error"]
+    user_id, preset_id = merchant_with_preset(home, credits=2)
+    code, output = bulkgen(home, "run", "--user", user_id, "--preset", preset_id)
+    assert code == 1 and output["error"] == "Insufficient credits: 5 needed, 2 available"
+
+
+def test_queue_only_leaves_the_job_to_the_sensor_and_cancel_releases_it(tmp_path):
+    home = tmp_path / "home"
+    user_id, preset_id = merchant_with_preset(home, credits=10)
+    code, queued = bulkgen(home, "run", "--user", user_id, "--preset", preset_id, "--queue-only")
+    assert code == 0 and queued["status"] == "queued" and queued["total_images"] == 5
+
+    # What the sensor sees: the job is queued for it, not claimed by the CLI.
+    from bulkgen_pipeline import db
+
+    database = db.Database(f"sqlite:///{home / 'bulkgen.db'}")
+    with database.session() as session:
+        jobs = db.jobs_after(session, 0)
+        assert [(j.run_id, j.status) for j in jobs] == [(queued["job_id"], "queued")]
+        assert db.get_user(session, user_id).credits_reserved == 5
+
+    code, cancelled = bulkgen(home, "cancel", queued["job_id"])
+    assert (code, cancelled["status"]) == (0, "cancelled")
+    with database.session() as session:
+        assert db.get_user(session, user_id).credits_reserved == 0
+    database.dispose()
+    code, missing = bulkgen(home, "cancel", "no-such-job")
+    assert code == 1 and "no job" in missing["error"]

@@ -94,3 +94,23 @@ def test_cancel_stops_new_generations_and_keeps_finished_ones(local_deployment):
     with d.database.session() as session:
         assert len(db.list_img_history(session, run_id)) == 2
         assert db.credit_invariant_violations(session) == []
+
+
+def test_a_run_launched_after_its_job_was_cancelled_generates_nothing(local_deployment):
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=3)
+    with d.database.session() as session:
+        assert db.request_cancel(session, run_id) == "cancelled"
+    calls = []
+    HOOK["before"] = calls.append
+
+    result = d.materialize(run_id, images=InstrumentedImages())
+    assert not result.success and calls == []
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_failure_data.user_failure_data.description == (
+        "Cancelled before any image was generated"
+    )
+    assert d.job(run_id)["status"] == "cancelled"
+    account = d.balance(user)
+    assert (account.credits_balance, account.credits_reserved) == (10, 0)
