@@ -75,6 +75,12 @@ class ProviderLane:
     def name(self) -> str:
         return self.provider.name
 
+    def is_idle_and_healthy(self) -> bool:
+        """A free slot right now and a closed breaker: a good place for a failed image."""
+        with self.stats_lock:
+            free = self.stats.in_flight < self.concurrency
+        return free and self.breaker.state == CircuitBreaker.CLOSED
+
 
 @dataclass
 class _LaneOutcome:
@@ -163,13 +169,14 @@ class ImageRouter:
         attempts = 0
         tried: list[str] = []
         reasons: list[str] = []
-        for lane in self._in_turn(capable):
+        order = self._in_turn(capable)
+        for position, lane in enumerate(order):
             if not lane.breaker.allow():
                 wait = lane.breaker.seconds_until_retry()
                 reasons.append(f"{lane.name}: resting after repeated failures ({wait:.0f}s left)")
                 continue
             tried.append(lane.name)
-            outcome = self._run_on_lane(lane, request)
+            outcome = self._run_on_lane(lane, request, later=order[position + 1 :])
             attempts += outcome.calls
             if outcome.result is not None:
                 return replace(outcome.result, attempts=attempts)
@@ -191,7 +198,9 @@ class ImageRouter:
         start = turn % len(capable)
         return capable[start:] + capable[:start]
 
-    def _run_on_lane(self, lane: ProviderLane, request: ImageRequest) -> _LaneOutcome:
+    def _run_on_lane(
+        self, lane: ProviderLane, request: ImageRequest, later: Sequence[ProviderLane] = ()
+    ) -> _LaneOutcome:
         calls = 0
         last: TransientProviderError | None = None
         for attempt in range(1, self.retry.max_attempts + 1):
@@ -216,6 +225,10 @@ class ImageRouter:
                 return _LaneOutcome(result, calls)
 
             if attempt < self.retry.max_attempts:
+                if last.retry_after is None and any(alt.is_idle_and_healthy() for alt in later):
+                    # Backing off here while another capable provider sits idle only adds
+                    # latency: move the image there now (a server's Retry-After is respected).
+                    return _LaneOutcome(None, calls, f"{last.reason}; moved to an idle provider")
                 with self._rng_lock:
                     delay = self.retry.delay(attempt, last.retry_after, self._rng)
                 logger.warning(

@@ -177,8 +177,11 @@ def test_failover_when_one_provider_is_down(
     router = make_router([google_provider, replicate_provider], fake_clock, breaker_failures=3)
     results = [router.generate(ratio(seed)) for seed in range(12)]
     assert {r.provider for r in results} == {"replicate"}
-    assert results[0].attempts == 4  # 3 on google, then replicate
-    assert all(r.attempts == 1 for r in results[1:])
+    # Images whose turn was google's fail there once and move straight to the idle replicate,
+    # with no backoff; the others start on replicate.
+    assert [r.attempts for r in results[:6]] == [2, 1, 2, 1, 2, 1]
+    assert all(r.attempts == 1 for r in results[6:])
+    assert fake_clock.sleeps == []
     # The breaker opened after 3 failures: the dead provider got no more calls.
     assert fake_gemini.counts["generate"] == 3
     assert router.lane("google").breaker.state == "open"
@@ -191,7 +194,7 @@ def test_failover_when_a_host_refuses_connections(replicate_provider, fake_clock
     dead = GoogleProvider("AIza-dead-key", base_url=dead_url)
     router = make_router([dead, replicate_provider], fake_clock)
     result = router.generate(ratio())
-    assert (result.provider, result.attempts) == ("replicate", 4)
+    assert (result.provider, result.attempts) == ("replicate", 2)
 
 
 def test_all_down_fails_with_every_providers_reason(
@@ -206,8 +209,10 @@ def test_all_down_fails_with_every_providers_reason(
         router.generate(ratio())
     failed = info.value
     assert failed.providers_tried == ["replicate", "google"]
-    assert failed.attempts == 4
+    # replicate: one call, then straight to the idle google; google, the last, spends its retries.
+    assert failed.attempts == 3
     assert "replicate: replicate HTTP 503" in failed.reason
+    assert "moved to an idle provider; google: google HTTP 500" in failed.reason
     assert "google: google HTTP 500" in failed.reason
     assert "after 2 attempts" in failed.reason
 
@@ -354,3 +359,38 @@ def test_fixture_types(
     assert fake_replicate.base_url.startswith("http://127.0.0.1:")
     assert fake_gemini.base_url.startswith("http://127.0.0.1:")
     assert replicate_provider.name == "replicate"
+
+
+def test_a_transient_failure_moves_to_an_idle_provider_without_waiting(
+    google_provider, replicate_provider, fake_gemini, fake_replicate, fake_clock
+) -> None:
+    fake_replicate.failures.fail_next(1, status=500)
+    router = make_router([replicate_provider, google_provider], fake_clock)
+    result = router.generate(ratio())
+    assert (result.provider, result.attempts) == ("google", 2)
+    assert fake_clock.sleeps == []
+
+
+def test_with_the_other_provider_busy_the_image_backs_off_and_retries_in_place(
+    google_provider, replicate_provider, fake_gemini, fake_replicate, fake_clock
+) -> None:
+    fake_replicate.failures.fail_next(1, status=500)
+    router = make_router(
+        [replicate_provider, google_provider], fake_clock, concurrency={"google": 1}
+    )
+    with router.lane("google").slots:  # google's only slot is taken
+        router.lane("google").stats.in_flight += 1
+        result = router.generate(ratio())
+        router.lane("google").stats.in_flight -= 1
+    assert (result.provider, result.attempts) == ("replicate", 2)
+    assert len(fake_clock.sleeps) == 1
+
+
+def test_a_retry_after_is_respected_even_with_an_idle_provider(
+    google_provider, replicate_provider, fake_gemini, fake_replicate, fake_clock
+) -> None:
+    fake_replicate.failures.fail_next(1, status=429, retry_after=2)
+    router = make_router([replicate_provider, google_provider], fake_clock)
+    result = router.generate(ratio())
+    assert (result.provider, result.attempts) == ("replicate", 2)
+    assert fake_clock.sleeps == [2]
