@@ -14,7 +14,8 @@ from typing import Any
 
 import jsonschema
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# Shipped inside the package (package data in pyproject.toml), so a non-editable install finds it.
+SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 DEFAULT_SCHEMA_PATH = SCHEMAS_DIR / "category_metadata_schema.json"
 SCHEMA_OF_SCHEMA_PATH = SCHEMAS_DIR / "category_metadata_schema.schema.json"
 
@@ -107,7 +108,10 @@ def validate_schema_document(document: Any) -> CategorySchema:
 
 
 def load_category_schema(path: str | Path | None = None) -> CategorySchema:
-    """Load and validate the schema file (default: schemas/category_metadata_schema.json)."""
+    """Load and validate the schema file.
+
+    Default: the shipped bulkgen_pipeline/schemas/category_metadata_schema.json.
+    """
     file = Path(path) if path is not None else DEFAULT_SCHEMA_PATH
     return _load_cached(str(file.resolve()), file.stat().st_mtime_ns)
 

@@ -83,12 +83,18 @@ class LocalObjectStore:
         if not base.is_dir():
             return []
         keys: list[str] = []
-        for dirpath, _dirs, files in os.walk(base):
+        for dirpath, dirs, files in os.walk(base):
             rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            key_start = "" if rel_dir == "." else f"{rel_dir}/"
+            # Descend only where a key could start with `prefix`: every key under a folder starts
+            # with "<folder>/", so that and the prefix must be one a prefix of the other. This
+            # keeps string-prefix semantics ("r1" still lists "r10/...") without walking every
+            # sibling of the prefix's parent folder.
+            dirs[:] = [d for d in dirs if _may_hold_prefix(f"{key_start}{d}/", prefix)]
             for name in files:
                 if name.endswith(_TMP_SUFFIX):
                     continue
-                key = name if rel_dir == "." else f"{rel_dir}/{name}"
+                key = f"{key_start}{name}"
                 if key.startswith(prefix):
                     keys.append(key)
         return sorted(keys)
@@ -100,3 +106,8 @@ class LocalObjectStore:
 
     def location(self, key: str) -> str:
         return str(self.path_for(key))
+
+
+def _may_hold_prefix(folder: str, prefix: str) -> bool:
+    """Whether keys under `folder` (given with its trailing '/') can start with `prefix`."""
+    return folder.startswith(prefix) or prefix.startswith(folder)

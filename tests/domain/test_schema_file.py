@@ -3,6 +3,10 @@
 import copy
 import json
 import math
+import tomllib
+from fnmatch import fnmatch
+from importlib.resources import files
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +17,12 @@ from bulkgen_pipeline.domain.prompts import (
     build_prompt,
     load_prompt_templates,
 )
-from bulkgen_pipeline.domain.schema import DEFAULT_SCHEMA_PATH, SchemaError, load_category_schema
+from bulkgen_pipeline.domain.schema import (
+    DEFAULT_SCHEMA_PATH,
+    SCHEMA_OF_SCHEMA_PATH,
+    SchemaError,
+    load_category_schema,
+)
 
 SHIPPED_DOCUMENT = json.loads(DEFAULT_SCHEMA_PATH.read_text(encoding="utf-8"))
 SHIPPED_TEMPLATES = json.loads(DEFAULT_TEMPLATES_PATH.read_text(encoding="utf-8"))
@@ -24,6 +33,31 @@ RESERVED_NAMES = {"model_sex", "model_age", "model_ethnicity", "background", "co
 def write_json(path, document):
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")
     return path
+
+
+SHIPPED_FILES = (
+    "category_metadata_schema.json",
+    "category_metadata_schema.schema.json",
+    "prompt_templates.json",
+)
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def test_shipped_files_live_inside_the_package_and_are_package_data():
+    """A non-editable install (the Docker/K8s run launcher's) has only what the wheel ships."""
+    packaged = files("bulkgen_pipeline") / "schemas"
+    for name in SHIPPED_FILES:
+        assert (packaged / name).is_file(), name
+    # The loaders' defaults point into the package, not at a folder beside it.
+    in_package = Path(str(packaged)).resolve()
+    for path in (DEFAULT_SCHEMA_PATH, SCHEMA_OF_SCHEMA_PATH, DEFAULT_TEMPLATES_PATH):
+        assert path.parent == in_package, path
+    package_data = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]
+    patterns = package_data["bulkgen_pipeline"]
+    for name in SHIPPED_FILES:
+        assert any(fnmatch(f"schemas/{name}", pattern) for pattern in patterns), (name, patterns)
 
 
 def test_shipped_schema_has_enough_categories_each_with_realistic_attributes():
