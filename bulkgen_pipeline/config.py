@@ -14,7 +14,6 @@ class Settings:
     database_url: str
     storage_url: str
     dagster_home: Path
-    schema_path: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -25,7 +24,4 @@ class Settings:
             database_url=env.get("BULKGEN_DATABASE_URL") or f"sqlite:///{home / 'bulkgen.db'}",
             storage_url=env.get("BULKGEN_STORAGE_URL") or str(home / "storage"),
             dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster_home").resolve(),
-            schema_path=Path(env["BULKGEN_SCHEMA_PATH"])
-            if env.get("BULKGEN_SCHEMA_PATH")
-            else None,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from .config import Settings
@@ -10,7 +12,7 @@ from .jobs.launchpad import queue_bulk_run
 from .resources.database import DatabaseResource
 from .resources.images import ImageGenerationResource
 from .resources.object_store import ObjectStoreResource
-from .sensors.failures import bulk_run_failures
+from .sensors.failures import bulk_run_cancellations, bulk_run_failures
 from .sensors.queue import queued_bulk_jobs
 
 __all__ = ["BULK_ASSETS", "bulk_generation_job", "build_definitions", "build_resources", "defs"]
@@ -18,8 +20,13 @@ __all__ = ["BULK_ASSETS", "bulk_generation_job", "build_definitions", "build_res
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
     settings = settings or Settings.from_env()
+    # A database URL may carry a password: given as EnvVar, the Dagster UI shows the variable's
+    # name, never its value.
+    database_url: str | dg.EnvVar = settings.database_url
+    if os.environ.get("BULKGEN_DATABASE_URL") == settings.database_url:
+        database_url = dg.EnvVar("BULKGEN_DATABASE_URL")
     return {
-        "database": DatabaseResource(url=settings.database_url),
+        "database": DatabaseResource(url=database_url),
         "object_store": ObjectStoreResource(storage_url=settings.storage_url),
         "images": ImageGenerationResource(),
     }
@@ -29,7 +36,7 @@ def build_definitions(resources: dict[str, object] | None = None) -> dg.Definiti
     return dg.Definitions(
         assets=BULK_ASSETS,
         jobs=[bulk_generation_job, queue_bulk_run],
-        sensors=[queued_bulk_jobs, bulk_run_failures],
+        sensors=[queued_bulk_jobs, bulk_run_failures, bulk_run_cancellations],
         resources=resources or build_resources(),
     )
 

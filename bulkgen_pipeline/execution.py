@@ -81,7 +81,7 @@ def execute_bulk_run(
     if not result.success:
         message = run_failure_message(instance, result.run_id, "run failed")
         with database.session() as session:
-            db.fail_job(session, run_id, message)
+            db.fail_job(session, run_id, message, dagster_run_id=result.run_id)
     with database.session() as session:
         status = db.job_status_dict(session, run_id)
     if on_progress is not None:

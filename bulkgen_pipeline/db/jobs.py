@@ -333,10 +333,28 @@ def request_cancel(session: Session, run_id: str) -> str:
     return job.status
 
 
-def mark_cancelled(session: Session, run_id: str, reason: str | None = None) -> str:
+def _superseded(job: BackendJob, dagster_run_id: str | None) -> bool:
+    """True when the event is about an older Dagster run than the one now working on the job.
+
+    Sensors can report late: a failure of attempt 1 must not end attempt 2, which an operator
+    may already have launched, nor release the reservation attempt 2 will settle against.
+    """
+    return (
+        dagster_run_id is not None
+        and job.dagster_run_id is not None
+        and job.dagster_run_id != dagster_run_id
+    )
+
+
+def mark_cancelled(
+    session: Session, run_id: str, reason: str | None = None, *, dagster_run_id: str | None = None
+) -> str:
     """The run stopped after a cancel request: cancelled, open reservation released, stored
-    items/images kept. A completed run stays completed. Returns the job's status."""
+    items/images kept. A completed run stays completed; an event about a superseded Dagster run
+    changes nothing. Returns the job's status."""
     job, header, user = lock_run(session, run_id)
+    if _superseded(job, dagster_run_id):
+        return job.status
     if job.status != "completed":
         if job.status != "cancelled":
             header.completed_images, header.failed_images = item_counts(session, run_id)
@@ -353,12 +371,15 @@ def is_cancel_requested(session: Session, run_id: str) -> bool:
     return status in ("cancelling", "cancelled")
 
 
-def fail_job(session: Session, run_id: str, error: str) -> str:
+def fail_job(
+    session: Session, run_id: str, error: str, *, dagster_run_id: str | None = None
+) -> str:
     """Job + header failed with `error`, the reservation released (at most once), items and
     stored images kept; header counts refreshed from the items. A completed (settled) run is
-    left alone; a run being cancelled ends cancelled. Idempotent. Returns the job's status."""
+    left alone; a run being cancelled ends cancelled; a failure of a superseded Dagster run
+    (see `_superseded`) changes nothing. Idempotent. Returns the job's status."""
     job, header, user = lock_run(session, run_id)
-    if job.status == "completed":
+    if job.status == "completed" or _superseded(job, dagster_run_id):
         return job.status
     if job.status not in ("cancelled", "failed") or job.error_message != error:
         header.completed_images, header.failed_images = item_counts(session, run_id)

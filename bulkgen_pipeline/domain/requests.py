@@ -66,11 +66,15 @@ def batch_request(data: Any) -> BulkRequest:
     )
 
 
-def request_from_snapshot(
-    snapshot: dict[str, Any], schema: CategorySchema | None = None
-) -> BulkRequest:
+def request_from_snapshot(snapshot: dict[str, Any]) -> BulkRequest:
+    """The request exactly as it was queued.
+
+    The snapshot was validated against the schema when it was queued; it is not checked again,
+    so removing an option from the schema later never breaks a run that is already queued.
+    """
+    body = snapshot["body"]
     if snapshot.get("kind") == PROMPT_BATCH:
-        return batch_request(snapshot["body"])
-    return preset_request(
-        snapshot["body"], generation_count=snapshot.get("generation_count"), schema=schema
-    )
+        return batch_request(body)
+    preset = Preset.model_validate(body)
+    count = snapshot.get("generation_count") or preset.config.generation_count
+    return BulkRequest(PRESET, preset.name, preset.category, count, preset=preset)

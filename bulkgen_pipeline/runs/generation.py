@@ -28,7 +28,8 @@ class GenerationTracker(Protocol):
     def finished(self, outcome: GenerationOutcome, object_key: str | None) -> None: ...
 
     def should_stop(self) -> bool:
-        """True once the run was asked to cancel: no new generation is submitted after that."""
+        """True once no new generation may start: a cancel was requested, or the run is settled
+        already (its outputs are final and charged; a re-execution must not add to them)."""
 
 
 def request_for(spec: GenerationSpec) -> ImageRequest:
@@ -132,9 +133,6 @@ def _generate_one(
             spec.generation, False, attempts=1, error=f"{type(exc).__name__}: {exc}"
         )
     layout = run.layout
-    store.put_bytes(
-        layout.image_key(spec.generation), result.image_bytes, content_type=result.mime_type
-    )
     metadata = image_metadata(
         spec,
         run,
@@ -143,11 +141,26 @@ def _generate_one(
         latency_seconds=result.latency_seconds,
         attempts=result.attempts,
     )
-    store.put_bytes(
-        layout.metadata_key(spec.generation),
-        json.dumps(metadata, indent=2).encode(),
-        "application/json",
-    )
+    try:
+        # Image first, metadata second: the metadata's presence marks the generation complete.
+        store.put_bytes(
+            layout.image_key(spec.generation), result.image_bytes, content_type=result.mime_type
+        )
+        store.put_bytes(
+            layout.metadata_key(spec.generation),
+            json.dumps(metadata, indent=2).encode(),
+            "application/json",
+        )
+    except Exception as exc:  # one failed upload fails one generation, not the run
+        log.exception("could not store generation %s", spec.generation)
+        return GenerationOutcome(
+            spec.generation,
+            False,
+            provider=result.provider,
+            model=result.model,
+            attempts=result.attempts,
+            error=f"the image was made but could not be stored ({type(exc).__name__})",
+        )
     return GenerationOutcome(
         spec.generation,
         True,

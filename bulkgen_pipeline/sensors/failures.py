@@ -1,4 +1,10 @@
-"""bulk_run_failures: a failed run marks its job failed and gives the reservation back."""
+"""When a bulk run ends badly in Dagster, its job says so and its credit reservation comes back.
+
+bulk_run_failures: a failed run marks the job failed with the asset's error.
+bulk_run_cancellations: a run terminated in the UI, or dropped from the run queue, marks the job
+cancelled (run-failure sensors never see those: Dagster ends them CANCELED, not FAILED).
+Both leave a job alone when a newer Dagster run already works on it.
+"""
 
 from collections.abc import Iterable
 
@@ -43,5 +49,26 @@ def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseRes
         context.get_step_failure_events(), context.failure_event.message or "run failed"
     )
     with database.get_database().session() as session:
-        db.fail_job(session, run_id, message)
-    context.log.info(f"job {run_id} marked failed: {message}")
+        status = db.fail_job(session, run_id, message, dagster_run_id=context.dagster_run.run_id)
+    context.log.info(f"job {run_id} is {status}: {message}")
+
+
+@dg.run_status_sensor(
+    name="bulk_run_cancellations",
+    run_status=dg.DagsterRunStatus.CANCELED,
+    monitored_jobs=[bulk_generation_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks a bulk job cancelled when its Dagster run is cancelled; releases credits.",
+)
+def bulk_run_cancellations(context: dg.RunStatusSensorContext, database: DatabaseResource) -> None:
+    run_id = context.dagster_run.tags.get(PARTITION_TAG)
+    if not run_id:
+        return
+    with database.get_database().session() as session:
+        status = db.mark_cancelled(
+            session,
+            run_id,
+            "The Dagster run was cancelled",
+            dagster_run_id=context.dagster_run.run_id,
+        )
+    context.log.info(f"job {run_id} is {status} after its Dagster run was cancelled")

@@ -182,3 +182,50 @@ def test_a_run_where_nothing_succeeds_fails_with_the_seed_message(local_deployme
         failure.step_failure_data.user_failure_data.description
         == "No images were generated successfully"
     )
+
+
+def test_reexecuting_a_settled_run_regenerates_nothing_and_keeps_the_records_in_step(
+    local_deployment, scripted_calls
+):
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=4)
+    with d.database.session() as session:
+        snapshot = db.get_job(session, run_id).preset_snapshot
+    doomed = preset_request(snapshot["body"]).resolve(run_seed=run_id).generations[0].prompt
+    assert d.materialize(run_id, images=ScriptedImages(fail_prompts=[doomed])).success
+    zip_before = open_zip(d, layout_of(d, run_id)).namelist()
+
+    scripted_calls.clear()
+    assert d.materialize(run_id, images=ScriptedImages()).success  # the provider works now
+    assert scripted_calls == []  # the failed generation was not made for free
+    assert open_zip(d, layout_of(d, run_id)).namelist() == zip_before
+    job = d.job(run_id)
+    assert (job["completed_images"], job["failed_images"], job["credits_consumed"]) == (3, 1, 3)
+    assert d.balance(user).credits_balance == 7
+
+
+def test_crash_then_failure_handling_then_reexecution_charges_once_from_the_balance(
+    local_deployment, scripted_calls
+):
+    from bulkgen_pipeline.definitions import build_definitions
+    from bulkgen_pipeline.execution import execute_bulk_run
+
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=4)
+    crashing = build_definitions(d.resources(ScriptedImages(crash_after=1)))
+    failed = execute_bulk_run(
+        run_id, definitions=crashing, database=d.database, instance=d.instance
+    )
+    assert failed["status"] == "failed"
+    assert (d.balance(user).credits_balance, d.balance(user).credits_reserved) == (10, 0)
+
+    scripted_calls.clear()
+    healthy = build_definitions(d.resources(ScriptedImages()))
+    done = execute_bulk_run(run_id, definitions=healthy, database=d.database, instance=d.instance)
+    assert (done["status"], done["credits_consumed"]) == ("completed", 4)
+    assert len(scripted_calls) == 3  # the image stored before the crash was kept
+    assert (d.balance(user).credits_balance, d.balance(user).credits_reserved) == (6, 0)
+    with d.database.session() as session:
+        assert db.credit_invariant_violations(session) == []

@@ -6,11 +6,15 @@ import threading
 import time
 from collections.abc import Callable
 
+import dagster as dg
+
 from bulkgen_pipeline import db
+from bulkgen_pipeline.definitions import BULK_ASSETS
 from bulkgen_pipeline.providers.base import ImageRequest, ImageResult
 from bulkgen_pipeline.providers.preview import LocalPreviewProvider
 from bulkgen_pipeline.providers.router import ImageRouter
 from bulkgen_pipeline.resources.images import ImageGenerationResource
+from bulkgen_pipeline.resources.object_store import ObjectStoreResource
 
 # What the instrumented provider does before each image; set by each test.
 HOOK: dict[str, Callable[[ImageRequest], None]] = {}
@@ -114,3 +118,47 @@ def test_a_run_launched_after_its_job_was_cancelled_generates_nothing(local_depl
     assert d.job(run_id)["status"] == "cancelled"
     account = d.balance(user)
     assert (account.credits_balance, account.credits_reserved) == (10, 0)
+
+
+class FlakyStore:
+    """The real store, except that uploads of the named keys fail like a flaky S3."""
+
+    def __init__(self, inner, fail_suffixes: tuple[str, ...]):
+        self.inner = inner
+        self.fail_suffixes = fail_suffixes
+
+    def put_bytes(self, key, data, content_type="application/octet-stream"):
+        if key.endswith(self.fail_suffixes):
+            raise ConnectionError("upload interrupted")
+        return self.inner.put_bytes(key, data, content_type)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class FailingUploads(ObjectStoreResource):
+    fail_suffixes: list[str] = []
+
+    def get_store(self):
+        return FlakyStore(super().get_store(), tuple(self.fail_suffixes))
+
+
+def test_a_failed_upload_fails_that_generation_only(local_deployment):
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=3)
+    HOOK["before"] = lambda _request: None
+    resources = d.resources(InstrumentedImages())
+    resources["object_store"] = FailingUploads(
+        storage_url=d.storage_url, fail_suffixes=["images/generation_2.png"]
+    )
+    result = dg.materialize(
+        BULK_ASSETS, partition_key=run_id, instance=d.instance, resources=resources
+    )
+    assert result.success
+    job = d.job(run_id)
+    assert (job["completed_images"], job["failed_images"], job["credits_consumed"]) == (2, 1, 2)
+    with d.database.session() as session:
+        item = next(i for i in db.list_items(session, run_id) if i.generation_index == 2)
+    assert item.status == "failed"
+    assert item.error == "the image was made but could not be stored (ConnectionError)"

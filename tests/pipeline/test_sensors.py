@@ -9,7 +9,11 @@ from bulkgen_pipeline.definitions import build_definitions
 from bulkgen_pipeline.execution import execute_bulk_run
 from bulkgen_pipeline.resources.database import DatabaseResource
 from bulkgen_pipeline.runs.queueing import queue_preset_run
-from bulkgen_pipeline.sensors.failures import bulk_run_failures, failure_message
+from bulkgen_pipeline.sensors.failures import (
+    bulk_run_cancellations,
+    bulk_run_failures,
+    failure_message,
+)
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 
 from .conftest import ScriptedImages
@@ -81,7 +85,8 @@ def test_failed_run_marks_job_failed_releases_reservation_keeps_images(
         run_id, definitions=definitions, database=d.database, instance=d.instance
     )
     assert status["status"] == "failed"
-    assert "worker died" in status["error"] or "generated_images" in status["error"]
+    assert status["error"].startswith("generated_images: ")
+    assert status["error"].endswith("SimulatedCrash: worker died")
     account = d.balance(user)
     assert (account.credits_balance, account.credits_reserved) == (10, 0)
     with d.database.session() as session:
@@ -150,5 +155,69 @@ def test_definitions_load_as_the_ui_and_daemon_load_them():
 
     dg.Definitions.validate_loadable(defs)
     repository = defs.get_repository_def()
-    assert {s.name for s in repository.sensor_defs} == {"queued_bulk_jobs", "bulk_run_failures"}
+    assert {s.name for s in repository.sensor_defs} == {
+        "queued_bulk_jobs",
+        "bulk_run_failures",
+        "bulk_run_cancellations",
+    }
     assert {"bulk_generation", "queue_bulk_run"} <= {j.name for j in repository.get_all_jobs()}
+
+
+def _status_context(deployment, run, event_type):
+    event = next(
+        record.dagster_event
+        for record in deployment.instance.all_logs(run.run_id)
+        if record.dagster_event and record.dagster_event.event_type == event_type
+    )
+    return dg.build_run_status_sensor_context(
+        sensor_name="bulk_run_status",
+        dagster_event=event,
+        dagster_instance=deployment.instance,
+        dagster_run=deployment.instance.get_run_by_id(run.run_id),
+        resources={"database": DatabaseResource(url=deployment.database_url)},
+    )
+
+
+def test_a_run_cancelled_in_dagster_cancels_the_job_and_releases_credits(local_deployment):
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=4)
+    # An operator terminates the run while it waits in the run queue.
+    run = d.instance.create_run_for_job(
+        build_definitions(d.resources()).resolve_job_def("bulk_generation"),
+        tags={"dagster/partition": run_id},
+    )
+    d.instance.report_run_canceled(run)
+
+    bulk_run_cancellations(_status_context(d, run, dg.DagsterEventType.RUN_CANCELED))
+    job = d.job(run_id)
+    assert (job["status"], job["error"]) == ("cancelled", "The Dagster run was cancelled")
+    assert d.balance(user).credits_reserved == 0
+
+
+def test_a_late_failure_of_a_superseded_run_leaves_the_retry_alone(local_deployment):
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=2)
+    job_def = build_definitions(d.resources()).resolve_job_def("bulk_generation")
+    old = d.instance.create_run_for_job(job_def, tags={"dagster/partition": run_id})
+    d.instance.report_run_failed(old)
+    with d.database.session() as session:  # an operator's re-execution is already working
+        db.mark_job_processing(session, run_id, "retry-run-id")
+
+    bulk_run_failures(_status_context(d, old, dg.DagsterEventType.RUN_FAILURE).for_run_failure())
+    assert d.job(run_id)["status"] == "processing"
+    assert d.balance(user).credits_reserved == 2
+
+
+def test_the_database_password_never_reaches_the_dagster_ui(monkeypatch):
+    from dagster._core.remote_representation.external_data import RepositorySnap
+
+    from bulkgen_pipeline.config import Settings
+    from bulkgen_pipeline.definitions import build_resources
+
+    monkeypatch.setenv("BULKGEN_DATABASE_URL", "postgresql+psycopg2://bob:s3cretpw@db:5432/app")
+    definitions = build_definitions(build_resources(Settings.from_env()))
+    snapshot = RepositorySnap.from_def(definitions.get_repository_def())
+    shown = str([resource.configured_values for resource in snapshot.resources])
+    assert "s3cretpw" not in shown and "BULKGEN_DATABASE_URL" in shown
