@@ -6,7 +6,11 @@ Rules, in order:
    sizes never reach a provider that only takes aspect ratios).
 2. Balance: successive requests rotate round-robin over the capable providers.
 3. Health: a provider whose circuit breaker is open (it failed N times in a row) is skipped
-   until its rest is over, so one dead provider does not slow the whole run.
+   until its rest is over, so one dead provider does not slow the whole run. When every
+   capable provider is resting, the image waits (at most `breaker_max_wait_seconds`) for the
+   first one to let a probe call through instead of failing at once: a short outage of the
+   only provider then delays the run instead of failing the rest of it. While another thread's
+   probe is out, waiters block on a condition until its verdict (polling every 0.25 s).
 4. Retries: a transient error (429, 5xx, timeout, dropped connection) is retried on the same
    provider with exponential backoff + full jitter, honouring Retry-After (bounded). A
    permanent error (bad input, safety block, no image) is never retried on that provider.
@@ -25,8 +29,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .base import (
     GenerationFailed,
@@ -37,6 +41,7 @@ from .base import (
     TransientProviderError,
 )
 from .common import RateLimitedError
+from .lanes import ProviderLane
 from .limits import CircuitBreaker, Clock, RetryPolicy, Sleep, TokenBucket
 from .settings import ProviderSettings
 
@@ -46,51 +51,22 @@ DEFAULT_CONCURRENCY = 4
 
 
 @dataclass
-class _LaneStats:
-    calls: int = 0
-    successes: int = 0
-    transient_failures: int = 0
-    permanent_failures: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-
-@dataclass
-class ProviderLane:
-    """One provider plus the flow control that belongs to it."""
-
-    provider: ImageProvider
-    concurrency: int
-    breaker: CircuitBreaker
-    bucket: TokenBucket | None = None
-    stats: _LaneStats = field(default_factory=_LaneStats)
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ValueError(f"{self.name}: concurrency must be >= 1")
-        self.slots = threading.BoundedSemaphore(self.concurrency)
-        self.stats_lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
-
-    def is_idle_and_healthy(self) -> bool:
-        """A free slot right now and a closed breaker: a good place for a failed image."""
-        with self.stats_lock:
-            free = self.stats.in_flight < self.concurrency
-        return free and self.breaker.state == CircuitBreaker.CLOSED
-
-
-@dataclass
 class _LaneOutcome:
     result: ImageResult | None
     calls: int
     reason: str = ""
+    # The breaker opened while this image still had attempts left on the lane: it may come
+    # back to the lane once the provider lets a probe through again.
+    resting: bool = False
+    error: str = ""  # the last provider error, without the router's commentary
 
 
 class ImageRouter:
     """Thread-safe: one router may serve many threads and many runs at once."""
+
+    # How often an image waiting for another thread's half-open probe re-checks the breaker
+    # even without being notified (a safety net; the verdict itself wakes it at once).
+    PROBE_POLL_SECONDS = 0.25
 
     def __init__(
         self,
@@ -101,19 +77,27 @@ class ImageRouter:
         retry: RetryPolicy | None = None,
         breaker_failures: int = 5,
         breaker_rest_seconds: float = 30.0,
+        breaker_max_wait_seconds: float = 60.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         if not providers:
             raise ValueError("ImageRouter needs at least one provider")
+        if not breaker_max_wait_seconds >= 0:  # also rejects NaN
+            raise ValueError("breaker_max_wait_seconds must be >= 0")
         names = [p.name for p in providers]
         if len(set(names)) != len(names):
             raise ValueError(f"provider names must be unique, got {names}")
         concurrency = concurrency or {}
         rate_limits = rate_limits or {}
         self.retry = retry or RetryPolicy()
+        self.breaker_max_wait_seconds = breaker_max_wait_seconds
+        self._clock = clock
         self._sleep = sleep
+        # Notified whenever a call's verdict reaches a breaker, so images waiting for another
+        # thread's half-open probe wake as soon as it is decided.
+        self._breaker_changed = threading.Condition()
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self._lanes = [
@@ -168,23 +152,72 @@ class ImageRouter:
             )
         attempts = 0
         tried: list[str] = []
-        reasons: list[str] = []
-        order = self._in_turn(capable)
-        for position, lane in enumerate(order):
-            if not lane.breaker.allow():
-                wait = lane.breaker.seconds_until_retry()
-                reasons.append(f"{lane.name}: resting after repeated failures ({wait:.0f}s left)")
-                continue
-            tried.append(lane.name)
-            outcome = self._run_on_lane(lane, request, later=order[position + 1 :])
-            attempts += outcome.calls
-            if outcome.result is not None:
-                return replace(outcome.result, attempts=attempts)
-            reasons.append(f"{lane.name}: {outcome.reason}")
-            logger.info(
-                "image failed on %s (%s); trying the next provider", lane.name, outcome.reason
-            )
-        raise GenerationFailed("; ".join(reasons), attempts=attempts, providers_tried=tried)
+        reasons: dict[str, str] = {}  # provider -> its latest reason, in first-seen order
+        errors: dict[str, str] = {}  # provider -> last error, for lanes left while resting
+        # Attempts this image may still make on each provider; 0 = done with that provider.
+        left = {lane.name: self.retry.max_attempts for lane in capable}
+        queue = self._in_turn(capable)
+        admitted: ProviderLane | None = None  # a lane whose breaker already let us through
+        wait_started: float | None = None
+        while True:
+            while queue:
+                lane = queue.pop(0)
+                if lane is admitted:
+                    admitted = None
+                elif not lane.breaker.allow():
+                    wait = lane.breaker.seconds_until_retry()
+                    reasons[lane.name] = f"resting after repeated failures ({wait:.0f}s left)"
+                    continue
+                if lane.name not in tried:
+                    tried.append(lane.name)
+                first = self.retry.max_attempts - left[lane.name] + 1
+                outcome = self._run_on_lane(lane, request, tuple(queue), first_attempt=first)
+                attempts += outcome.calls
+                if outcome.result is not None:
+                    return replace(outcome.result, attempts=attempts)
+                left[lane.name] = left[lane.name] - outcome.calls if outcome.resting else 0
+                if outcome.error:
+                    errors[lane.name] = outcome.error
+                reasons[lane.name] = outcome.reason
+                logger.info(
+                    "image failed on %s (%s); trying the next provider",
+                    lane.name,
+                    outcome.reason,
+                )
+
+            # Every capable provider has been tried or skipped. The ones still open to this
+            # image were resting; wait for them only if no capable provider is healthy (a
+            # healthy one already gave its verdict, and waiting would not change it).
+            resting = [lane for lane in capable if left[lane.name] > 0]
+            done = [lane for lane in capable if left[lane.name] == 0]
+            if (
+                self.breaker_max_wait_seconds <= 0
+                or not resting
+                or any(lane.breaker.state == CircuitBreaker.CLOSED for lane in done)
+            ):
+                break
+            if wait_started is None:
+                wait_started = self._clock()
+                logger.warning(
+                    "every provider that can make this image is resting; waiting up to %.0fs "
+                    "for %s to take a probe call",
+                    self.breaker_max_wait_seconds,
+                    ", ".join(lane.name for lane in resting),
+                )
+            admitted = self._await_admission(resting, wait_started + self.breaker_max_wait_seconds)
+            if admitted is None:
+                waited = self._clock() - wait_started
+                for lane in resting:
+                    reasons[lane.name] = _resting_reason(lane, errors.get(lane.name), waited)
+                break
+            # The admitted lane goes first (it holds the probe); the others queue behind it.
+            queue = [admitted] + [lane for lane in resting if lane is not admitted]
+
+        raise GenerationFailed(
+            "; ".join(f"{name}: {reason}" for name, reason in reasons.items()),
+            attempts=attempts,
+            providers_tried=tried,
+        )
 
     # -- internals --------------------------------------------------------------------------
 
@@ -198,30 +231,71 @@ class ImageRouter:
         start = turn % len(capable)
         return capable[start:] + capable[:start]
 
+    def _await_admission(
+        self, lanes: Sequence[ProviderLane], deadline: float
+    ) -> ProviderLane | None:
+        """Wait until one of these resting lanes lets a call through (and return it: the
+        caller holds its probe, or the breaker has closed), or None once `deadline` passes or
+        cannot be met. While a breaker is open this sleeps (injected sleep) until the rest is
+        over; while another thread's probe is out it waits for that probe's verdict."""
+        while True:
+            with self._breaker_changed:
+                # Checked under the condition's lock: a verdict recorded after this check is
+                # notified after it, so the wait below cannot miss it.
+                for lane in lanes:
+                    if lane.breaker.allow():
+                        return lane
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    return None
+                rest = min(lane.breaker.seconds_until_retry() for lane in lanes)
+                if rest <= 0:  # half-open with the probe out: wait for its verdict
+                    self._breaker_changed.wait(min(self.PROBE_POLL_SECONDS, remaining))
+                    continue
+            if rest > remaining:
+                return None  # no provider will be back before the deadline: fail now
+            self._sleep(rest)
+
+    def _verdict(self, record: Callable[[], None]) -> None:
+        """Record a call's verdict on a breaker and wake the images waiting on it."""
+        record()
+        with self._breaker_changed:
+            self._breaker_changed.notify_all()
+
     def _run_on_lane(
-        self, lane: ProviderLane, request: ImageRequest, later: Sequence[ProviderLane] = ()
+        self,
+        lane: ProviderLane,
+        request: ImageRequest,
+        later: Sequence[ProviderLane] = (),
+        first_attempt: int = 1,
     ) -> _LaneOutcome:
         calls = 0
         last: TransientProviderError | None = None
-        for attempt in range(1, self.retry.max_attempts + 1):
+        for attempt in range(first_attempt, self.retry.max_attempts + 1):
             # The first call was admitted by generate(); later ones re-check health so a
             # provider that just tripped its breaker is left at once.
-            if attempt > 1 and not lane.breaker.allow():
-                return _LaneOutcome(None, calls, f"{_reason(last)}; provider now resting")
+            if attempt > first_attempt and not lane.breaker.allow():
+                return self._left_resting(calls, last)
             calls += 1
             try:
-                result = self._call(lane, request)
+                result = lane.call(request)
             except RateLimitedError as exc:
                 last = exc
-                lane.breaker.release_probe()  # busy is not broken: no breaker failure
+                # Busy is not broken: no breaker failure.
+                self._verdict(lane.breaker.release_probe)
             except TransientProviderError as exc:
                 last = exc
-                lane.breaker.record_failure()
+                self._verdict(lane.breaker.record_failure)
             except PermanentProviderError as exc:
-                lane.breaker.release_probe()
+                self._verdict(lane.breaker.release_probe)
                 return _LaneOutcome(None, calls, exc.reason)
+            except BaseException:
+                # Not a provider failure (e.g. the worker is being torn down): never leave a
+                # half-open probe taken, or the provider would stay closed to everyone.
+                self._verdict(lane.breaker.release_probe)
+                raise
             else:
-                lane.breaker.record_success()
+                self._verdict(lane.breaker.record_success)
                 return _LaneOutcome(result, calls)
 
             if attempt < self.retry.max_attempts:
@@ -229,6 +303,10 @@ class ImageRouter:
                     # Backing off here while another capable provider sits idle only adds
                     # latency: move the image there now (a server's Retry-After is respected).
                     return _LaneOutcome(None, calls, f"{last.reason}; moved to an idle provider")
+                if lane.breaker.state == CircuitBreaker.OPEN:
+                    # This failure rested the provider: backing off first would only delay
+                    # the image (it can wait for the rest, or move on, right away).
+                    return self._left_resting(calls, last)
                 with self._rng_lock:
                     delay = self.retry.delay(attempt, last.retry_after, self._rng)
                 logger.warning(
@@ -240,46 +318,27 @@ class ImageRouter:
                     delay,
                 )
                 self._sleep(delay)
-        return _LaneOutcome(None, calls, f"{_reason(last)} (after {calls} attempts)")
+        # Every attempt this image had on the lane is spent (some may have come before a rest).
+        spent = self.retry.max_attempts
+        return _LaneOutcome(None, calls, f"{_reason(last)} (after {spent} attempts)")
 
-    def _call(self, lane: ProviderLane, request: ImageRequest) -> ImageResult:
-        with lane.slots:
-            if lane.bucket is not None:
-                lane.bucket.acquire()
-            with lane.stats_lock:
-                lane.stats.calls += 1
-                lane.stats.in_flight += 1
-                lane.stats.max_in_flight = max(lane.stats.max_in_flight, lane.stats.in_flight)
-            outcome = "transient"
-            try:
-                result = lane.provider.generate(request)
-                outcome = "success"
-                return result
-            except PermanentProviderError:
-                outcome = "permanent"
-                raise
-            except TransientProviderError:
-                raise
-            except Exception as exc:
-                # A provider bug must fail this image, not the whole run. Only the type is
-                # logged: an unknown exception's text might carry anything.
-                logger.error("%s raised unexpected %s", lane.name, type(exc).__name__)
-                raise TransientProviderError(
-                    f"unexpected {type(exc).__name__} in {lane.name}", provider=lane.name
-                ) from None
-            finally:
-                with lane.stats_lock:
-                    lane.stats.in_flight -= 1
-                    if outcome == "success":
-                        lane.stats.successes += 1
-                    elif outcome == "permanent":
-                        lane.stats.permanent_failures += 1
-                    else:
-                        lane.stats.transient_failures += 1
+    @staticmethod
+    def _left_resting(calls: int, last: TransientProviderError | None) -> _LaneOutcome:
+        error = _reason(last)
+        return _LaneOutcome(
+            None, calls, f"{error}; provider now resting", resting=True, error=error
+        )
 
 
 def _reason(error: TransientProviderError | None) -> str:
     return error.reason if error is not None else "unknown failure"
+
+
+def _resting_reason(lane: ProviderLane, error: str | None, waited: float) -> str:
+    left = lane.breaker.seconds_until_retry()
+    text = f"resting after repeated failures ({left:.0f}s left"
+    text += f", waited {waited:.0f}s)" if waited > 0 else ")"
+    return f"{error}; {text}" if error else text
 
 
 def _describe(request: ImageRequest) -> str:
@@ -331,6 +390,7 @@ def build_router(
         ),
         breaker_failures=settings.breaker_failures,
         breaker_rest_seconds=settings.breaker_rest_seconds,
+        breaker_max_wait_seconds=settings.breaker_max_wait_seconds,
         clock=clock,
         sleep=sleep,
         rng=rng,

@@ -44,6 +44,9 @@ class ProviderSettings:
     replicate_poll_seconds: float = 0.5
     breaker_failures: int = 5
     breaker_rest_seconds: float = 30.0
+    # When every capable provider is resting, how long an image waits for one to take a probe
+    # call again before failing (0: fail at once).
+    breaker_max_wait_seconds: float = 60.0
 
     def __repr__(self) -> str:
         parts = []
@@ -110,6 +113,9 @@ class ProviderSettings:
             breaker_failures=_number(env, "BULKGEN_BREAKER_FAILURES", 5, int, 1, 1000),
             breaker_rest_seconds=_number(
                 env, "BULKGEN_BREAKER_REST_SECONDS", 30.0, float, 0.0, 3600.0
+            ),
+            breaker_max_wait_seconds=_number(
+                env, "BULKGEN_BREAKER_MAX_WAIT_SECONDS", 60.0, float, 0.0, 3600.0
             ),
         )
 

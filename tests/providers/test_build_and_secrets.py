@@ -42,6 +42,20 @@ def test_build_router_honours_limits_and_provider_list(provider_env: dict[str, s
     assert router.provider_names == ["replicate", "local"]
     assert router.max_parallel == 5
     assert router.lane("replicate").concurrency == 3
+    assert router.breaker_max_wait_seconds == 60  # the default
+
+
+def test_build_router_passes_the_breaker_settings_through(provider_env: dict[str, str]) -> None:
+    env = {
+        **provider_env,
+        "BULKGEN_BREAKER_FAILURES": "2",
+        "BULKGEN_BREAKER_REST_SECONDS": "12",
+        "BULKGEN_BREAKER_MAX_WAIT_SECONDS": "0",
+    }
+    router = build_router(ProviderSettings.from_env(env))
+    assert router.breaker_max_wait_seconds == 0
+    breaker = router.lane("google").breaker
+    assert (breaker.failures, breaker.rest_seconds) == (2, 12)
 
 
 def test_without_credentials_the_router_is_the_local_preview() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -243,19 +244,233 @@ def test_circuit_breaker_opens_then_closes_after_rest(
     assert breaker.state == "closed"
     assert Counter(providers) == {"google": 2, "replicate": 2}
     assert fake_gemini.counts["generate"] == 4
+    assert fake_clock.sleeps == []  # a resting provider next to a healthy one: no wait
 
 
-def test_all_resting_fails_fast(replicate_provider, fake_replicate, fake_clock) -> None:
+def test_with_max_wait_zero_all_resting_fails_fast(
+    replicate_provider, fake_replicate, fake_clock
+) -> None:
     fake_replicate.failures.down_status = 503
     router = make_router(
-        [replicate_provider], fake_clock, retry=RetryPolicy(max_attempts=1), breaker_failures=1
+        [replicate_provider],
+        fake_clock,
+        retry=RetryPolicy(max_attempts=1),
+        breaker_failures=1,
+        breaker_max_wait_seconds=0,
     )
     with pytest.raises(GenerationFailed):
         router.generate(ratio())
-    with pytest.raises(GenerationFailed, match="resting after repeated failures") as info:
+    fake_replicate.failures.down_status = None  # recovered, but still resting
+    with pytest.raises(GenerationFailed) as info:
         router.generate(ratio())
+    assert info.value.reason == "replicate: resting after repeated failures (30s left)"
     assert info.value.attempts == 0
     assert fake_replicate.counts["create"] == 1
+    assert fake_clock.sleeps == []
+
+
+# -- waiting out a rest when no capable provider is healthy --------------------------------
+
+
+class Spy:
+    """Wraps a real provider and records when each call starts and ends."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.events: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+
+    def supports(self, request: ImageRequest) -> bool:
+        return bool(self.inner.supports(request))
+
+    def generate(self, request: ImageRequest) -> ImageResult:
+        with self._lock:
+            self.events.append(("start", request.seed))
+        try:
+            return self.inner.generate(request)
+        finally:
+            with self._lock:
+                self.events.append(("end", request.seed))
+
+
+def test_a_short_outage_of_the_only_provider_is_waited_out(
+    replicate_provider, fake_replicate, fake_clock
+) -> None:
+    fake_replicate.failures.fail_next(5, 503)  # five failures, then the provider is back
+    router = make_router([replicate_provider], fake_clock, retry=RetryPolicy(max_attempts=1))
+    for seed in range(5):
+        with pytest.raises(GenerationFailed, match="HTTP 503"):
+            router.generate(ratio(seed))
+    breaker = router.lane("replicate").breaker
+    assert breaker.state == "open"
+
+    results = [router.generate(ratio(seed)) for seed in range(10, 20)]
+    # The first image waited out the 30 s rest and was the probe; the rest went straight on.
+    assert fake_clock.sleeps == [pytest.approx(30.0)]
+    assert [(r.provider, r.attempts) for r in results] == [("replicate", 1)] * 10
+    assert [r.seed for r in results] == list(range(10, 20))
+    assert fake_replicate.counts["create"] == 15
+    stats = router.stats()["replicate"]
+    assert (stats["calls"], stats["successes"], stats["transient_failures"]) == (15, 10, 5)
+    assert breaker.state == "closed" and breaker.times_opened == 1
+
+
+def test_an_image_whose_retries_tripped_the_breaker_waits_and_uses_its_last_attempt(
+    replicate_provider, fake_replicate, fake_clock
+) -> None:
+    fake_replicate.failures.fail_next(5, 503)
+    router = make_router([replicate_provider], fake_clock)  # 3 attempts, breaker at 5
+    with pytest.raises(GenerationFailed, match=r"HTTP 503 .*\(after 3 attempts\)"):
+        router.generate(ratio(1))  # failures 1-3: a real failure, the breaker still closed
+    # Failures 4 and 5 open the breaker: no backoff, the image waits for the rest instead and
+    # its third attempt is the probe.
+    result = router.generate(ratio(2))
+    assert (result.provider, result.attempts) == ("replicate", 3)
+    *backoffs, rest = fake_clock.sleeps
+    assert len(backoffs) == 3 and all(0 <= b <= 2 for b in backoffs)
+    assert rest == pytest.approx(30.0)
+    assert [router.generate(ratio(seed)).attempts for seed in range(3, 11)] == [1] * 8
+    assert fake_replicate.counts["create"] == 14
+    assert len(fake_clock.sleeps) == 4
+
+
+def test_many_threads_wait_for_one_probe_then_all_succeed(
+    replicate_provider, fake_replicate, fake_clock
+) -> None:
+    spy = Spy(replicate_provider)
+    fake_replicate.failures.fail_next(2, 503)
+    router = make_router(
+        [spy],
+        fake_clock,
+        retry=RetryPolicy(max_attempts=1),
+        breaker_failures=2,
+        # Generous: the fake clock adds up every thread's sleep, though real threads sleep
+        # side by side.
+        breaker_max_wait_seconds=3600,
+    )
+    for seed in range(2):
+        with pytest.raises(GenerationFailed):
+            router.generate(ratio(seed))
+    assert router.lane("replicate").breaker.state == "open"
+    spy.events.clear()
+    fake_replicate.latency = 0.2  # the probe takes a while: everyone else must wait for it
+
+    results = run_all(router, [ratio(seed) for seed in range(100, 108)], threads=8)
+
+    assert all(isinstance(r, ImageResult) for r in results), results
+    assert [r.seed for r in results] == list(range(100, 108))
+    assert all(r.attempts == 1 for r in results)
+    # Exactly one probe went out first, and nothing else started before it had succeeded.
+    (_, probe_seed), second = spy.events[:2]
+    assert spy.events[0] == ("start", probe_seed) and second == ("end", probe_seed)
+    assert sorted(seed for kind, seed in spy.events if kind == "start") == list(range(100, 108))
+    assert fake_replicate.counts["create"] == 2 + 8
+    assert all(0 < s <= 30 for s in fake_clock.sleeps)  # only rests were slept, never spun
+    assert router.lane("replicate").breaker.state == "closed"
+
+
+def test_a_short_outage_under_concurrent_load_costs_at_most_one_image(
+    replicate_provider, fake_replicate, fake_clock
+) -> None:
+    """The reviewer's case: 503 five times, then healthy; ten images at once."""
+    fake_replicate.failures.fail_next(5, 503)
+    router = make_router([replicate_provider], fake_clock, breaker_max_wait_seconds=3600)
+    results = run_all(router, [ratio(seed) for seed in range(10)], threads=10)
+    made = [r for r in results if isinstance(r, ImageResult)]
+    failed = [r for r in results if isinstance(r, GenerationFailed)]
+    # Only an image that spent all 3 attempts before the breaker opened may fail.
+    assert len(failed) <= 1
+    assert all("(after 3 attempts)" in f.reason for f in failed)
+    assert fake_replicate.counts["create"] == 5 + len(made)
+    assert router.lane("replicate").breaker.state == "closed"
+
+
+def test_a_provider_that_stays_down_fails_after_the_max_wait(
+    replicate_provider, fake_replicate, fake_clock
+) -> None:
+    fake_replicate.failures.down_status = 503
+    router = make_router(
+        [replicate_provider],
+        fake_clock,
+        retry=RetryPolicy(max_attempts=5),
+        breaker_failures=1,
+        breaker_rest_seconds=30,
+        breaker_max_wait_seconds=60,
+    )
+    with pytest.raises(GenerationFailed) as info:
+        router.generate(ratio())
+    failed = info.value
+    # Call 1 rests the provider; a probe after each 30 s rest (calls 2 and 3) fails; then the
+    # 60 s are up.
+    assert fake_clock.sleeps == [pytest.approx(30.0), pytest.approx(30.0)]
+    assert failed.attempts == 3 and failed.providers_tried == ["replicate"]
+    assert fake_replicate.counts["create"] == 3
+    assert failed.reason.startswith("replicate: replicate HTTP 503")
+    assert failed.reason.endswith("resting after repeated failures (30s left, waited 60s)")
+
+
+def test_a_rest_that_outlasts_the_max_wait_fails_without_sleeping(
+    replicate_provider, fake_replicate, fake_clock
+) -> None:
+    fake_replicate.failures.down_status = 503
+    router = make_router(
+        [replicate_provider],
+        fake_clock,
+        retry=RetryPolicy(max_attempts=1),
+        breaker_failures=1,
+        breaker_rest_seconds=30,
+        breaker_max_wait_seconds=10,
+    )
+    with pytest.raises(GenerationFailed):
+        router.generate(ratio(1))
+    with pytest.raises(GenerationFailed) as info:
+        router.generate(ratio(2))
+    assert info.value.reason == "replicate: resting after repeated failures (30s left)"
+    assert info.value.attempts == 0
+    assert fake_clock.sleeps == []
+
+
+def test_with_every_provider_resting_the_image_waits_for_the_first_back(
+    google_provider, replicate_provider, fake_gemini, fake_replicate, fake_clock
+) -> None:
+    router = make_router(
+        [google_provider, replicate_provider],
+        fake_clock,
+        retry=RetryPolicy(max_attempts=1),
+        breaker_failures=1,
+        breaker_rest_seconds=30,
+    )
+    fake_gemini.failures.fail_next(1, 503)
+    assert router.generate(ratio(1)).provider == "replicate"  # google fails and rests
+    fake_clock.advance(10)
+    fake_replicate.failures.fail_next(1, 503)
+    # Replicate's turn: it fails and rests too. Now nobody is healthy: the image waits for
+    # google, back first (20 s left against replicate's 30 s).
+    result = router.generate(ratio(2))
+    assert (result.provider, result.attempts) == ("google", 2)
+    assert fake_clock.sleeps == [pytest.approx(20.0)]
+    assert router.lane("google").breaker.state == "closed"
+    assert router.lane("replicate").breaker.state == "open"
+
+
+def test_a_resting_provider_is_not_waited_for_when_another_one_answered(
+    google_provider, replicate_provider, fake_gemini, fake_replicate, fake_clock
+) -> None:
+    fake_gemini.failures.fail_next(1, 503)
+    router = make_router(
+        [google_provider, replicate_provider],
+        fake_clock,
+        retry=RetryPolicy(max_attempts=1),
+        breaker_failures=1,
+    )
+    router.generate(ratio(1))  # google fails and rests; replicate makes the image
+    fake_replicate.reject_input = "prompt too long"  # a healthy provider's final verdict
+    with pytest.raises(GenerationFailed) as info:
+        router.generate(ratio(2))
+    assert "google: resting after repeated failures (30s left)" in info.value.reason
+    assert "prompt too long" in info.value.reason
+    assert fake_clock.sleeps == []
 
 
 def test_rate_limits_do_not_trip_the_breaker(google_provider, fake_gemini, fake_clock) -> None:
@@ -351,6 +566,9 @@ def test_constructor_checks() -> None:
         ImageRouter([LocalPreviewProvider(), LocalPreviewProvider()])
     with pytest.raises(ValueError, match="concurrency"):
         ImageRouter([LocalPreviewProvider()], concurrency={"local": 0})
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="breaker_max_wait_seconds"):
+            ImageRouter([LocalPreviewProvider()], breaker_max_wait_seconds=bad)
 
 
 def test_fixture_types(

@@ -18,6 +18,8 @@ def test_defaults_without_credentials_are_local_only() -> None:
     assert settings.replicate_fast_model == "black-forest-labs/flux-schnell"
     assert settings.google_model == "gemini-2.5-flash-image"
     assert settings.replicate_creates_per_minute == 600
+    assert (settings.breaker_failures, settings.breaker_rest_seconds) == (5, 30)
+    assert settings.breaker_max_wait_seconds == 60
 
 
 @pytest.mark.parametrize(
@@ -58,6 +60,7 @@ def test_every_variable_is_read() -> None:
         "BULKGEN_REPLICATE_POLL_SECONDS": "0.25",
         "BULKGEN_BREAKER_FAILURES": "7",
         "BULKGEN_BREAKER_REST_SECONDS": "60",
+        "BULKGEN_BREAKER_MAX_WAIT_SECONDS": "0",
     }
     s = ProviderSettings.from_env(env)
     assert s.replicate_base_url == "http://127.0.0.1:9/"
@@ -70,6 +73,7 @@ def test_every_variable_is_read() -> None:
     assert (s.max_retry_after_seconds, s.request_timeout_seconds) == (12, 45)
     assert s.replicate_poll_seconds == 0.25
     assert (s.breaker_failures, s.breaker_rest_seconds) == (7, 60)
+    assert s.breaker_max_wait_seconds == 0
     assert s.concurrency_for("google") == 5
 
 
@@ -82,6 +86,9 @@ def test_every_variable_is_read() -> None:
         ({"BULKGEN_PROVIDER_MAX_ATTEMPTS": "2.5"}, "BULKGEN_PROVIDER_MAX_ATTEMPTS"),
         ({"BULKGEN_PROVIDER_BACKOFF_BASE_SECONDS": "nan"}, "BULKGEN_PROVIDER_BACKOFF_BASE_SECONDS"),
         ({"BULKGEN_BREAKER_REST_SECONDS": "soon"}, "BULKGEN_BREAKER_REST_SECONDS"),
+        ({"BULKGEN_BREAKER_MAX_WAIT_SECONDS": "forever"}, "BULKGEN_BREAKER_MAX_WAIT_SECONDS"),
+        ({"BULKGEN_BREAKER_MAX_WAIT_SECONDS": "-1"}, "BULKGEN_BREAKER_MAX_WAIT_SECONDS"),
+        ({"BULKGEN_BREAKER_MAX_WAIT_SECONDS": "inf"}, "BULKGEN_BREAKER_MAX_WAIT_SECONDS"),
         (
             {"BULKGEN_PROVIDERS": "replicate,midjourney", "REPLICATE_API_TOKEN": TOKEN},
             "BULKGEN_PROVIDERS",
