@@ -63,13 +63,14 @@ def generated_images(
     if loaded.job.status == "completed":
         context.log.info("This run is settled: its stored images are final, none is regenerated")
     tracker = DatabaseTracker(database_, run_id, context.log)
+    router = images.get_router()
     outcomes, reused = generate_images(
         specs,
-        generate=images.generate,
+        generate=router.generate,
         store=store,
         run=loaded.run,
         tracker=tracker,
-        max_workers=images.max_parallel,
+        max_workers=router.max_parallel,
     )
     succeeded = [o.generation for o in outcomes if o.succeeded]
     if not succeeded and tracker.should_stop():

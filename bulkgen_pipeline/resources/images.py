@@ -7,7 +7,6 @@ import threading
 
 import dagster as dg
 
-from ..providers.base import ImageRequest, ImageResult
 from ..providers.router import ImageRouter, build_router
 from ..providers.settings import ProviderSettings
 
@@ -40,10 +39,3 @@ class ImageGenerationResource(dg.ConfigurableResource):
             if key not in _routers:
                 _routers[key] = build_router(ProviderSettings.from_env(env))
             return _routers[key]
-
-    def generate(self, request: ImageRequest) -> ImageResult:
-        return self.get_router().generate(request)
-
-    @property
-    def max_parallel(self) -> int:
-        return self.get_router().max_parallel
