@@ -68,12 +68,20 @@ class GeneratedRun:
 def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -> GeneratedRun:
     loaded = load_run(database, run_id)
     specs, resolution = load_specs(store, loaded.layout)
-    with database.session() as session:
+    with database.session(readonly=True) as session:
         items = db.list_items(session, run_id)
-    failures = {
-        item.generation_index: (item.error, item.attempts or 0)
+    recorded = {
+        item.generation_index: GenerationOutcome(
+            item.generation_index,
+            item.status == "succeeded",
+            provider=item.provider,
+            model=item.model,
+            attempts=item.attempts or 0,
+            error=item.error,
+            latency_seconds=item.latency_ms / 1000 if item.latency_ms is not None else None,
+        )
         for item in items
-        if item.status == "failed"
+        if item.status in ("succeeded", "failed")
     }
-    outcomes = collect_outcomes(store, loaded.run, specs, failures)
+    outcomes = collect_outcomes(store, loaded.run, specs, recorded)
     return GeneratedRun(loaded, store, database, specs, resolution, outcomes)

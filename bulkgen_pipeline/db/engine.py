@@ -68,10 +68,6 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.dialect == "sqlite"
-
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
         """A session whose transaction commits when the block ends, rolls back on error.

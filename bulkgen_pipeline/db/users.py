@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bulkgen_pipeline.db.errors import UnknownUser
 from bulkgen_pipeline.db.ledger import add_ledger_entry, lock_user
 from bulkgen_pipeline.db.models import User
 
@@ -115,10 +114,3 @@ def add_credits(session: Session, user_id: str, amount: int) -> UserView:
         add_ledger_entry(session, user_id=user_id, run_id=None, kind="grant", amount=amount)
     session.flush()
     return _view(user)
-
-
-def require_user(session: Session, user_id: str) -> UserView:
-    view = get_user(session, user_id)
-    if view is None:
-        raise UnknownUser(user_id)
-    return view

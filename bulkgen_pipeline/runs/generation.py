@@ -45,33 +45,51 @@ def request_for(spec: GenerationSpec) -> ImageRequest:
     )
 
 
-def stored_outcomes(
+def stored_generations(
     store: ObjectStore, run: RunContext, specs: list[GenerationSpec]
-) -> dict[int, GenerationOutcome]:
-    """Outcomes of the generations an earlier attempt finished (PNG and metadata both stored).
+) -> set[int]:
+    """Generations whose PNG and metadata are both stored, found with one folder listing.
 
-    One listing of the run's folder rather than two existence checks per generation: on S3 that
-    is one request instead of a hundred for a 50-image run.
+    One listing rather than two existence checks per generation: on S3 that is one request
+    instead of a hundred for a 50-image run.
     """
     layout = run.layout
     present = set(store.list_keys(layout.folder))
-    outcomes = {}
-    for spec in specs:
-        generation = spec.generation
-        metadata_key = layout.metadata_key(generation)
-        if layout.image_key(generation) not in present or metadata_key not in present:
-            continue
-        metadata = json.loads(store.get_bytes(metadata_key))
-        timings = metadata.get("timings", {})
-        outcomes[generation] = GenerationOutcome(
-            generation,
-            True,
-            provider=metadata.get("provider"),
-            model=metadata.get("model"),
-            attempts=timings.get("attempts", 1),
-            latency_seconds=timings.get("latency_seconds"),
-        )
-    return outcomes
+    return {
+        spec.generation
+        for spec in specs
+        if layout.image_key(spec.generation) in present
+        and layout.metadata_key(spec.generation) in present
+    }
+
+
+def _outcome_from_metadata(
+    store: ObjectStore, run: RunContext, generation: int
+) -> GenerationOutcome:
+    metadata = json.loads(store.get_bytes(run.layout.metadata_key(generation)))
+    timings = metadata.get("timings", {})
+    return GenerationOutcome(
+        generation,
+        True,
+        provider=metadata.get("provider"),
+        model=metadata.get("model"),
+        attempts=timings.get("attempts", 1),
+        latency_seconds=timings.get("latency_seconds"),
+    )
+
+
+def stored_outcomes(
+    store: ObjectStore, run: RunContext, specs: list[GenerationSpec]
+) -> dict[int, GenerationOutcome]:
+    """Outcomes of the generations an earlier attempt finished, read from their metadata.
+
+    Resuming reads the metadata rather than the database: an attempt may have stored an image
+    and died before recording it.
+    """
+    return {
+        generation: _outcome_from_metadata(store, run, generation)
+        for generation in sorted(stored_generations(store, run, specs))
+    }
 
 
 def generate_images(
@@ -175,26 +193,28 @@ def collect_outcomes(
     store: ObjectStore,
     run: RunContext,
     specs: list[GenerationSpec],
-    failures: dict[int, tuple[str | None, int]],
+    recorded: dict[int, GenerationOutcome],
 ) -> list[GenerationOutcome]:
     """Every generation's final outcome: stored images succeeded; the rest failed with a reason.
 
-    `failures` maps generation -> (error, attempts) as recorded while generating; a generation
-    with neither an image nor a recorded failure was never started (the run was cancelled).
+    `recorded` holds the outcomes the database recorded while generating. A stored image takes
+    its provider and timings from there, and its metadata is read only when the record is
+    missing (stored just before a crash). A generation with neither an image nor a recorded
+    failure was never started: the run was cancelled.
     """
-    stored = stored_outcomes(store, run, specs)
+    stored = stored_generations(store, run, specs)
     outcomes = []
     for spec in specs:
-        if spec.generation in stored:
-            outcomes.append(stored[spec.generation])
-            continue
-        error, attempts = failures.get(spec.generation, (None, 0))
-        outcomes.append(
-            GenerationOutcome(
-                spec.generation,
-                False,
-                attempts=attempts,
-                error=error or "not generated: the run was cancelled",
+        generation = spec.generation
+        known = recorded.get(generation)
+        if generation in stored:
+            if known is None or not known.succeeded:
+                known = _outcome_from_metadata(store, run, generation)
+            outcomes.append(known)
+        elif known is not None and not known.succeeded:
+            outcomes.append(known)
+        else:
+            outcomes.append(
+                GenerationOutcome(generation, False, error="not generated: the run was cancelled")
             )
-        )
     return outcomes
