@@ -1,83 +1,18 @@
-"""`bulkgen`: create users and presets, run bulk generations, check status, start the Dagster UI."""
+"""`bulkgen run`, `status`, `cancel`: bulk runs from the terminal."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import db
-from .config import Settings
-from .domain.errors import PresetValidationError
-from .runs.queueing import NotFound, create_preset, queue_preset_run, queue_prompt_batch
-
-err = Console(stderr=True)
-
-
-def _emit(data: dict[str, Any]) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-def _database(settings: Settings) -> db.Database:
-    return db.shared_database(settings.database_url)
-
-
-def _fail(message: str, **extra: Any) -> None:
-    _emit({"error": message, **extra})
-    raise SystemExit(1)
-
-
-def _read_json(path: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        _fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
-
-
-@click.group()
-def main() -> None:
-    """bulkgen: one product preset in, a ZIP of unique AI images out."""
-
-
-@main.group()
-def users() -> None:
-    """Manage users and their credits."""
-
-
-@users.command("create")
-@click.option("--name", required=True)
-@click.option("--credits", "credits_", type=click.IntRange(min=0), required=True)
-def users_create(name: str, credits_: int) -> None:
-    """Create a user; prints its id and its API key (shown only this once)."""
-    with _database(Settings.from_env()).session() as session:
-        created = db.create_user(session, name, credits_)
-    _emit({"user_id": created.user_id, "api_key": created.api_key, "credits": credits_})
-
-
-@main.group()
-def presets() -> None:
-    """Manage presets."""
-
-
-@presets.command("create")
-@click.option("--user", "user_id", required=True)
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), required=True)
-def presets_create(user_id: str, path: str) -> None:
-    """Validate a preset JSON file (canonical or flattened) and store it."""
-    try:
-        preset_id = create_preset(_database(Settings.from_env()), user_id, _read_json(path))
-    except PresetValidationError as exc:
-        _fail("invalid preset", problems=[p.to_dict() for p in exc.problems])
-    except NotFound as exc:
-        _fail(str(exc))
-    _emit({"preset_id": preset_id})
+from .. import db
+from ..config import Settings
+from ..domain.errors import PresetValidationError
+from ..runs.queueing import NotFound, queue_preset_run, queue_prompt_batch
+from . import main
+from .common import database, emit, err, fail, read_json
 
 
 @main.command("run")
@@ -109,29 +44,29 @@ def run(
     With --queue-only it prints the queued job's status instead and leaves the run to the sensor.
     """
     if (preset_id is None) == (batch_path is None):
-        _fail("give exactly one of --preset or --batch")
+        fail("give exactly one of --preset or --batch")
     settings = Settings.from_env()
-    database = _database(settings)
+    database_ = database(settings)
     try:
         if preset_id is not None:
             run_id = queue_preset_run(
-                database, user_id=user_id, preset_id=preset_id, count=count, claim=not queue_only
+                database_, user_id=user_id, preset_id=preset_id, count=count, claim=not queue_only
             )
         else:
             assert batch_path is not None
             run_id = queue_prompt_batch(
-                database, user_id=user_id, batch=_read_json(batch_path), claim=not queue_only
+                database_, user_id=user_id, batch=read_json(batch_path), claim=not queue_only
             )
     except PresetValidationError as exc:
-        _fail("invalid request", problems=[p.to_dict() for p in exc.problems])
+        fail("invalid request", problems=[p.to_dict() for p in exc.problems])
     except (NotFound, db.InsufficientCredits) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if queue_only:
-        with database.session(readonly=True) as session:
-            _emit(db.job_status_dict(session, run_id))
+        with database_.session(readonly=True) as session:
+            emit(db.job_status_dict(session, run_id))
         return
-    status = run_now(run_id, settings, database)
-    _emit(summary_of(status, settings))
+    status = run_now(run_id, settings, database_)
+    emit(summary_of(status, settings))
     if status["status"] != "completed":
         raise SystemExit(1)
 
@@ -140,8 +75,8 @@ def run_now(run_id: str, settings: Settings, database: db.Database) -> dict[str,
     # Imported here: loading Dagster takes a second the other commands should not pay.
     import dagster as dg
 
-    from .definitions import build_definitions, build_resources
-    from .execution import execute_bulk_run, prepare_dagster_home
+    from ..definitions import build_definitions, build_resources
+    from ..execution import execute_bulk_run, prepare_dagster_home
 
     prepare_dagster_home(settings)
     definitions = build_definitions(build_resources(settings))
@@ -182,8 +117,8 @@ def run_now(run_id: str, settings: Settings, database: db.Database) -> dict[str,
 
 def summary_of(status: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """The run's JSON summary, with the ZIP and analytics as paths or URLs a person can open."""
-    from .runs.layout import RunLayout
-    from .storage import open_object_store
+    from ..runs.layout import RunLayout
+    from ..storage import open_object_store
 
     store = open_object_store(settings.storage_url)
     layout = RunLayout(status["user_id"], status["category"], status["job_id"], status["preset_id"])
@@ -205,40 +140,17 @@ def summary_of(status: dict[str, Any], settings: Settings) -> dict[str, Any]:
 def status(job_id: str) -> None:
     """Print a job's status as JSON."""
     settings = Settings.from_env()
-    with _database(settings).session() as session:
+    with database(settings).session() as session:
         if db.get_job(session, job_id) is None:
-            _fail(f"no job '{job_id}'")
-        _emit(db.job_status_dict(session, job_id))
+            fail(f"no job '{job_id}'")
+        emit(db.job_status_dict(session, job_id))
 
 
 @main.command("cancel")
 @click.argument("job_id")
 def cancel(job_id: str) -> None:
     """Cancel a job: a queued job never runs; a running one stops submitting new images."""
-    with _database(Settings.from_env()).session() as session:
+    with database(Settings.from_env()).session() as session:
         if db.get_job(session, job_id) is None:
-            _fail(f"no job '{job_id}'")
-        _emit({"job_id": job_id, "status": db.request_cancel(session, job_id)})
-
-
-@main.command("dev", context_settings={"ignore_unknown_options": True})
-@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
-def dev(dagster_args: tuple[str, ...]) -> None:
-    """Start the Dagster UI and daemon (sensors included) on the embedded instance."""
-    from .execution import prepare_dagster_home
-
-    prepare_dagster_home(Settings.from_env())
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "bulkgen_pipeline.definitions",
-        *dagster_args,
-    ]
-    raise SystemExit(subprocess.call(command, env=os.environ.copy()))
-
-
-if __name__ == "__main__":
-    main()
+            fail(f"no job '{job_id}'")
+        emit({"job_id": job_id, "status": db.request_cancel(session, job_id)})
