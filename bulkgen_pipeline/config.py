@@ -1,27 +1,110 @@
-"""Settings read from the environment, with the embedded defaults a newcomer needs no set-up for."""
+"""Settings read from the environment, with the embedded defaults a newcomer needs no set-up for.
+
+pydantic-settings does the parsing; a malformed value raises SettingsError naming the variable.
+Provider settings (tokens, models, concurrency) are in providers/settings.py.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+DEFAULT_HOME = "./.bulkgen"
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    database_url: str
-    storage_url: str
-    dagster_home: Path
+class SettingsError(ValueError):
+    """One or more environment variables are malformed; the message names each of them."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=True,  # BULKGEN_HOME, not bulkgen_home: POSIX names are case-sensitive
+        env_ignore_empty=True,  # an empty variable means "use the default", as it always did
+        extra="ignore",
+        allow_inf_nan=False,
+    )
+
+    home: Path = Field(default=Path(DEFAULT_HOME), validation_alias="BULKGEN_HOME")
+    # May carry a password: kept out of repr (the Dagster UI gets it as an EnvVar).
+    database_url: str = Field(default="", validation_alias="BULKGEN_DATABASE_URL", repr=False)
+    storage_url: str = Field(default="", validation_alias="BULKGEN_STORAGE_URL")
+    dagster_home: Path | None = Field(default=None, validation_alias="DAGSTER_HOME")
+    max_active_jobs_per_user: int = Field(
+        default=10, ge=1, le=10_000, validation_alias="BULKGEN_MAX_ACTIVE_JOBS_PER_USER"
+    )
+    webhook_allow_private: bool = Field(
+        default=False, validation_alias="BULKGEN_WEBHOOK_ALLOW_PRIVATE"
+    )
+    lease_seconds: float = Field(
+        default=120.0, gt=0, le=86_400, validation_alias="BULKGEN_LEASE_SECONDS"
+    )
+    max_resumes: int = Field(default=3, ge=0, le=100, validation_alias="BULKGEN_MAX_RESUMES")
+    api_base_url: str | None = Field(default=None, validation_alias="BULKGEN_API_BASE_URL")
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _embedded_defaults(self) -> Settings:
+        # Everything not configured lives under BULKGEN_HOME.
+        self.home = self.home.expanduser().resolve()
+        self.database_url = self.database_url or f"sqlite:///{self.home / 'bulkgen.db'}"
+        self.storage_url = self.storage_url or str(self.home / "storage")
+        self.dagster_home = (self.dagster_home or self.home / "dagster_home").expanduser().resolve()
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: Any,
+        env_settings: Any,
+        dotenv_settings: Any,
+        file_secret_settings: Any,
+    ) -> tuple[Any, ...]:
+        # The process environment, or the mapping given to from_env; no .env or secret files.
+        env = _given_env.get()
+        return (init_settings, env_settings if env is None else _mapping_source(settings_cls, env))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        home = Path(env.get("BULKGEN_HOME") or "./.bulkgen").expanduser().resolve()
-        return cls(
-            home=home,
-            database_url=env.get("BULKGEN_DATABASE_URL") or f"sqlite:///{home / 'bulkgen.db'}",
-            storage_url=env.get("BULKGEN_STORAGE_URL") or str(home / "storage"),
-            dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster_home").resolve(),
-        )
+        """Settings from `env` (default: os.environ); SettingsError names every bad variable."""
+        token = _given_env.set(env)
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise SettingsError(_describe(cls, exc)) from None
+        finally:
+            _given_env.reset(token)
+
+
+_given_env: ContextVar[Mapping[str, str] | None] = ContextVar("bulkgen_settings_env", default=None)
+
+
+def _mapping_source(settings_cls: type[BaseSettings], env: Mapping[str, str]) -> Any:
+    """The env source over a given mapping instead of os.environ (tests, subprocess envs)."""
+    source = EnvSettingsSource(settings_cls)
+    # Case-sensitive, empty values ignored: the same view the source takes of os.environ.
+    source.env_vars = {name: value for name, value in env.items() if value != ""}
+    return source
+
+
+def _describe(cls: type[Settings], exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else "(settings)"
+        field = cls.model_fields.get(name)
+        variable = (field.validation_alias if field else None) or name
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{variable}: {error.get('input')!r} is not valid: {message}")
+    return "; ".join(parts)
+
