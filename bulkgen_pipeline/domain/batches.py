@@ -6,7 +6,7 @@ drawn from the category schema, only seeds the user did not give.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -15,31 +15,36 @@ from .presets import MAX_GENERATIONS, Dimensions
 from .resolution import ResolutionResult
 from .sampling import derive_seed
 from .specs import GenerationSpec
+from .text import FreeText, Name
 
 BATCH_CATEGORY = "custom"  # the object-store folder explicit batches are filed under
 
 
-class PromptItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+MAX_SEED = 2**31 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)]
 
-    text: str = Field(min_length=1, max_length=4000)
-    negative_prompt: str | None = Field(default=None, max_length=2000)
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+class PromptItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    text: FreeText = Field(min_length=1, max_length=4000)
+    negative_prompt: FreeText | None = Field(default=None, max_length=2000)
+    seed: Seed | None = None
 
 
 class SharedSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dimensions: Dimensions = Field(default_factory=lambda: Dimensions(width=1024, height=1024))
-    negative_prompt: str | None = Field(default=None, max_length=2000)
+    negative_prompt: FreeText | None = Field(default=None, max_length=2000)
 
 
 class Variations(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     prompt: PromptItem
-    count: int | None = Field(default=None, ge=1, le=MAX_GENERATIONS)
-    seeds: list[int] | None = Field(default=None, min_length=1, max_length=MAX_GENERATIONS)
+    count: int | None = Field(default=None, ge=1, le=MAX_GENERATIONS, strict=True)
+    seeds: list[Seed] | None = Field(default=None, min_length=1, max_length=MAX_GENERATIONS)
 
     @model_validator(mode="after")
     def _count_or_seeds(self) -> Variations:
@@ -57,9 +62,9 @@ class Variations(BaseModel):
 
 
 class PromptBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(default="Prompt batch", min_length=1, max_length=200)
+    name: Name = "Prompt batch"
     prompts: list[PromptItem] | None = Field(default=None, min_length=1, max_length=MAX_GENERATIONS)
     variations: Variations | None = None
     shared_settings: SharedSettings = Field(default_factory=SharedSettings)

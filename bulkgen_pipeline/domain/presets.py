@@ -1,20 +1,23 @@
 """The preset: what a merchant asks for, in the canonical shape or the seed's flattened one.
 
 Structural checks (types, ranges, hex colours, dimensions) are pydantic's; checks against the
-category schema (known category, known attributes, allowed values) are ours, so every problem
-comes back as one PresetValidationError naming the field and the allowed values.
+category schema (known category, known attributes, allowed values) are ours. Both run on every
+input, so every problem comes back at once as one PresetValidationError naming the field and the
+allowed values. Counts, seeds and booleans are strict: `true`, `"5"` and `5.0` are not counts.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import FieldProblem, PresetValidationError, problems_from_pydantic
 from .schema import MODEL_ATTRIBUTE_NAMES, CategorySchema, load_category_schema
+from .text import FreeText, Name
 
 RANDOM = "__RANDOM__"
 MAX_GENERATIONS = 50
@@ -51,10 +54,10 @@ class Sampling(StrEnum):
 
 
 class Dimensions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    width: int | None = Field(default=None, ge=256, le=2048)
-    height: int | None = Field(default=None, ge=256, le=2048)
+    width: int | None = Field(default=None, ge=256, le=2048, strict=True)
+    height: int | None = Field(default=None, ge=256, le=2048, strict=True)
     aspect_ratio: str | None = None
 
     @field_validator("aspect_ratio")
@@ -84,7 +87,7 @@ class Dimensions(BaseModel):
 
 
 class ModelAttributes(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model_sex: str | None = RANDOM
     model_age: str | None = RANDOM
@@ -94,19 +97,21 @@ class ModelAttributes(BaseModel):
 class PresetConfig(BaseModel):
     """Known settings are fields; everything else is a category attribute, checked later."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    use_model: bool = False
+    use_model: bool = Field(default=False, strict=True)
     model_attributes: ModelAttributes = Field(default_factory=ModelAttributes)
     background: str | None = RANDOM
     color_palette: list[str] = Field(default_factory=list, max_length=50)
     color_strategy: ColorStrategy = ColorStrategy.cycling
-    color_weights: list[float] | None = None
-    generation_count: int = Field(default=5, ge=1, le=MAX_GENERATIONS)
+    color_weights: list[Annotated[float, Field(strict=True)]] | None = Field(
+        default=None, max_length=50
+    )
+    generation_count: int = Field(default=5, ge=1, le=MAX_GENERATIONS, strict=True)
     dimensions: Dimensions = Field(default_factory=lambda: Dimensions(width=1024, height=1024))
-    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1, strict=True)
     sampling: Sampling = Sampling.unique
-    negative_prompt: str | None = Field(default=None, max_length=2000)
+    negative_prompt: FreeText | None = Field(default=None, max_length=2000)
 
     @field_validator("color_palette", mode="before")
     @classmethod
@@ -142,59 +147,117 @@ class PresetConfig(BaseModel):
 
 
 class Preset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    id: str | None = None
-    name: str = Field(min_length=1, max_length=200)
+    id: FreeText | None = Field(default=None, max_length=64)
+    name: Name
     category: str = Field(min_length=1, max_length=64)
-    description: str | None = None
+    description: FreeText | None = Field(default=None, max_length=2000)
     config: PresetConfig
 
     @model_validator(mode="before")
     @classmethod
     def _accept_flattened(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if "config" not in data:
-            data["config"] = {k: data.pop(k) for k in list(data) if k not in _PRESET_KEYS}
-        config = data["config"]
-        if isinstance(config, dict) and any(name in config for name in MODEL_ATTRIBUTE_NAMES):
-            config = dict(config)
-            nested = dict(config.get("model_attributes") or {})
-            for name in MODEL_ATTRIBUTE_NAMES:
-                if name in config:
-                    nested.setdefault(name, config.pop(name))
-            config["model_attributes"] = nested
-            data["config"] = config
-        return data
+        return canonical_shape(data) if isinstance(data, dict) else data
 
     def canonical(self) -> dict[str, Any]:
         """The canonical JSON form, as stored in a job's snapshot."""
         return self.model_dump(mode="json", exclude_none=False)
 
 
+def canonical_shape(data: dict[str, Any]) -> dict[str, Any]:
+    """The seed's flattened form moved into the canonical one: settings under `config`,
+    `model_sex` etc. under `config.model_attributes`. Values are not checked here."""
+    data = dict(data)
+    if "config" not in data:
+        data["config"] = {k: data.pop(k) for k in list(data) if k not in _PRESET_KEYS}
+    config = data["config"]
+    if isinstance(config, dict) and any(name in config for name in MODEL_ATTRIBUTE_NAMES):
+        config = dict(config)
+        nested = config.get("model_attributes") or {}
+        nested = dict(nested) if isinstance(nested, dict) else nested
+        for name in MODEL_ATTRIBUTE_NAMES:
+            if name in config and isinstance(nested, dict):
+                nested.setdefault(name, config.pop(name))
+        config["model_attributes"] = nested
+        data["config"] = config
+    return data
+
+
+@dataclass(frozen=True)
+class _SchemaMatch:
+    """A preset's values in the schema's spelling."""
+
+    category: str
+    attributes: dict[str, Any]
+    model_attributes: dict[str, Any]
+    background: Any
+
+
 def parse_preset(data: Any, schema: CategorySchema | None = None) -> Preset:
     """Validate a preset (canonical or flattened) against its types and the category schema.
 
     Values are matched to the schema case-insensitively and returned in the schema's spelling.
-    Raises PresetValidationError listing every problem.
+    Raises PresetValidationError listing every problem, type and schema problems together.
     """
     schema = schema or load_category_schema()
+    problems: list[FieldProblem] = []
+    preset: Preset | None = None
     try:
         preset = Preset.model_validate(data)
     except ValidationError as exc:
-        raise PresetValidationError(problems_from_pydantic(exc)) from None
-    problems: list[FieldProblem] = []
-    category = _match_category(preset.category, schema)
-    if category is None:
-        raise PresetValidationError(
-            [FieldProblem("category", f"unknown category '{preset.category}'", schema.categories)]
-        )
+        problems.extend(problems_from_pydantic(exc))
+    match = None
+    if isinstance(data, dict):
+        match = _match_schema(canonical_shape(data), schema, problems)
+    if problems or preset is None or match is None:
+        raise PresetValidationError(problems)
     config = preset.config
-    updates: dict[str, Any] = {}
+    new_config = config.model_copy(
+        update={
+            "background": match.background,
+            "model_attributes": ModelAttributes(**match.model_attributes)
+            if config.use_model
+            else ModelAttributes(),
+        }
+    )
+    # Extras live in __pydantic_extra__; rewrite them in the schema's spelling.
+    new_config.__pydantic_extra__ = match.attributes
+    return preset.model_copy(update={"category": match.category, "config": new_config})
+
+
+def _match_schema(
+    data: dict[str, Any], schema: CategorySchema, problems: list[FieldProblem]
+) -> _SchemaMatch | None:
+    """Check the raw (canonically shaped) values against the schema, appending to `problems`.
+
+    Works on the input, not on a validated model, so that schema problems are reported even
+    when some types are wrong; a field pydantic already refused is not reported twice.
+    """
+    refused = {p.field for p in problems}
+    raw_category = data.get("category")
+    if not isinstance(raw_category, str) or "category" in refused:
+        return None
+    category = _match_category(raw_category, schema)
+    if category is None:
+        problems.append(
+            FieldProblem("category", f"unknown category '{raw_category}'", schema.categories)
+        )
+        return None
+    config = data.get("config")
+    if not isinstance(config, dict):
+        return None
+
+    def check(field: str, value: Any, options: list[str]) -> Any:
+        if field in refused:
+            return value
+        return _check_value(field, value, options, problems)
+
     known = schema.attributes(category)
-    for name, value in config.attributes.items():
+    attributes: dict[str, Any] = {}
+    for name, value in config.items():
+        if name in PresetConfig.model_fields:
+            continue
         if name not in known:
             problems.append(
                 FieldProblem(
@@ -202,34 +265,23 @@ def parse_preset(data: Any, schema: CategorySchema | None = None) -> Preset:
                 )
             )
             continue
-        updates[name] = _check_value(f"config.{name}", value, known[name], problems)
+        attributes[name] = check(f"config.{name}", value, known[name])
+    use_model = config.get("use_model", False)
+    if not isinstance(use_model, bool):  # refused by pydantic; the pools depend on it
+        return None
     model_values: dict[str, Any] = {}
-    if config.use_model:
+    given = config.get("model_attributes") or {}
+    if use_model and isinstance(given, dict):
         pools = schema.model_attributes()
         for name in MODEL_ATTRIBUTE_NAMES:
-            value = getattr(config.model_attributes, name)
-            model_values[name] = _check_value(
-                f"config.model_attributes.{name}", value, pools[name], problems
-            )
-    background = _check_value(
+            field = f"config.model_attributes.{name}"
+            model_values[name] = check(field, given.get(name, RANDOM), pools[name])
+    background = check(
         "config.background",
-        config.background,
-        schema.backgrounds(category, use_model=config.use_model),
-        problems,
+        config.get("background", RANDOM),
+        schema.backgrounds(category, use_model=use_model),
     )
-    if problems:
-        raise PresetValidationError(problems)
-    new_config = config.model_copy(
-        update={
-            "background": background,
-            "model_attributes": ModelAttributes(**model_values)
-            if config.use_model
-            else ModelAttributes(),
-        }
-    )
-    # Extras live in __pydantic_extra__; rewrite them in the schema's spelling.
-    new_config.__pydantic_extra__ = updates
-    return preset.model_copy(update={"category": category, "config": new_config})
+    return _SchemaMatch(category, attributes, model_values, background)
 
 
 def _match_category(category: str, schema: CategorySchema) -> str | None:

@@ -50,13 +50,26 @@ def preset_request(
     data: Any, *, generation_count: int | None = None, schema: CategorySchema | None = None
 ) -> BulkRequest:
     """Validate a preset; `generation_count` overrides the preset's own count (1–50)."""
-    preset = parse_preset(data, schema)
+    count_problem = _count_problem(generation_count)
+    try:
+        preset = parse_preset(data, schema)
+    except PresetValidationError as exc:
+        extra = [count_problem] if count_problem else []
+        raise PresetValidationError([*extra, *exc.problems], omitted=exc.omitted) from None
+    if count_problem:
+        raise PresetValidationError([count_problem])
     count = preset.config.generation_count if generation_count is None else generation_count
-    if not 1 <= count <= MAX_GENERATIONS:
-        raise PresetValidationError(
-            [FieldProblem("count", f"must be between 1 and {MAX_GENERATIONS}, got {count}")]
-        )
     return BulkRequest(PRESET, preset.name, preset.category, count, preset=preset)
+
+
+def _count_problem(count: Any) -> FieldProblem | None:
+    if count is None:
+        return None
+    if isinstance(count, bool) or not isinstance(count, int):
+        return FieldProblem("count", f"must be an integer, got {count!r}")
+    if not 1 <= count <= MAX_GENERATIONS:
+        return FieldProblem("count", f"must be between 1 and {MAX_GENERATIONS}, got {count}")
+    return None
 
 
 def batch_request(data: Any) -> BulkRequest:
