@@ -6,7 +6,8 @@ import click
 
 from .. import db
 from ..config import Settings
-from ..domain.errors import PresetValidationError
+from ..db.users import list_users
+from ..domain.errors import InvalidInput, PresetValidationError
 from ..runs.queueing import NotFound, create_preset
 from . import main
 from .common import database, emit, fail, read_json
@@ -18,13 +19,35 @@ def users() -> None:
 
 
 @users.command("create")
-@click.option("--name", required=True)
-@click.option("--credits", "credits_", type=click.IntRange(min=0), required=True)
+@click.option("--name", required=True, help="1-200 printable characters")
+@click.option("--credits", "credits_", type=int, required=True, help="0 to 2147483647")
 def users_create(name: str, credits_: int) -> None:
     """Create a user; prints its id and its API key (shown only this once)."""
-    with database(Settings.from_env()).session() as session:
-        created = db.create_user(session, name, credits_)
+    try:
+        with database(Settings.from_env()).session() as session:
+            created = db.create_user(session, name, credits_)
+    except InvalidInput as exc:
+        fail("invalid user", **exc.report())
     emit({"user_id": created.user_id, "api_key": created.api_key, "credits": credits_})
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every user with its credits (balance, reserved, available)."""
+    with database(Settings.from_env()).session(readonly=True) as session:
+        emit(
+            [
+                {
+                    "user_id": user.id,
+                    "name": user.name,
+                    "credits_balance": user.credits_balance,
+                    "credits_reserved": user.credits_reserved,
+                    "credits_available": user.credits_available,
+                    "created_at": user.created_at.isoformat(),
+                }
+                for user in list_users(session)
+            ]
+        )
 
 
 @main.group()
@@ -40,7 +63,29 @@ def presets_create(user_id: str, path: str) -> None:
     try:
         preset_id = create_preset(database(Settings.from_env()), user_id, read_json(path))
     except PresetValidationError as exc:
-        fail("invalid preset", problems=[p.to_dict() for p in exc.problems])
+        fail("invalid preset", **exc.report())
     except NotFound as exc:
         fail(str(exc))
     emit({"preset_id": preset_id})
+
+
+@presets.command("list")
+@click.option("--user", "user_id", required=True)
+def presets_list(user_id: str) -> None:
+    """A user's presets, oldest first."""
+    with database(Settings.from_env()).session(readonly=True) as session:
+        if db.get_user(session, user_id) is None:
+            fail(f"user '{user_id}' does not exist")
+        emit(
+            [
+                {
+                    "preset_id": preset.id,
+                    "name": preset.name,
+                    "category": preset.category,
+                    "generation_count": preset.config.get("generation_count"),
+                    "created_at": preset.created_at.isoformat(),
+                    "updated_at": preset.updated_at.isoformat(),
+                }
+                for preset in db.list_presets(session, user_id)
+            ]
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,7 +30,15 @@ def fail(message: str, **extra: Any) -> NoReturn:
 
 
 def read_json(path: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        fail(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    """The JSON document in `path`, by the same rules as an API request body.
+
+    Raises PresetValidationError (one problem) for a file over 1 MiB, invalid UTF-8 or JSON,
+    NaN/Infinity, nesting past 32 levels or a NUL character. Reads at most one byte past the
+    limit, so a huge file is refused without loading it."""
+    from ..domain.json_input import MAX_DOCUMENT_BYTES, check_document_size, load_json_document
+
+    what = f"file {path}"
+    with Path(path).open("rb") as file:
+        check_document_size(os.fstat(file.fileno()).st_size, what=what)
+        raw = file.read(MAX_DOCUMENT_BYTES + 1)
+    return load_json_document(raw, what=what)

@@ -13,8 +13,13 @@ from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.ledger import add_ledger_entry, lock_user
 from bulkgen_pipeline.db.models import User
+from bulkgen_pipeline.domain.errors import FieldProblem, InvalidInput
+from bulkgen_pipeline.domain.text import name_problem
 
 API_KEY_PREFIX = "bgk_"
+# The balance columns are INTEGER: 32-bit signed on PostgreSQL. SQLite would store more, so the
+# limit is checked here for both, and a top-up may not push a balance past it either.
+MAX_CREDITS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -64,16 +69,32 @@ def _view(user: User) -> UserView:
     )
 
 
-def _check_amount(amount: int, what: str) -> None:
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-        raise ValueError(f"{what} must be a non-negative integer, got {amount!r}")
+def credits_problem(amount: object, field: str = "credits") -> FieldProblem | None:
+    """Why `amount` is not a credit amount (an integer 0..MAX_CREDITS), or None."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        return FieldProblem(field, f"must be an integer, got {amount!r}")
+    if not 0 <= amount <= MAX_CREDITS:
+        return FieldProblem(field, f"must be between 0 and {MAX_CREDITS}, got {amount}")
+    return None
+
+
+def _check_amount(amount: int, field: str) -> None:
+    problem = credits_problem(amount, field)
+    if problem is not None:
+        raise InvalidInput([problem])
 
 
 def create_user(session: Session, name: str, credits: int) -> CreatedUser:
-    """Create a user with `credits` (recorded as a ledger grant) and a fresh API key."""
-    if not name or not name.strip():
-        raise ValueError("name must not be empty")
-    _check_amount(credits, "credits")
+    """Create a user with `credits` (recorded as a ledger grant) and a fresh API key.
+
+    Raises InvalidInput (a ValueError) naming the field for a bad name or credit amount."""
+    problems = []
+    problem = name_problem(name)
+    if problem is not None:
+        problems.append(FieldProblem("name", problem))
+    problems.extend(p for p in [credits_problem(credits)] if p is not None)
+    if problems:
+        raise InvalidInput(problems)
     api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     user = User(
         id=str(uuid.uuid4()),
@@ -109,8 +130,23 @@ def add_credits(session: Session, user_id: str, amount: int) -> UserView:
     """Top up a user's balance (a `grant` ledger row)."""
     _check_amount(amount, "amount")
     user = lock_user(session, user_id)
+    if user.credits_balance + amount > MAX_CREDITS:
+        raise InvalidInput(
+            [
+                FieldProblem(
+                    "amount",
+                    f"would raise the balance to {user.credits_balance + amount}, past the "
+                    f"limit of {MAX_CREDITS}",
+                )
+            ]
+        )
     user.credits_balance += amount
     if amount:
         add_ledger_entry(session, user_id=user_id, run_id=None, kind="grant", amount=amount)
     session.flush()
     return _view(user)
+
+
+def list_users(session: Session) -> list[UserView]:
+    """Every user, oldest first (operators find ids here; no key hash is returned)."""
+    return [_view(u) for u in session.scalars(select(User).order_by(User.created_at, User.id))]

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from bulkgen_pipeline import db as dbm
+from bulkgen_pipeline.db.users import list_users
 
 
 def test_create_user_stores_only_the_key_hash(db):
@@ -90,3 +91,87 @@ def test_presets_roundtrip_and_update(db):
 def test_save_preset_unknown_user(db):
     with db.session() as s, pytest.raises(dbm.UnknownUser):
         dbm.save_preset(s, "missing", "x", "bags", {})
+
+
+# --- strict input: the same rules on SQLite and PostgreSQL -----------------------------------
+
+
+def test_credits_fit_the_integer_column_on_both_databases(db, books_ok):
+    from bulkgen_pipeline.db.users import MAX_CREDITS
+    from bulkgen_pipeline.domain.errors import InvalidInput
+
+    with db.session() as s:
+        rich = dbm.create_user(s, "rich", MAX_CREDITS)
+    with db.session() as s:
+        assert dbm.get_user(s, rich.user_id).credits_balance == MAX_CREDITS
+    for too_many in (MAX_CREDITS + 1, 2**63, -1, True, 5.0):
+        with db.session() as s, pytest.raises(InvalidInput) as info:
+            dbm.create_user(s, "greedy", too_many)
+        assert info.value.problems[0].field == "credits"
+    with db.session() as s, pytest.raises(InvalidInput) as info:
+        dbm.add_credits(s, rich.user_id, 1)
+    assert "past the limit" in info.value.problems[0].message
+    with db.session() as s:
+        assert dbm.get_user(s, rich.user_id).credits_balance == MAX_CREDITS
+        assert [u.name for u in list_users(s)] == ["rich"]
+    books_ok()
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 5000, "shop\x00", "shop\x07", 42], ids=repr)
+def test_bad_user_names_are_refused_before_the_database(db, name):
+    from bulkgen_pipeline.domain.errors import InvalidInput
+
+    with db.session() as s, pytest.raises(InvalidInput) as info:
+        dbm.create_user(s, name, 1)
+    assert info.value.problems[0].field == "name"
+    with db.session() as s:
+        assert list_users(s) == []
+
+
+def test_a_200_character_unicode_name_round_trips(db):
+    name = "Ünïcødé Bäg Shop – " + "ß" * 181
+    assert len(name) == 200
+    with db.session() as s:
+        created = dbm.create_user(s, name, 0)
+    with db.session() as s:
+        assert dbm.get_user(s, created.user_id).name == name
+
+
+def test_presets_are_validated_strictly_before_storage(db):
+    import json
+    from pathlib import Path
+
+    from bulkgen_pipeline.domain.errors import PresetValidationError
+    from bulkgen_pipeline.runs.queueing import create_preset
+
+    with db.session() as s:
+        user = dbm.create_user(s, "alice", 10)
+    base = json.loads(
+        (Path(__file__).resolve().parents[2] / "examples" / "professional_bags.json").read_text()
+    )
+    bad_configs = {
+        "config.color_weights.0": {
+            "color_palette": ["#FF0000", "#000000"],
+            "color_weights": [float("nan"), 1],
+        },
+        "config.generation_count": {"generation_count": True},
+        "config.use_model": {"use_model": "false"},
+        "config.negative_prompt": {"negative_prompt": "no\x00nul"},
+    }
+    for field, config in bad_configs.items():
+        data = {**base, "config": {**base["config"], **config}}
+        with pytest.raises(PresetValidationError) as info:
+            create_preset(db, user.user_id, data)
+        assert field in {p.field for p in info.value.problems}
+    for name in ("x" * 5000, "bags\x00"):
+        with pytest.raises(PresetValidationError) as info:
+            create_preset(db, user.user_id, {**base, "name": name})
+        assert {p.field for p in info.value.problems} == {"name"}
+    with db.session() as s:
+        assert dbm.list_presets(s, user.user_id) == []
+    weighted = {"color_palette": ["#FF0000", "#000000"], "color_weights": [1, 2.5]}
+    preset_id = create_preset(db, user.user_id, {**base, "config": {**base["config"], **weighted}})
+    with db.session() as s:
+        stored = dbm.get_preset(s, preset_id).config
+    assert stored["color_weights"] == [1.0, 2.5]
+    assert type(stored["generation_count"]) is int
