@@ -7,6 +7,7 @@ through this interface.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 
@@ -57,14 +58,36 @@ class PermanentProviderError(ProviderError):
     """Retrying cannot help: bad input, safety block, a response without an image."""
 
 
+class FailureKind(StrEnum):
+    """Whether trying the same image again later may succeed."""
+
+    # A provider was out, busy, resting or too slow: a later pass may well make the image.
+    TRANSIENT = "transient"
+    # Every capable provider refused the request itself (bad input, safety block), or none can
+    # make it: trying again would get the same answer.
+    PERMANENT = "permanent"
+
+
 class GenerationFailed(Exception):
     """Every capable provider was tried and none produced the image."""
 
-    def __init__(self, reason: str, *, attempts: int, providers_tried: list[str]):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        attempts: int,
+        providers_tried: list[str],
+        kind: FailureKind = FailureKind.PERMANENT,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.attempts = attempts
         self.providers_tried = providers_tried
+        self.kind = kind
+
+    @property
+    def transient(self) -> bool:
+        return self.kind is FailureKind.TRANSIENT
 
 
 @runtime_checkable

@@ -57,17 +57,36 @@ class TokenBucket:
         return wait
 
 
+# Consecutive failures that rest a provider. Why 10 and why "in a row":
+# - Random faults at rate p start a run of N failures at a given call with probability p^N, so
+#   M calls see at most M * p^N false trips. At p = 0.2: 0.2^5 = 3.2e-4 (N = 5 tripped about
+#   once per 70 runs of ~45 calls, each trip parking a lone provider's images for a 30 s rest);
+#   0.2^10 = 1.0e-7, about one false trip per 10 million calls. Even at p = 0.3, 0.3^10 = 5.9e-6.
+# - A dead provider fails every call, so it rests after exactly 10 calls: with 8 in flight that
+#   is two rounds of refused connections or instant 5xx, well under a second.
+# - Any rule that trips on at least K failures in a window of W >= K calls fires whenever K in a
+#   row does, and more often: for the failures a dead provider needs before it rests, a run of
+#   consecutive failures is the rule random faults satisfy least often.
+DEFAULT_BREAKER_FAILURES = 10
+
+
 class CircuitBreaker:
     """Rests a provider after `failures` consecutive failures, for `rest_seconds`.
 
     closed -> (N failures in a row) -> open -> (rest over) -> half-open: one probe call is let
-    through; its success closes the breaker, its failure opens it for another rest.
+    through; its success closes the breaker, its failure opens it for another rest. Calls that
+    give no verdict on health (429 "busy", a permanent error about the request) neither break
+    nor extend a run of failures.
     """
 
     CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
     def __init__(
-        self, failures: int = 5, rest_seconds: float = 30.0, *, clock: Clock = time.monotonic
+        self,
+        failures: int = DEFAULT_BREAKER_FAILURES,
+        rest_seconds: float = 30.0,
+        *,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.failures = failures
         self.rest_seconds = rest_seconds

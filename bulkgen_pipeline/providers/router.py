@@ -11,12 +11,17 @@ Rules, in order:
    first one to let a probe call through instead of failing at once: a short outage of the
    only provider then delays the run instead of failing the rest of it. While another thread's
    probe is out, waiters block on a condition until its verdict (polling every 0.25 s).
-4. Retries: a transient error (429, 5xx, timeout, dropped connection) is retried on the same
-   provider with exponential backoff + full jitter, honouring Retry-After (bounded). A
+4. Retries: a transient error (5xx, timeout, dropped connection) is retried on the same
+   provider with exponential backoff + full jitter and spends one of the image's attempts
+   there. A 429, or any answer with Retry-After, is the provider asking us to wait: the image
+   waits (Retry-After, bounded, or the backoff) and retries without spending an attempt. A
    permanent error (bad input, safety block, no image) is never retried on that provider.
-5. Failover: when a provider's attempts are spent, or it answered permanently, the next
-   capable provider gets the request. When every one has failed: GenerationFailed, with the
-   reason from each provider.
+5. Deadline: every wait an image makes (backoff, Retry-After, a rest) must end within
+   `image_deadline_seconds` of its start; a wait that would not leaves that provider for good.
+6. Failover: when a provider's attempts are spent, it answered permanently, or the deadline
+   came, the next capable provider gets the request. When every one has failed:
+   GenerationFailed, with the reason from each provider and whether it was transient (worth
+   another pass later) or permanent.
 
 Per-provider semaphores bound concurrent calls; a token bucket bounds the call rate where the
 provider has one (Replicate: 600 creates/minute). Backoff sleeps happen outside the semaphore
@@ -33,6 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .base import (
+    FailureKind,
     GenerationFailed,
     ImageProvider,
     ImageRequest,
@@ -42,7 +48,14 @@ from .base import (
 )
 from .common import RateLimitedError
 from .lanes import ProviderLane
-from .limits import CircuitBreaker, Clock, RetryPolicy, Sleep, TokenBucket
+from .limits import (
+    DEFAULT_BREAKER_FAILURES,
+    CircuitBreaker,
+    Clock,
+    RetryPolicy,
+    Sleep,
+    TokenBucket,
+)
 from .settings import ProviderSettings
 
 logger = logging.getLogger(__name__)
@@ -54,10 +67,14 @@ DEFAULT_CONCURRENCY = 4
 class _LaneOutcome:
     result: ImageResult | None
     calls: int
+    # Attempts the image may still spend on this lane (kept only when it left it resting).
+    budget_left: int = 0
     reason: str = ""
     # The breaker opened while this image still had attempts left on the lane: it may come
     # back to the lane once the provider lets a probe through again.
     resting: bool = False
+    # False when the lane's last word was permanent (bad input, safety block, no image).
+    transient: bool = True
     error: str = ""  # the last provider error, without the router's commentary
 
 
@@ -75,9 +92,10 @@ class ImageRouter:
         concurrency: Mapping[str, int] | None = None,
         rate_limits: Mapping[str, TokenBucket] | None = None,
         retry: RetryPolicy | None = None,
-        breaker_failures: int = 5,
+        breaker_failures: int = DEFAULT_BREAKER_FAILURES,
         breaker_rest_seconds: float = 30.0,
         breaker_max_wait_seconds: float = 60.0,
+        image_deadline_seconds: float = 300.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
@@ -86,6 +104,8 @@ class ImageRouter:
             raise ValueError("ImageRouter needs at least one provider")
         if not breaker_max_wait_seconds >= 0:  # also rejects NaN
             raise ValueError("breaker_max_wait_seconds must be >= 0")
+        if not image_deadline_seconds > 0:  # also rejects NaN
+            raise ValueError("image_deadline_seconds must be > 0")
         names = [p.name for p in providers]
         if len(set(names)) != len(names):
             raise ValueError(f"provider names must be unique, got {names}")
@@ -93,6 +113,7 @@ class ImageRouter:
         rate_limits = rate_limits or {}
         self.retry = retry or RetryPolicy()
         self.breaker_max_wait_seconds = breaker_max_wait_seconds
+        self.image_deadline_seconds = image_deadline_seconds
         self._clock = clock
         self._sleep = sleep
         # Notified whenever a call's verdict reaches a breaker, so images waiting for another
@@ -136,12 +157,13 @@ class ImageRouter:
             with lane.stats_lock:
                 counters = dict(vars(lane.stats))
             counters["breaker"] = lane.breaker.state
+            counters["times_rested"] = lane.breaker.times_opened
             counters["concurrency"] = lane.concurrency
             out[lane.name] = counters
         return out
 
     def generate(self, request: ImageRequest) -> ImageResult:
-        """Make one image, or raise GenerationFailed(reason, attempts, providers_tried)."""
+        """Make one image, or raise GenerationFailed(reason, attempts, providers_tried, kind)."""
         capable = [lane for lane in self._lanes if lane.provider.supports(request)]
         if not capable:
             raise GenerationFailed(
@@ -149,13 +171,17 @@ class ImageRouter:
                 f"(enabled: {', '.join(self.provider_names)})",
                 attempts=0,
                 providers_tried=[],
+                kind=FailureKind.PERMANENT,
             )
-        attempts = 0
+        deadline = self._clock() + self.image_deadline_seconds
+        attempts = 0  # every call made, including the ones that spent no attempt
         tried: list[str] = []
         reasons: dict[str, str] = {}  # provider -> its latest reason, in first-seen order
         errors: dict[str, str] = {}  # provider -> last error, for lanes left while resting
-        # Attempts this image may still make on each provider; 0 = done with that provider.
+        refused: set[str] = set()  # providers whose last word on this image was permanent
+        # Attempts this image may still spend on each provider; 0 = done with that provider.
         left = {lane.name: self.retry.max_attempts for lane in capable}
+        failed_calls = dict.fromkeys(left, 0)  # per provider, for the backoff's exponent
         queue = self._in_turn(capable)
         admitted: ProviderLane | None = None  # a lane whose breaker already let us through
         wait_started: float | None = None
@@ -170,12 +196,21 @@ class ImageRouter:
                     continue
                 if lane.name not in tried:
                     tried.append(lane.name)
-                first = self.retry.max_attempts - left[lane.name] + 1
-                outcome = self._run_on_lane(lane, request, tuple(queue), first_attempt=first)
+                outcome = self._run_on_lane(
+                    lane,
+                    request,
+                    tuple(queue),
+                    budget=left[lane.name],
+                    failed_before=failed_calls[lane.name],
+                    deadline=deadline,
+                )
                 attempts += outcome.calls
                 if outcome.result is not None:
                     return replace(outcome.result, attempts=attempts)
-                left[lane.name] = left[lane.name] - outcome.calls if outcome.resting else 0
+                failed_calls[lane.name] += outcome.calls
+                left[lane.name] = outcome.budget_left if outcome.resting else 0
+                if not outcome.transient:
+                    refused.add(lane.name)
                 if outcome.error:
                     errors[lane.name] = outcome.error
                 reasons[lane.name] = outcome.reason
@@ -204,7 +239,9 @@ class ImageRouter:
                     self.breaker_max_wait_seconds,
                     ", ".join(lane.name for lane in resting),
                 )
-            admitted = self._await_admission(resting, wait_started + self.breaker_max_wait_seconds)
+            admitted = self._await_admission(
+                resting, min(wait_started + self.breaker_max_wait_seconds, deadline)
+            )
             if admitted is None:
                 waited = self._clock() - wait_started
                 for lane in resting:
@@ -213,10 +250,12 @@ class ImageRouter:
             # The admitted lane goes first (it holds the probe); the others queue behind it.
             queue = [admitted] + [lane for lane in resting if lane is not admitted]
 
+        every_one_refused = refused == {lane.name for lane in capable}
         raise GenerationFailed(
             "; ".join(f"{name}: {reason}" for name, reason in reasons.items()),
             attempts=attempts,
             providers_tried=tried,
+            kind=FailureKind.PERMANENT if every_one_refused else FailureKind.TRANSIENT,
         )
 
     # -- internals --------------------------------------------------------------------------
@@ -266,16 +305,21 @@ class ImageRouter:
         self,
         lane: ProviderLane,
         request: ImageRequest,
-        later: Sequence[ProviderLane] = (),
-        first_attempt: int = 1,
+        later: Sequence[ProviderLane],
+        *,
+        budget: int,
+        failed_before: int,
+        deadline: float,
     ) -> _LaneOutcome:
+        """Calls on one provider until it makes the image, refuses it, spends the image's
+        `budget` of attempts there, rests, or the next wait would overrun `deadline`."""
         calls = 0
         last: TransientProviderError | None = None
-        for attempt in range(first_attempt, self.retry.max_attempts + 1):
+        while True:
             # The first call was admitted by generate(); later ones re-check health so a
             # provider that just tripped its breaker is left at once.
-            if attempt > first_attempt and not lane.breaker.allow():
-                return self._left_resting(calls, last)
+            if calls and not lane.breaker.allow():
+                return self._left_resting(calls, budget, last)
             calls += 1
             try:
                 result = lane.call(request)
@@ -288,7 +332,7 @@ class ImageRouter:
                 self._verdict(lane.breaker.record_failure)
             except PermanentProviderError as exc:
                 self._verdict(lane.breaker.release_probe)
-                return _LaneOutcome(None, calls, exc.reason)
+                return _LaneOutcome(None, calls, reason=exc.reason, transient=False)
             except BaseException:
                 # Not a provider failure (e.g. the worker is being torn down): never leave a
                 # half-open probe taken, or the provider would stay closed to everyone.
@@ -298,35 +342,56 @@ class ImageRouter:
                 self._verdict(lane.breaker.record_success)
                 return _LaneOutcome(result, calls)
 
-            if attempt < self.retry.max_attempts:
-                if last.retry_after is None and any(alt.is_idle_and_healthy() for alt in later):
+            # A 429 or a Retry-After is the provider asking us to wait, not a failed attempt:
+            # the image's deadline bounds those waits instead of its attempt budget.
+            asked_to_wait = isinstance(last, RateLimitedError) or last.retry_after is not None
+            if not asked_to_wait:
+                budget -= 1
+                if budget <= 0:
+                    spent = self.retry.max_attempts
+                    return _LaneOutcome(
+                        None, calls, reason=f"{last.reason} (after {spent} attempts)"
+                    )
+                if any(alt.is_idle_and_healthy() for alt in later):
                     # Backing off here while another capable provider sits idle only adds
-                    # latency: move the image there now (a server's Retry-After is respected).
-                    return _LaneOutcome(None, calls, f"{last.reason}; moved to an idle provider")
-                if lane.breaker.state == CircuitBreaker.OPEN:
-                    # This failure rested the provider: backing off first would only delay
-                    # the image (it can wait for the rest, or move on, right away).
-                    return self._left_resting(calls, last)
-                with self._rng_lock:
-                    delay = self.retry.delay(attempt, last.retry_after, self._rng)
-                logger.warning(
-                    "%s attempt %d/%d failed (%s); retrying in %.2fs",
-                    lane.name,
-                    attempt,
-                    self.retry.max_attempts,
-                    last.reason,
-                    delay,
+                    # latency: move the image there now.
+                    return _LaneOutcome(
+                        None, calls, reason=f"{last.reason}; moved to an idle provider"
+                    )
+            if lane.breaker.state == CircuitBreaker.OPEN:
+                # This failure rested the provider: backing off first would only delay the
+                # image (it can wait for the rest, or move on, right away).
+                return self._left_resting(calls, budget, last)
+            with self._rng_lock:
+                delay = self.retry.delay(failed_before + calls, last.retry_after, self._rng)
+            if self._clock() + delay > deadline:
+                return _LaneOutcome(
+                    None,
+                    calls,
+                    reason=f"{last.reason}; gave up: the next try would start after the "
+                    f"image's {self.image_deadline_seconds:g}s deadline",
                 )
-                self._sleep(delay)
-        # Every attempt this image had on the lane is spent (some may have come before a rest).
-        spent = self.retry.max_attempts
-        return _LaneOutcome(None, calls, f"{_reason(last)} (after {spent} attempts)")
+            logger.warning(
+                "%s failed (%s); %s in %.2fs (%d of %d attempts left)",
+                lane.name,
+                last.reason,
+                "asked to wait, retrying" if asked_to_wait else "retrying",
+                delay,
+                budget,
+                self.retry.max_attempts,
+            )
+            self._sleep(delay)
 
     @staticmethod
-    def _left_resting(calls: int, last: TransientProviderError | None) -> _LaneOutcome:
+    def _left_resting(calls: int, budget: int, last: TransientProviderError | None) -> _LaneOutcome:
         error = _reason(last)
         return _LaneOutcome(
-            None, calls, f"{error}; provider now resting", resting=True, error=error
+            None,
+            calls,
+            budget_left=budget,
+            reason=f"{error}; provider now resting",
+            resting=True,
+            error=error,
         )
 
 
@@ -391,6 +456,7 @@ def build_router(
         breaker_failures=settings.breaker_failures,
         breaker_rest_seconds=settings.breaker_rest_seconds,
         breaker_max_wait_seconds=settings.breaker_max_wait_seconds,
+        image_deadline_seconds=settings.image_deadline_seconds,
         clock=clock,
         sleep=sleep,
         rng=rng,

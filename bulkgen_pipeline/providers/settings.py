@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
+from .limits import DEFAULT_BREAKER_FAILURES
+
 KNOWN_PROVIDERS = ("replicate", "google", "local")
 
 DEFAULT_REPLICATE_EXACT_MODEL = "black-forest-labs/flux-1.1-pro"
@@ -36,13 +38,18 @@ class ProviderSettings:
     local_concurrency: int = 4
     # Replicate allows 600 prediction creates per minute per account.
     replicate_creates_per_minute: float = 600.0
-    max_attempts: int = 3  # per provider, before failing over to the next one
+    # Failed attempts per provider, before failing over to the next one. A 429 or a response
+    # with Retry-After is the provider asking to wait, not a failure: it spends none of them.
+    max_attempts: int = 3
+    # How long one image may keep trying (backoffs, Retry-After waits, waiting out a rest) before
+    # it gives up; it bounds the waits that spend no attempt.
+    image_deadline_seconds: float = 300.0
     backoff_base_seconds: float = 1.0
     backoff_max_seconds: float = 20.0
     max_retry_after_seconds: float = 30.0
     request_timeout_seconds: float = 120.0
     replicate_poll_seconds: float = 0.5
-    breaker_failures: int = 5
+    breaker_failures: int = DEFAULT_BREAKER_FAILURES
     breaker_rest_seconds: float = 30.0
     # When every capable provider is resting, how long an image waits for one to take a probe
     # call again before failing (0: fail at once).
@@ -95,6 +102,9 @@ class ProviderSettings:
                 env, "BULKGEN_REPLICATE_CREATES_PER_MINUTE", 600.0, float, 1.0, 100_000.0
             ),
             max_attempts=_number(env, "BULKGEN_PROVIDER_MAX_ATTEMPTS", 3, int, 1, 20),
+            image_deadline_seconds=_number(
+                env, "BULKGEN_PROVIDER_IMAGE_DEADLINE_SECONDS", 300.0, float, 1.0, 86_400.0
+            ),
             backoff_base_seconds=_number(
                 env, "BULKGEN_PROVIDER_BACKOFF_BASE_SECONDS", 1.0, float, 0.0, 600.0
             ),
@@ -110,7 +120,9 @@ class ProviderSettings:
             replicate_poll_seconds=_number(
                 env, "BULKGEN_REPLICATE_POLL_SECONDS", 0.5, float, 0.01, 60.0
             ),
-            breaker_failures=_number(env, "BULKGEN_BREAKER_FAILURES", 5, int, 1, 1000),
+            breaker_failures=_number(
+                env, "BULKGEN_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES, int, 1, 1000
+            ),
             breaker_rest_seconds=_number(
                 env, "BULKGEN_BREAKER_REST_SECONDS", 30.0, float, 0.0, 3600.0
             ),

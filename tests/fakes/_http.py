@@ -11,6 +11,7 @@ import random
 import sys
 import threading
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +37,9 @@ class RecordedRequest:
 class FailurePlan:
     """Decides, per counted request, whether the fake answers with an error.
 
-    Precedence: `down` > scheduled next-N > N-th request > seeded random ratio.
+    Precedence: `down` > scheduled next-N > N-th request > seeded random mix. The random mix is
+    a seeded fault plan: one draw per request picks at most one of its failures, so the same
+    seed gives the same sequence of answers (e.g. 20 % HTTP 500 and 10 % 429 with Retry-After).
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -44,10 +47,10 @@ class FailurePlan:
         self._rng = random.Random(seed)
         self._scheduled: deque[Failure] = deque()
         self.nth: dict[int, Failure] = {}
-        self.ratio = 0.0
-        self.ratio_status = 500
+        self.mix: list[tuple[float, Failure]] = []  # (probability, failure), drawn in order
         self.down_status: int | None = None
         self.seen = 0
+        self.injected: Counter[int] = Counter()  # status -> errors answered, for assertions
 
     def fail_next(self, n: int, status: int = 500, retry_after: float | None = None) -> None:
         with self._lock:
@@ -59,23 +62,39 @@ class FailurePlan:
             self.nth[n] = Failure(status, retry_after)
 
     def set_ratio(self, ratio: float, status: int = 500, seed: int | None = None) -> None:
+        self.set_mix([(ratio, Failure(status))] if ratio else [], seed=seed)
+
+    def set_mix(self, mix: Sequence[tuple[float, Failure]], *, seed: int | None = None) -> None:
+        """Fail each request at random: with probability p_i with failure_i (sum(p_i) <= 1)."""
+        if sum(p for p, _ in mix) > 1 or any(p < 0 for p, _ in mix):
+            raise ValueError("fault probabilities must be >= 0 and sum to at most 1")
         with self._lock:
-            self.ratio, self.ratio_status = ratio, status
+            self.mix = list(mix)
             if seed is not None:
                 self._rng = random.Random(seed)
 
     def decide(self) -> Failure | None:
         with self._lock:
             self.seen += 1
-            if self.down_status is not None:
-                return Failure(self.down_status)
-            if self._scheduled:
-                return self._scheduled.popleft()
-            if self.seen in self.nth:
-                return self.nth[self.seen]
-            if self.ratio and self._rng.random() < self.ratio:
-                return Failure(self.ratio_status)
-            return None
+            failure = self._decide()
+            if failure is not None:
+                self.injected[failure.status] += 1
+            return failure
+
+    def _decide(self) -> Failure | None:
+        if self.down_status is not None:
+            return Failure(self.down_status)
+        if self._scheduled:
+            return self._scheduled.popleft()
+        if self.seen in self.nth:
+            return self.nth[self.seen]
+        if self.mix:
+            draw = self._rng.random()
+            for probability, failure in self.mix:
+                if draw < probability:
+                    return failure
+                draw -= probability
+        return None
 
 
 @lru_cache(maxsize=64)

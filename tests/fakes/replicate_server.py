@@ -9,7 +9,8 @@ Endpoints:
 Knobs (attributes, settable at any time): latency, max_wait (cap on Prefer: wait; 0 forces the
 client to poll), output ("auto" | "url" | "url_list" | "data_uri" | "not_image"), safety_block,
 prediction_error, reject_input, hang_seconds, echo_auth, and the failure plans `failures`
-(creates), `poll_failures`, `download_failures` (fail_next / fail_nth / set_ratio / down).
+(creates), `poll_failures`, `download_failures` (fail_next / fail_nth / set_ratio / set_mix /
+down_status).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ._http import FailurePlan, FakeServer, JsonHandler, png_bytes, small_size_for_ratio
+from ._http import Failure, FailurePlan, FakeServer, JsonHandler, png_bytes, small_size_for_ratio
 
 NSFW_ERROR = "NSFW content detected. Try running it again, or try a different prompt."
 _CREATE = re.compile(r"^/v1/models/([^/]+)/([^/]+)/predictions$")
@@ -91,6 +92,20 @@ class FakeReplicate(FakeServer):
             running += delta
             best = max(best, running)
         return best
+
+    def inject_faults(
+        self,
+        *,
+        server_errors: float,
+        rate_limits: float,
+        seed: int,
+        retry_after: float | None = 1.0,
+    ) -> None:
+        """A seeded fault plan on creates: HTTP 500 with probability `server_errors`, 429 (with
+        `Retry-After`, as Replicate sends it) with probability `rate_limits`."""
+        self.failures.set_mix(
+            [(server_errors, Failure(500)), (rate_limits, Failure(429, retry_after))], seed=seed
+        )
 
     def created_inputs(self) -> list[dict[str, Any]]:
         return [r.body["input"] for r in self.recorded("POST", "/predictions") if r.body]

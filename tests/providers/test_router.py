@@ -298,7 +298,9 @@ def test_a_short_outage_of_the_only_provider_is_waited_out(
     replicate_provider, fake_replicate, fake_clock
 ) -> None:
     fake_replicate.failures.fail_next(5, 503)  # five failures, then the provider is back
-    router = make_router([replicate_provider], fake_clock, retry=RetryPolicy(max_attempts=1))
+    router = make_router(
+        [replicate_provider], fake_clock, retry=RetryPolicy(max_attempts=1), breaker_failures=5
+    )
     for seed in range(5):
         with pytest.raises(GenerationFailed, match="HTTP 503"):
             router.generate(ratio(seed))
@@ -320,7 +322,7 @@ def test_an_image_whose_retries_tripped_the_breaker_waits_and_uses_its_last_atte
     replicate_provider, fake_replicate, fake_clock
 ) -> None:
     fake_replicate.failures.fail_next(5, 503)
-    router = make_router([replicate_provider], fake_clock)  # 3 attempts, breaker at 5
+    router = make_router([replicate_provider], fake_clock, breaker_failures=5)  # 3 attempts
     with pytest.raises(GenerationFailed, match=r"HTTP 503 .*\(after 3 attempts\)"):
         router.generate(ratio(1))  # failures 1-3: a real failure, the breaker still closed
     # Failures 4 and 5 open the breaker: no backoff, the image waits for the rest instead and
@@ -375,7 +377,9 @@ def test_a_short_outage_under_concurrent_load_costs_at_most_one_image(
 ) -> None:
     """The reviewer's case: 503 five times, then healthy; ten images at once."""
     fake_replicate.failures.fail_next(5, 503)
-    router = make_router([replicate_provider], fake_clock, breaker_max_wait_seconds=3600)
+    router = make_router(
+        [replicate_provider], fake_clock, breaker_failures=5, breaker_max_wait_seconds=3600
+    )
     results = run_all(router, [ratio(seed) for seed in range(10)], threads=10)
     made = [r for r in results if isinstance(r, ImageResult)]
     failed = [r for r in results if isinstance(r, GenerationFailed)]

@@ -18,8 +18,9 @@ def test_defaults_without_credentials_are_local_only() -> None:
     assert settings.replicate_fast_model == "black-forest-labs/flux-schnell"
     assert settings.google_model == "gemini-2.5-flash-image"
     assert settings.replicate_creates_per_minute == 600
-    assert (settings.breaker_failures, settings.breaker_rest_seconds) == (5, 30)
+    assert (settings.breaker_failures, settings.breaker_rest_seconds) == (10, 30)
     assert settings.breaker_max_wait_seconds == 60
+    assert (settings.max_attempts, settings.image_deadline_seconds) == (3, 300)
 
 
 @pytest.mark.parametrize(
@@ -61,6 +62,7 @@ def test_every_variable_is_read() -> None:
         "BULKGEN_BREAKER_FAILURES": "7",
         "BULKGEN_BREAKER_REST_SECONDS": "60",
         "BULKGEN_BREAKER_MAX_WAIT_SECONDS": "0",
+        "BULKGEN_PROVIDER_IMAGE_DEADLINE_SECONDS": "90",
     }
     s = ProviderSettings.from_env(env)
     assert s.replicate_base_url == "http://127.0.0.1:9/"
@@ -74,6 +76,7 @@ def test_every_variable_is_read() -> None:
     assert s.replicate_poll_seconds == 0.25
     assert (s.breaker_failures, s.breaker_rest_seconds) == (7, 60)
     assert s.breaker_max_wait_seconds == 0
+    assert s.image_deadline_seconds == 90
     assert s.concurrency_for("google") == 5
 
 
@@ -89,6 +92,10 @@ def test_every_variable_is_read() -> None:
         ({"BULKGEN_BREAKER_MAX_WAIT_SECONDS": "forever"}, "BULKGEN_BREAKER_MAX_WAIT_SECONDS"),
         ({"BULKGEN_BREAKER_MAX_WAIT_SECONDS": "-1"}, "BULKGEN_BREAKER_MAX_WAIT_SECONDS"),
         ({"BULKGEN_BREAKER_MAX_WAIT_SECONDS": "inf"}, "BULKGEN_BREAKER_MAX_WAIT_SECONDS"),
+        (
+            {"BULKGEN_PROVIDER_IMAGE_DEADLINE_SECONDS": "0"},
+            "BULKGEN_PROVIDER_IMAGE_DEADLINE_SECONDS",
+        ),
         (
             {"BULKGEN_PROVIDERS": "replicate,midjourney", "REPLICATE_API_TOKEN": TOKEN},
             "BULKGEN_PROVIDERS",
