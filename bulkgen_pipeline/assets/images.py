@@ -16,6 +16,7 @@ from ..runs.generation import generate_images
 from ..runs.image_checks import image_size_problems
 from ..runs.packaging import GenerationOutcome
 from ..runs.tracking import DatabaseTracker
+from ..statuses import SETTLED_JOB_STATUSES
 from .common import load_run, load_specs
 from .partitions import bulk_run_partitions
 
@@ -60,7 +61,7 @@ def generated_images(
     database_ = database.get_database()
     loaded = load_run(database_, run_id)
     specs, _ = load_specs(store, loaded.layout)
-    if loaded.job.status == "completed":
+    if loaded.job.status in SETTLED_JOB_STATUSES:
         context.log.info("This run is settled: its stored images are final, none is regenerated")
     tracker = DatabaseTracker(database_, run_id, context.log)
     router = images.get_router()

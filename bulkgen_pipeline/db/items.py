@@ -10,9 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bulkgen_pipeline.db.events import ITEM_EVENT, append_event
 from bulkgen_pipeline.db.jobs import item_counts
 from bulkgen_pipeline.db.ledger import dialect_name, lock_run_rows
 from bulkgen_pipeline.db.models import ITEM_STATUSES, GenerationItem, utcnow
+from bulkgen_pipeline.db.transitions import set_status
+from bulkgen_pipeline.statuses import ItemStatus, JobStatus
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ def record_item(
     latency_ms: int | None = None,
 ) -> None:
     """Insert or update one item (atomic upsert, safe from many threads each with its own
-    session). Fields left as None keep their stored value; `succeeded` clears the error."""
+    session). Fields left as None keep their stored value; `succeeded` clears the error. A
+    finished item (succeeded or failed) is also recorded as an event."""
     if status not in ITEM_STATUSES:
         raise ValueError(f"status must be one of {ITEM_STATUSES}, got {status!r}")
     values: dict[str, Any] = {
@@ -76,6 +80,21 @@ def record_item(
     session.execute(
         stmt.on_conflict_do_update(index_elements=["run_id", "generation_index"], set_=update)
     )
+    if ItemStatus(status).is_finished:
+        append_event(
+            session,
+            run_id,
+            ITEM_EVENT,
+            {
+                "generation_index": generation_index,
+                "status": status,
+                "provider": provider,
+                "model": model,
+                "attempts": attempts,
+                "error": error,
+                "latency_ms": latency_ms,
+            },
+        )
 
 
 def list_items(session: Session, run_id: str) -> list[ItemView]:
@@ -105,18 +124,16 @@ def list_items(session: Session, run_id: str) -> list[ItemView]:
 def refresh_progress(session: Session, run_id: str) -> tuple[int, int]:
     """Recompute header.completed_images / failed_images from the items (under the row lock,
     so concurrent callers converge on the right totals) and move a queued job to processing.
-    Finished runs (completed, cancelled) are not touched. Returns (completed, failed)."""
+    Finished runs are not touched. Returns (completed, failed)."""
     job, header = lock_run_rows(session, run_id)
     completed, failed = item_counts(session, run_id)
-    if job.status in ("completed", "cancelled"):
+    if JobStatus(job.status).is_final:
         return completed, failed
     now = utcnow()
     header.completed_images, header.failed_images = completed, failed
     header.updated_at = now
-    if job.status == "queued":
-        job.status = "processing"
+    if job.status == JobStatus.QUEUED:
         job.started_at = job.started_at or now
-    if header.status == "pending" and job.status in ("processing", "cancelling"):
-        header.status = "processing"
+        set_status(session, job, header, JobStatus.PROCESSING)
     session.flush()
     return completed, failed

@@ -1,8 +1,6 @@
-"""The job queue: queue a bulk run (reserving credits), read it back, move it through its states.
+"""The job queue: queue a bulk run (reserving credits) and read jobs back.
 
-backend_jobs.status:  queued → processing → completed | failed
-                      queued → cancelled;  processing → cancelling → cancelled
-bulk_generation_header.status: pending → processing → completed | failed | cancelled
+Status changes live in `transitions.py`; the statuses and their moves in `statuses.py`.
 """
 
 from __future__ import annotations
@@ -24,14 +22,8 @@ from bulkgen_pipeline.db.errors import (
     UnknownJob,
     UnknownPreset,
 )
-from bulkgen_pipeline.db.ledger import (
-    add_ledger_entry,
-    dialect_name,
-    lock_run,
-    lock_run_rows,
-    lock_user,
-    release_reservation,
-)
+from bulkgen_pipeline.db.events import STATUS_EVENT, append_event
+from bulkgen_pipeline.db.ledger import add_ledger_entry, dialect_name, lock_user
 from bulkgen_pipeline.db.models import (
     JOB_TYPE_BULK,
     BackendJob,
@@ -40,12 +32,12 @@ from bulkgen_pipeline.db.models import (
     Preset,
     utcnow,
 )
+from bulkgen_pipeline.statuses import ACTIVE_JOB_STATUSES, JobStatus
 
 # pg_advisory_xact_lock key serialising inserts into backend_jobs, so that `seq` order equals
 # commit order and a sensor cursor on `seq` can never skip a job committed late.
 _QUEUE_LOCK_KEY = 0x62676A6F6273  # "bgjobs"
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +49,12 @@ class JobRow:
     category: str
     status: str
     requested_count: int
+    pass_number: int = 0
+
+    @property
+    def run_key(self) -> str:
+        """Dagster run key of this pass: each retry-failed pass is a new run of the partition."""
+        return self.run_id if self.pass_number == 0 else f"{self.run_id}:pass{self.pass_number}"
 
 
 @dataclass(frozen=True)
@@ -88,6 +86,13 @@ class JobView:
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    pass_number: int = 0
+    webhook_url: str | None = None
+    webhook_events: list[str] | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    resume_count: int = 0
+    deleted_at: datetime | None = None
 
     @property
     def job_id(self) -> str:
@@ -113,6 +118,8 @@ def queue_bulk_job(
     preset_snapshot: dict[str, Any],
     generation_count: int,
     run_id: str | None = None,
+    webhook_url: str | None = None,
+    webhook_events: list[str] | None = None,
 ) -> str:
     """Reserve `generation_count` credits and queue the run; returns the run id.
 
@@ -151,10 +158,14 @@ def queue_bulk_job(
             uuid=run_id,
             user_id=user_id,
             job_type=JOB_TYPE_BULK,
-            status="queued",
+            status=JobStatus.QUEUED.value,
             preset_id=preset_id,
             preset_snapshot=copy.deepcopy(preset_snapshot),
             requested_count=generation_count,
+            webhook_url=webhook_url,
+            webhook_events=list(webhook_events) if webhook_events is not None else None,
+            pass_number=0,
+            resume_count=0,
             created_at=now,
         )
     )
@@ -181,23 +192,51 @@ def queue_bulk_job(
     add_ledger_entry(
         session, user_id=user_id, run_id=run_id, kind="reserve", amount=generation_count
     )
+    append_event(
+        session,
+        run_id,
+        STATUS_EVENT,
+        {
+            "status": JobStatus.QUEUED.value,
+            "total_images": generation_count,
+            "completed_images": 0,
+            "failed_images": 0,
+            "error": None,
+        },
+    )
     return run_id
 
 
+_JOB_ROW_COLUMNS = (
+    BackendJob.seq,
+    BackendJob.uuid,
+    BackendJob.user_id,
+    BackendJob.preset_id,
+    BulkGenerationHeader.category,
+    BackendJob.status,
+    BackendJob.requested_count,
+    BackendJob.pass_number,
+)
+
+
 def jobs_after(session: Session, after_seq: int, limit: int = 100) -> list[JobRow]:
-    """Jobs with seq > after_seq in seq order, every status (the sensor skips cancelled)."""
+    """Jobs with seq > after_seq in seq order, every status."""
     rows = session.execute(
-        select(
-            BackendJob.seq,
-            BackendJob.uuid,
-            BackendJob.user_id,
-            BackendJob.preset_id,
-            BulkGenerationHeader.category,
-            BackendJob.status,
-            BackendJob.requested_count,
-        )
+        select(*_JOB_ROW_COLUMNS)
         .join(BulkGenerationHeader, BulkGenerationHeader.id == BackendJob.uuid)
         .where(BackendJob.seq > after_seq)
+        .order_by(BackendJob.seq)
+        .limit(limit)
+    )
+    return [JobRow(*row) for row in rows]
+
+
+def queued_jobs(session: Session, limit: int = 100) -> list[JobRow]:
+    """Jobs waiting for a run, oldest first: new ones and retry-failed passes alike."""
+    rows = session.execute(
+        select(*_JOB_ROW_COLUMNS)
+        .join(BulkGenerationHeader, BulkGenerationHeader.id == BackendJob.uuid)
+        .where(BackendJob.status == JobStatus.QUEUED.value)
         .order_by(BackendJob.seq)
         .limit(limit)
     )
@@ -211,9 +250,10 @@ def get_job(session: Session, run_id: str) -> JobView | None:
         .where(BackendJob.uuid == run_id)
         .execution_options(populate_existing=True)
     ).one_or_none()
-    if row is None:
-        return None
-    job, header = row
+    return None if row is None else _job_view(*row)
+
+
+def _job_view(job: BackendJob, header: BulkGenerationHeader) -> JobView:
     return JobView(
         run_id=job.uuid,
         seq=job.seq,
@@ -242,6 +282,13 @@ def get_job(session: Session, run_id: str) -> JobView | None:
         created_at=job.created_at,
         started_at=job.started_at,
         completed_at=job.completed_at,
+        pass_number=job.pass_number,
+        webhook_url=job.webhook_url,
+        webhook_events=list(job.webhook_events) if job.webhook_events is not None else None,
+        lease_owner=job.lease_owner,
+        lease_expires_at=job.lease_expires_at,
+        resume_count=job.resume_count,
+        deleted_at=job.deleted_at,
     )
 
 
@@ -276,30 +323,6 @@ def job_status_dict(session: Session, run_id: str) -> dict[str, Any]:
     }
 
 
-def mark_job_processing(session: Session, run_id: str, dagster_run_id: str | None) -> str:
-    """queued/failed → processing (a failed run being re-executed counts as a retry).
-    completed, cancelling and cancelled are left alone. Returns the job's status."""
-    job, header = lock_run_rows(session, run_id)
-    now = utcnow()
-    if job.status in ("queued", "failed", "processing"):
-        retry = job.status == "failed" or (
-            job.status == "processing"
-            and dagster_run_id is not None
-            and job.dagster_run_id not in (None, dagster_run_id)
-        )
-        if retry:
-            header.retry_count += 1
-        job.status, header.status = "processing", "processing"
-        job.error_message = header.error_message = None
-        job.completed_at = None
-        job.started_at = job.started_at or now
-        if dagster_run_id is not None:
-            job.dagster_run_id = dagster_run_id
-        header.updated_at = now
-    session.flush()
-    return job.status
-
-
 def item_counts(session: Session, run_id: str) -> tuple[int, int]:
     rows = dict(
         session.execute(
@@ -311,80 +334,55 @@ def item_counts(session: Session, run_id: str) -> tuple[int, int]:
     return rows.get("succeeded", 0), rows.get("failed", 0)
 
 
-def _close(job: BackendJob, header: BulkGenerationHeader, status: str, error: str | None) -> None:
-    now = utcnow()
-    job.status = header.status = status
-    job.error_message = header.error_message = error
-    job.completed_at = now
-    header.updated_at = now
-
-
-def request_cancel(session: Session, run_id: str) -> str:
-    """queued → cancelled (reservation released); processing → cancelling (the run stops and
-    calls `mark_cancelled`). Other states are unchanged. Returns the job's status."""
-    job, header, user = lock_run(session, run_id)
-    if job.status == "queued":
-        _close(job, header, "cancelled", None)
-        release_reservation(session, user, run_id)
-    elif job.status == "processing":
-        job.status = "cancelling"
-        header.updated_at = utcnow()
-    session.flush()
-    return job.status
-
-
-def _superseded(job: BackendJob, dagster_run_id: str | None) -> bool:
-    """True when the event is about an older Dagster run than the one now working on the job.
-
-    Sensors can report late: a failure of attempt 1 must not end attempt 2, which an operator
-    may already have launched, nor release the reservation attempt 2 will settle against.
-    """
-    return (
-        dagster_run_id is not None
-        and job.dagster_run_id is not None
-        and job.dagster_run_id != dagster_run_id
+def active_job_count(session: Session, user_id: str) -> int:
+    """The user's jobs that are queued or running (the per-user cap counts these)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(BackendJob)
+            .where(
+                BackendJob.user_id == user_id,
+                BackendJob.status.in_([s.value for s in ACTIVE_JOB_STATUSES]),
+            )
+        )
+        or 0
     )
 
 
-def mark_cancelled(
-    session: Session, run_id: str, reason: str | None = None, *, dagster_run_id: str | None = None
-) -> str:
-    """The run stopped after a cancel request: cancelled, open reservation released, stored
-    items/images kept. A completed run stays completed; an event about a superseded Dagster run
-    changes nothing. Returns the job's status."""
-    job, header, user = lock_run(session, run_id)
-    if _superseded(job, dagster_run_id):
-        return job.status
-    if job.status != "completed":
-        if job.status != "cancelled":
-            header.completed_images, header.failed_images = item_counts(session, run_id)
-            _close(job, header, "cancelled", reason)
-        release_reservation(session, user, run_id)
+def mark_job_deleted(session: Session, run_id: str) -> None:
+    """The run's files are being removed: it leaves listings and its download link dies."""
+    job = session.execute(select(BackendJob).where(BackendJob.uuid == run_id)).scalar_one()
+    job.deleted_at = job.deleted_at or utcnow()
     session.flush()
-    return job.status
 
 
-def is_cancel_requested(session: Session, run_id: str) -> bool:
-    status = session.scalar(select(BackendJob.status).where(BackendJob.uuid == run_id))
-    if status is None:
-        raise UnknownJob(run_id)
-    return status in ("cancelling", "cancelled")
+@dataclass(frozen=True)
+class RunPage:
+    jobs: list[JobView]
+    next_cursor: int | None
 
 
-def fail_job(
-    session: Session, run_id: str, error: str, *, dagster_run_id: str | None = None
-) -> str:
-    """Job + header failed with `error`, the reservation released (at most once), items and
-    stored images kept; header counts refreshed from the items. A completed (settled) run is
-    left alone; a run being cancelled ends cancelled; a failure of a superseded Dagster run
-    (see `_superseded`) changes nothing. Idempotent. Returns the job's status."""
-    job, header, user = lock_run(session, run_id)
-    if job.status == "completed" or _superseded(job, dagster_run_id):
-        return job.status
-    if job.status not in ("cancelled", "failed") or job.error_message != error:
-        header.completed_images, header.failed_images = item_counts(session, run_id)
-        target = "cancelled" if job.status in ("cancelling", "cancelled") else "failed"
-        _close(job, header, target, error)
-    release_reservation(session, user, run_id)
-    session.flush()
-    return job.status
+def list_user_jobs(
+    session: Session,
+    user_id: str,
+    *,
+    status: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 20,
+) -> RunPage:
+    """The user's jobs newest first, `limit` at a time; `before_seq` continues a listing."""
+    stmt = (
+        select(BackendJob, BulkGenerationHeader)
+        .join(BulkGenerationHeader, BulkGenerationHeader.id == BackendJob.uuid)
+        .where(BackendJob.user_id == user_id, BackendJob.deleted_at.is_(None))
+        .order_by(BackendJob.seq.desc())
+        .limit(limit + 1)
+        .execution_options(populate_existing=True)
+    )
+    if status is not None:
+        stmt = stmt.where(BackendJob.status == status)
+    if before_seq is not None:
+        stmt = stmt.where(BackendJob.seq < before_seq)
+    rows = session.execute(stmt).all()
+    jobs = [_job_view(job, header) for job, header in rows[:limit]]
+    return RunPage(jobs, jobs[-1].seq if len(rows) > limit else None)

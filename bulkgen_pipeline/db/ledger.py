@@ -1,8 +1,9 @@
 """Row locks and the append-only credit ledger.
 
 Lock order everywhere: user row → job row → header row (no deadlocks on PostgreSQL).
-Per run the ledger holds at most one `reserve`, one `charge` and one `release` row; a
-reservation is *open* while it has no `release` row.
+Per run and pass (the first run is pass 0, each retry-failed opens the next) the ledger holds at
+most one `reserve`, one `charge` and one `release` row; a reservation is *open* while its pass
+has no `release` row.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.errors import UnknownJob, UnknownUser
@@ -25,11 +26,14 @@ class LedgerEntry:
     kind: str
     amount: int
     created_at: datetime
+    pass_number: int = 0
 
 
 def _locked(session: Session, stmt: Select):
+    # FOR NO KEY UPDATE: rows inserted meanwhile that reference this one (events, items, ledger)
+    # take a KEY SHARE lock on it, which this does not wait for, so they cannot deadlock with it.
     return session.execute(
-        stmt.with_for_update().execution_options(populate_existing=True)
+        stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
@@ -64,28 +68,59 @@ def lock_run_rows(session: Session, run_id: str) -> tuple[BackendJob, BulkGenera
     return job, header
 
 
-def ledger_entry(session: Session, run_id: str, kind: str) -> CreditLedger | None:
+def ledger_entry(
+    session: Session, run_id: str, kind: str, pass_number: int = 0
+) -> CreditLedger | None:
     return session.execute(
-        select(CreditLedger).where(CreditLedger.run_id == run_id, CreditLedger.kind == kind)
+        select(CreditLedger).where(
+            CreditLedger.run_id == run_id,
+            CreditLedger.kind == kind,
+            CreditLedger.pass_number == pass_number,
+        )
     ).scalar_one_or_none()
 
 
 def add_ledger_entry(
-    session: Session, *, user_id: str, run_id: str | None, kind: str, amount: int
+    session: Session,
+    *,
+    user_id: str,
+    run_id: str | None,
+    kind: str,
+    amount: int,
+    pass_number: int = 0,
 ) -> None:
-    session.add(CreditLedger(user_id=user_id, run_id=run_id, kind=kind, amount=amount))
+    session.add(
+        CreditLedger(
+            user_id=user_id, run_id=run_id, kind=kind, amount=amount, pass_number=pass_number
+        )
+    )
     session.flush()
 
 
-def release_reservation(session: Session, user: User, run_id: str) -> int:
-    """Close the run's reservation if it is still open; returns the credits released (0 when
-    there was nothing open). Caller holds the user lock."""
-    reserve = ledger_entry(session, run_id, "reserve")
-    if reserve is None or ledger_entry(session, run_id, "release") is not None:
-        return 0
-    user.credits_reserved -= reserve.amount
-    add_ledger_entry(session, user_id=user.id, run_id=run_id, kind="release", amount=reserve.amount)
+def open_reservation(session: Session, job: BackendJob) -> int | None:
+    """Credits still reserved by the job's current pass (None when nothing is open)."""
+    reserve = ledger_entry(session, job.uuid, "reserve", job.pass_number)
+    if reserve is None or ledger_entry(session, job.uuid, "release", job.pass_number):
+        return None
     return reserve.amount
+
+
+def release_reservation(session: Session, user: User, job: BackendJob) -> int:
+    """Close the current pass's reservation if it is still open; returns the credits released
+    (0 when there was nothing open). Caller holds the user lock."""
+    amount = open_reservation(session, job)
+    if amount is None:
+        return 0
+    user.credits_reserved -= amount
+    add_ledger_entry(
+        session,
+        user_id=user.id,
+        run_id=job.uuid,
+        kind="release",
+        amount=amount,
+        pass_number=job.pass_number,
+    )
+    return amount
 
 
 def ledger_entries(
@@ -97,7 +132,7 @@ def ledger_entries(
     if user_id is not None:
         stmt = stmt.where(CreditLedger.user_id == user_id)
     return [
-        LedgerEntry(r.id, r.user_id, r.run_id, r.kind, r.amount, r.created_at)
+        LedgerEntry(r.id, r.user_id, r.run_id, r.kind, r.amount, r.created_at, r.pass_number)
         for r in session.scalars(stmt)
     ]
 
@@ -109,13 +144,20 @@ def credit_invariant_violations(session: Session, user_id: str | None = None) ->
     users = session.scalars(
         select(User).where(User.id == user_id) if user_id else select(User)
     ).all()
-    released = select(CreditLedger.run_id).where(CreditLedger.kind == "release")
+    release = CreditLedger.__table__.alias("release_row")
+    released = exists().where(
+        and_(
+            release.c.kind == "release",
+            release.c.run_id == CreditLedger.run_id,
+            release.c.pass_number == CreditLedger.pass_number,
+        )
+    )
     for user in users:
         open_reserved: int = session.scalar(  # type: ignore[assignment]
             select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(
                 CreditLedger.user_id == user.id,
                 CreditLedger.kind == "reserve",
-                CreditLedger.run_id.not_in(released),
+                ~released,
             )
         )
         grants, charges = (

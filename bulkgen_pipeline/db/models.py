@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bulkgen_pipeline.statuses import HEADER_STATUSES, ItemStatus, JobStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -17,10 +19,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-JOB_STATUSES = ("queued", "processing", "cancelling", "cancelled", "completed", "failed")
-HEADER_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
-ITEM_STATUSES = ("pending", "running", "succeeded", "failed")
+JOB_STATUSES = tuple(s.value for s in JobStatus)
+ITEM_STATUSES = tuple(s.value for s in ItemStatus)
 LEDGER_KINDS = ("grant", "reserve", "charge", "release")
+WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 JOB_TYPE_BULK = "bulk_generation"
 OPERATION_BULK = "bulk_generation"
 
@@ -75,6 +77,8 @@ class User(Base):
     api_key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     credits_balance: Mapped[int] = mapped_column(sa.Integer, default=0)
     credits_reserved: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Signs webhook deliveries (HMAC-SHA256), so it is kept as is, unlike the API key.
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -88,6 +92,8 @@ class Preset(Base):
     config: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Soft delete: runs queued from the preset keep pointing at it.
+    deleted_at: Mapped[datetime | None]
 
 
 class BackendJob(Base):
@@ -106,9 +112,17 @@ class BackendJob(Base):
     download_link: Mapped[str | None] = mapped_column(sa.Text)
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     dagster_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    webhook_url: Mapped[str | None] = mapped_column(sa.Text)
+    webhook_events: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    # 0 for the first pass; each retry-failed adds one (its own reservation in the ledger).
+    pass_number: Mapped[int] = mapped_column(sa.Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(200))
+    lease_expires_at: Mapped[datetime | None]
+    resume_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
 
 
 class BulkGenerationHeader(Base):
@@ -170,12 +184,12 @@ class GenerationItem(Base):
 
 
 class CreditLedger(Base):
-    """Append-only. `grant` rows (run_id NULL) add to the balance; per run at most one
-    `reserve`, one `charge` and one `release` row (UNIQUE(run_id, kind))."""
+    """Append-only. `grant` rows (run_id NULL) add to the balance; per run and pass at most one
+    `reserve`, one `charge` and one `release` row (UNIQUE(run_id, kind, pass_number))."""
 
     __tablename__ = "credit_ledger"
     __table_args__ = (
-        sa.UniqueConstraint("run_id", "kind"),
+        sa.UniqueConstraint("run_id", "kind", "pass_number"),
         sa.CheckConstraint(_in("kind", LEDGER_KINDS), name="kind"),
         sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
     )
@@ -185,7 +199,75 @@ class CreditLedger(Base):
     run_id: Mapped[str | None] = mapped_column(sa.ForeignKey("backend_jobs.uuid"))
     kind: Mapped[str] = mapped_column(sa.String(10))
     amount: Mapped[int] = mapped_column(sa.Integer)
+    pass_number: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobEvent(Base):
+    """What happened to a job, in order: the server-sent events stream and webhooks read it.
+    The id is the SSE event id (Last-Event-ID)."""
+
+    __tablename__ = "job_events"
+    __table_args__ = (sa.Index("ix_job_events_run_id_id", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("backend_jobs.uuid", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """The first answer to an `Idempotency-Key`, replayed for 24 hours."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int] = mapped_column(sa.Integer)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to POST to a job's webhook (an outbox row written with the event itself)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", WEBHOOK_STATUSES), name="status"),
+        sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    run_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("backend_jobs.uuid", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"))
+    event_type: Mapped[str] = mapped_column(sa.String(50))
+    url: Mapped[str] = mapped_column(sa.Text)
+    payload: Mapped[str] = mapped_column(sa.Text)  # the exact bytes signed and sent
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(sa.Integer)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(sa.Integer)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 ALL_TABLES = (
@@ -196,4 +278,8 @@ ALL_TABLES = (
     "img_history",
     "generation_items",
     "credit_ledger",
+    "job_events",
+    "idempotency_keys",
+    "webhook_deliveries",
+    "webhook_attempts",
 )

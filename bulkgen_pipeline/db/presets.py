@@ -24,6 +24,7 @@ class PresetView:
     config: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = None
 
     @property
     def preset_id(self) -> str:
@@ -39,6 +40,7 @@ def _view(preset: Preset) -> PresetView:
         config=copy.deepcopy(preset.config),
         created_at=preset.created_at,
         updated_at=preset.updated_at,
+        deleted_at=preset.deleted_at,
     )
 
 
@@ -70,10 +72,22 @@ def get_preset(session: Session, preset_id: str) -> PresetView | None:
 
 
 def list_presets(session: Session, user_id: str) -> list[PresetView]:
+    """The user's presets, oldest first; deleted ones are left out."""
     rows = session.scalars(
-        select(Preset).where(Preset.user_id == user_id).order_by(Preset.created_at, Preset.id)
+        select(Preset)
+        .where(Preset.user_id == user_id, Preset.deleted_at.is_(None))
+        .order_by(Preset.created_at, Preset.id)
     )
     return [_view(p) for p in rows]
+
+
+def delete_preset(session: Session, preset_id: str) -> None:
+    """Soft delete: jobs queued from it keep their snapshot and their reference."""
+    preset = session.get(Preset, preset_id)
+    if preset is None:
+        raise UnknownPreset(preset_id)
+    preset.deleted_at = preset.deleted_at or utcnow()
+    session.flush()
 
 
 def update_preset(

@@ -1,14 +1,16 @@
-"""Settlement: the one transaction that ends a successful run.
+"""Settlement: the one transaction that ends a run's pass.
 
 Credit rules (see also ledger.py):
-- a run reserved N credits when it was queued (ledger `reserve` N, users.credits_reserved += N);
-- settling charges exactly the successful images S (ledger `charge` S, balance −= S) and closes
-  the reservation (ledger `release` N−S, reserved −= N);
+- a pass reserved R credits when it was queued (the first pass: the whole run; a retry-failed
+  pass: the images still missing);
+- settling charges exactly the images this pass delivered, S of them, images settled by an
+  earlier pass being charged never again (ledger `charge` S, balance −= S) and closes the
+  reservation (ledger `release` R−S, reserved −= R);
 - if the reservation was already closed (the run had failed or been cancelled, then was
   re-executed), S is charged from the available balance (balance − reserved) directly, or
   InsufficientCredits is raised and nothing changes;
-- the `charge` row (UNIQUE(run_id, kind)) makes settlement happen at most once: calling again
-  returns already_settled=True and changes nothing.
+- the `charge` row (UNIQUE(run_id, kind, pass_number)) makes each pass settle at most once:
+  calling again returns already_settled=True and changes nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.errors import InsufficientCredits
-from bulkgen_pipeline.db.jobs import fail_job
-from bulkgen_pipeline.db.ledger import add_ledger_entry, ledger_entry, lock_run
+from bulkgen_pipeline.db.ledger import add_ledger_entry, ledger_entry, lock_run, open_reservation
 from bulkgen_pipeline.db.models import OPERATION_BULK, ImgHistory, utcnow
+from bulkgen_pipeline.db.transitions import fail_job, set_status
+from bulkgen_pipeline.statuses import JobStatus, settled_status
 
 NO_IMAGES_ERROR = "No images were generated successfully"
 
@@ -68,8 +71,9 @@ def settle_run(
     zip_expires_at: datetime,
     download_link: str,
 ) -> SettlementResult:
-    """Charge the successful images, release the rest of the reservation, write one
-    img_history row per image and complete header + job, all in the caller's transaction.
+    """Charge the images this pass delivered, release the rest of its reservation, write one
+    img_history row per new image and end header + job (completed, partial, or cancelled when
+    a cancel came in), all in the caller's transaction. `images` are every image the run has.
 
     With no images at all the run is failed instead ("No images were generated
     successfully", reservation released) and credits_consumed is 0.
@@ -81,24 +85,27 @@ def settle_run(
         raise ValueError("failed_count must be >= 0")
 
     job, header, user = lock_run(session, run_id)
-    charge = ledger_entry(session, run_id, "charge")
+    charge = ledger_entry(session, run_id, "charge", job.pass_number)
     if charge is not None:
-        release = ledger_entry(session, run_id, "release")
+        release = ledger_entry(session, run_id, "release", job.pass_number)
         return SettlementResult(charge.amount, release.amount if release else 0, True)
 
-    reserve = ledger_entry(session, run_id, "reserve")
-    open_amount = (
-        reserve.amount
-        if reserve is not None and ledger_entry(session, run_id, "release") is None
-        else None
-    )
+    if job.status == JobStatus.QUEUED:  # it ran before any step recorded that it started
+        set_status(session, job, header, JobStatus.PROCESSING)
+    open_amount = open_reservation(session, job)
     if not images:
         fail_job(session, run_id, NO_IMAGES_ERROR)
         return SettlementResult(0, open_amount or 0, False)
+    if len(images) > job.requested_count:
+        raise ValueError(f"{len(images)} images settled but only {job.requested_count} requested")
 
-    consumed = len(images)
-    if consumed > job.requested_count:
-        raise ValueError(f"{consumed} images settled but only {job.requested_count} were requested")
+    already = set(
+        session.scalars(
+            select(ImgHistory.generation_index).where(ImgHistory.aws_folder_id == run_id)
+        )
+    )
+    new_images = [img for img in images if img.generation_index not in already]
+    consumed = len(new_images)
     released = 0
     if open_amount is not None:
         released = open_amount - consumed
@@ -111,12 +118,13 @@ def settle_run(
         if available < consumed:
             raise InsufficientCredits(consumed, available)
         user.credits_balance -= consumed
-    add_ledger_entry(session, user_id=user.id, run_id=run_id, kind="charge", amount=consumed)
+    kwargs = {"user_id": user.id, "run_id": run_id, "pass_number": job.pass_number}
+    add_ledger_entry(session, kind="charge", amount=consumed, **kwargs)
     if open_amount is not None:
-        add_ledger_entry(session, user_id=user.id, run_id=run_id, kind="release", amount=released)
+        add_ledger_entry(session, kind="release", amount=released, **kwargs)
 
     now = utcnow()
-    for img in sorted(images, key=lambda i: i.generation_index):
+    for img in sorted(new_images, key=lambda i: i.generation_index):
         session.add(
             ImgHistory(
                 user_id=user.id,
@@ -130,18 +138,20 @@ def settle_run(
                 created_at=now,
             )
         )
-    # A run cancelled mid-way still hands over (and charges) what it finished.
-    header.status = job.status = "cancelled" if job.status == "cancelling" else "completed"
-    header.completed_images = consumed
+    header.completed_images = len(images)
     header.failed_images = failed_count
-    header.credits_consumed = consumed
+    header.credits_consumed += consumed
     header.zip_file_s3_key = zip_key
     header.zip_file_url = zip_url
     header.zip_file_expires_at = zip_expires_at
-    header.error_message = job.error_message = None
-    header.updated_at = now
     job.result_url = job.download_link = download_link
-    job.completed_at = now
+    # A run cancelled mid-way still hands over (and charges) what it finished.
+    target = (
+        JobStatus.CANCELLED
+        if job.status == JobStatus.CANCELLING
+        else settled_status(len(images), failed_count)
+    )
+    set_status(session, job, header, target)
     session.flush()
     return SettlementResult(consumed, released, False)
 

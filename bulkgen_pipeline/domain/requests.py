@@ -66,9 +66,11 @@ def _count_problem(count: Any) -> FieldProblem | None:
     if count is None:
         return None
     if isinstance(count, bool) or not isinstance(count, int):
-        return FieldProblem("count", f"must be an integer, got {count!r}")
+        return FieldProblem("generation_count", f"must be an integer, got {count!r}")
     if not 1 <= count <= MAX_GENERATIONS:
-        return FieldProblem("count", f"must be between 1 and {MAX_GENERATIONS}, got {count}")
+        return FieldProblem(
+            "generation_count", f"must be between 1 and {MAX_GENERATIONS}, got {count}"
+        )
     return None
 
 

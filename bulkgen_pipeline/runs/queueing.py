@@ -1,16 +1,74 @@
-"""Queueing a bulk run: one validation path for the CLI, the Dagster launchpad and the API."""
+"""Queueing a bulk run: one validation path for the CLI, the Dagster launchpad and the API.
+
+The checks run in the seed's order, each with its own error: the preset exists and is the
+caller's (NotFound); a generator exists for its category (PresetValidationError on `category`,
+CannotExecute when no enabled provider can make it); the count is 1–50 (PresetValidationError
+on `generation_count`); the user has fewer than the allowed active jobs (TooManyActiveJobs);
+enough credits (db.InsufficientCredits). Only then are credits reserved. An idempotency key
+replays the first answer for the same request (IdempotencyConflict for a different one).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from .. import db
+from ..config import Settings
+from ..db.idempotency import store_answer, stored_answer
+from ..db.ledger import lock_user
+from ..domain.errors import FieldProblem, PresetValidationError
 from ..domain.requests import BulkRequest, batch_request, preset_request
 from ..domain.schema import CategorySchema
+from ..webhooks.policy import WebhookUrlRejected, check_webhook_url
+from .preflight import check_can_execute
+
+ACTIVE_JOBS_RETRY_AFTER_S = 30
 
 
 class NotFound(LookupError):
-    """A user or preset that does not exist, or is not the caller's."""
+    """A user, preset or job that does not exist, or is not the caller's."""
+
+
+class TooManyActiveJobs(RuntimeError):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.retry_after = ACTIVE_JOBS_RETRY_AFTER_S
+        super().__init__(
+            f"you already have {limit} queued or running jobs, the most allowed; "
+            "wait for one to finish"
+        )
+
+
+class IdempotencyConflict(RuntimeError):
+    """The idempotency key was used for a different request in the last 24 hours."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    events: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    job_id: str
+    status: str
+    estimated_credits: int
+    replayed: bool = False  # answered from an earlier request with the same idempotency key
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    key: str
+    fingerprint: str  # of the request: the same key with another request is a conflict
+
+    @staticmethod
+    def of(key: str, *parts: Any) -> Idempotency:
+        body = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+        return Idempotency(key, hashlib.sha256(body.encode()).hexdigest())
 
 
 def create_preset(
@@ -28,6 +86,105 @@ def create_preset(
         )
 
 
+def start_run(
+    database: db.Database,
+    *,
+    user_id: str,
+    preset_id: str | None = None,
+    batch: Any = None,
+    count: int | None = None,
+    webhook: Webhook | None = None,
+    idempotency: Idempotency | None = None,
+    max_active_jobs: int | None = None,
+    allow_private_webhooks: bool | None = None,
+    claim: bool = False,
+    schema: CategorySchema | None = None,
+) -> Started:
+    """Queue a preset run (`preset_id`) or a prompt batch (`batch`): every check, then the
+    reservation, in one transaction. The API, the console and the CLI all come here.
+
+    The cap on active jobs and the webhook address rule come from the settings
+    (BULKGEN_MAX_ACTIVE_JOBS_PER_USER, BULKGEN_WEBHOOK_ALLOW_PRIVATE) unless given."""
+    if (preset_id is None) == (batch is None):
+        raise ValueError("give exactly one of preset_id or batch")
+    if max_active_jobs is None or allow_private_webhooks is None:
+        settings = Settings.from_env()
+        if max_active_jobs is None:
+            max_active_jobs = settings.max_active_jobs_per_user
+        if allow_private_webhooks is None:
+            allow_private_webhooks = settings.webhook_allow_private
+    if webhook is not None:
+        try:
+            check_webhook_url(webhook.url, allow_private=allow_private_webhooks)
+        except WebhookUrlRejected as exc:
+            raise PresetValidationError([FieldProblem("webhook_url", str(exc))]) from None
+    with database.session() as session:
+        try:
+            lock_user(session, user_id)  # serialises this user's starts: keys, cap, credits
+        except db.UnknownUser:
+            raise NotFound(f"user '{user_id}' does not exist") from None
+        if idempotency is not None:
+            earlier = stored_answer(session, user_id, idempotency.key)
+            if earlier is not None:
+                if earlier.request_hash != idempotency.fingerprint:
+                    raise IdempotencyConflict(
+                        "this Idempotency-Key was already used for a different request"
+                    )
+                return Started(**earlier.response, replayed=True)
+        if preset_id is not None:
+            request = _preset_request(session, user_id, preset_id, count, schema)
+        else:
+            request = batch_request(batch)
+            check_can_execute(request)
+        if db.active_job_count(session, user_id) >= max_active_jobs:
+            raise TooManyActiveJobs(max_active_jobs)
+        run_id = db.queue_bulk_job(  # raises db.InsufficientCredits(needed, available)
+            session,
+            user_id=user_id,
+            preset_id=preset_id,
+            category=request.category,
+            preset_snapshot=request.snapshot(),
+            generation_count=request.generation_count,
+            webhook_url=webhook.url if webhook else None,
+            webhook_events=webhook.events if webhook else None,
+        )
+        if claim:
+            db.mark_job_processing(session, run_id, None)
+        started = Started(run_id, "queued", request.generation_count)
+        if idempotency is not None:
+            store_answer(
+                session,
+                user_id,
+                idempotency.key,
+                request_hash=idempotency.fingerprint,
+                status_code=202,
+                response={
+                    "job_id": started.job_id,
+                    "status": started.status,
+                    "estimated_credits": started.estimated_credits,
+                },
+            )
+        return started
+
+
+def _preset_request(
+    session: Any,
+    user_id: str,
+    preset_id: str,
+    count: int | None,
+    schema: CategorySchema | None,
+) -> BulkRequest:
+    stored = db.get_preset(session, preset_id)
+    if stored is None or stored.user_id != user_id or stored.deleted_at is not None:
+        raise NotFound(f"preset '{preset_id}' does not exist")
+    data = {"name": stored.name, "category": stored.category, "config": stored.config}
+    request = preset_request(data, schema=schema)  # the category and its attributes
+    check_can_execute(request)  # a provider can make it
+    if count is not None:
+        request = preset_request(data, generation_count=count, schema=schema)
+    return request
+
+
 def queue_preset_run(
     database: db.Database,
     *,
@@ -42,36 +199,17 @@ def queue_preset_run(
     `claim` marks the job processing in the same transaction, for callers that execute the run
     themselves (the CLI), so the queue sensor never launches it a second time.
     """
-    with database.session() as session:
-        stored = db.get_preset(session, preset_id)
-        if stored is None or stored.user_id != user_id:
-            raise NotFound(f"preset '{preset_id}' does not exist for user '{user_id}'")
-        data = {"name": stored.name, "category": stored.category, "config": stored.config}
-        request = preset_request(data, generation_count=count, schema=schema)
-        return _queue(session, user_id, preset_id, request, claim)
+    return start_run(
+        database,
+        user_id=user_id,
+        preset_id=preset_id,
+        count=count,
+        claim=claim,
+        schema=schema,
+    ).job_id
 
 
 def queue_prompt_batch(
     database: db.Database, *, user_id: str, batch: Any, claim: bool = False
 ) -> str:
-    request = batch_request(batch)
-    with database.session() as session:
-        return _queue(session, user_id, None, request, claim)
-
-
-def _queue(
-    session: Any, user_id: str, preset_id: str | None, request: BulkRequest, claim: bool
-) -> str:
-    if db.get_user(session, user_id) is None:
-        raise NotFound(f"user '{user_id}' does not exist")
-    run_id = db.queue_bulk_job(  # raises db.InsufficientCredits(needed, available)
-        session,
-        user_id=user_id,
-        preset_id=preset_id,
-        category=request.category,
-        preset_snapshot=request.snapshot(),
-        generation_count=request.generation_count,
-    )
-    if claim:
-        db.mark_job_processing(session, run_id, None)
-    return run_id
+    return start_run(database, user_id=user_id, batch=batch, claim=claim).job_id

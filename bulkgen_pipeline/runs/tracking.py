@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 
 from .. import db
+from ..statuses import ItemStatus
 from .packaging import GenerationOutcome
-
-# Job statuses in which no new generation may start.
-_STOPPED = frozenset({"cancelling", "cancelled", "completed"})
 
 
 class DatabaseTracker:
@@ -23,7 +21,7 @@ class DatabaseTracker:
 
     def started(self, generation: int) -> None:
         with self.database.session() as session:
-            db.record_item(session, self.run_id, generation, status="running")
+            db.record_item(session, self.run_id, generation, status=ItemStatus.RUNNING)
 
     def finished(self, outcome: GenerationOutcome, object_key: str | None) -> None:
         latency_ms = (
@@ -34,7 +32,7 @@ class DatabaseTracker:
                 session,
                 self.run_id,
                 outcome.generation,
-                status="succeeded" if outcome.succeeded else "failed",
+                status=ItemStatus.SUCCEEDED if outcome.succeeded else ItemStatus.FAILED,
                 provider=outcome.provider,
                 model=outcome.model,
                 attempts=outcome.attempts,
@@ -49,5 +47,4 @@ class DatabaseTracker:
 
     def should_stop(self) -> bool:
         with self.database.session(readonly=True) as session:
-            job = db.get_job(session, self.run_id)
-        return job is None or job.status in _STOPPED
+            return db.is_stopped(session, self.run_id)

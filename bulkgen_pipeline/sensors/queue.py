@@ -1,4 +1,9 @@
-"""queued_bulk_jobs: turns queued jobs into partitioned runs, each exactly once."""
+"""queued_bulk_jobs: turns queued jobs into partitioned runs, each pass exactly once.
+
+It asks for every job still `queued` (new runs and retry-failed passes alike) on each tick; the
+run key (run id, plus the pass for a retry) makes Dagster launch each pass once however many
+ticks see it before its run marks it processing.
+"""
 
 import dagster as dg
 
@@ -28,27 +33,16 @@ def run_tags(job) -> dict[str, str]:
 def queued_bulk_jobs(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.SensorResult:
-    after = int(context.cursor or 0)
-    with database.get_database().session() as session:
-        jobs = db.jobs_after(session, after, limit=BATCH_SIZE)
+    with database.get_database().session(readonly=True) as session:
+        jobs = db.queued_jobs(session, limit=BATCH_SIZE)
     if not jobs:
-        return dg.SensorResult(
-            skip_reason=dg.SkipReason(f"no job queued after #{after}"), cursor=str(after)
-        )
-    # Only queued jobs run; cancelled ones, and ones a CLI claimed itself, are passed over for good.
-    queued = [job for job in jobs if job.status == "queued"]
-    for job in jobs:
-        if job.status != "queued":
-            context.log.info(f"skipping job {job.run_id}: status {job.status}")
+        return dg.SensorResult(skip_reason=dg.SkipReason("no queued job"))
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=job.run_id, partition_key=job.run_id, tags=run_tags(job))
-            for job in queued
+            dg.RunRequest(run_key=job.run_key, partition_key=job.run_id, tags=run_tags(job))
+            for job in jobs
         ],
         dynamic_partitions_requests=[
-            bulk_run_partitions.build_add_request([job.run_id for job in queued])
-        ]
-        if queued
-        else [],
-        cursor=str(max(job.seq for job in jobs)),
+            bulk_run_partitions.build_add_request([job.run_id for job in jobs])
+        ],
     )

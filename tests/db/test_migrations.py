@@ -15,7 +15,7 @@ def test_upgrade_creates_every_table(db):
     tables = set(sa.inspect(db.engine).get_table_names())
     assert set(ALL_TABLES) | {"bulkgen_alembic_version"} <= tables
     assert "alembic_version" not in tables  # left to Dagster when both share one database
-    assert db.current_revision() == "0001_initial"
+    assert db.current_revision() == "0002_api_events_leases"
 
 
 def test_migrations_match_models(db):
@@ -37,7 +37,7 @@ def test_key_constraints(db):
         for t in ("img_history", "credit_ledger", "backend_jobs", "users")
     }
     assert ("aws_folder_id", "generation_index") in uniques["img_history"]
-    assert ("run_id", "kind") in uniques["credit_ledger"]
+    assert ("run_id", "kind", "pass_number") in uniques["credit_ledger"]
     assert ("uuid",) in uniques["backend_jobs"]
     assert ("api_key_hash",) in uniques["users"]
 
@@ -64,7 +64,7 @@ def test_upgrade_is_idempotent_and_safe_to_race(database_url):
     assert errors == []
     database = Database(database_url)
     database.upgrade()
-    assert database.current_revision() == "0001_initial"
+    assert database.current_revision() == "0002_api_events_leases"
     database.dispose()
 
 
@@ -132,5 +132,5 @@ def test_upgrade_works_from_any_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     database = Database(f"sqlite:///{tmp_path / 'cwd.db'}")
     database.upgrade()
-    assert database.current_revision() == "0001_initial"
+    assert database.current_revision() == "0002_api_events_leases"
     database.dispose()

@@ -55,7 +55,8 @@ def test_settle_charges_only_successes(db, make_account, queue, books_ok):
         history = dbm.list_img_history(s, run_id)
         ledger = [(e.kind, e.amount) for e in dbm.ledger_entries(s, run_id=run_id)]
         status = dbm.job_status_dict(s, run_id)
-    assert (job.status, job.header_status) == ("completed", "completed")
+    # Settled with one image lost: delivered, but partial.
+    assert (job.status, job.header_status) == ("partial", "partial")
     assert (job.completed_images, job.failed_images, job.credits_consumed) == (4, 1, 4)
     assert job.zip_key == f"zip/{run_id}_bulk_generation.zip"
     assert job.zip_url == "https://example/zip" and job.zip_expires_at == EXPIRES
@@ -66,7 +67,7 @@ def test_settle_charges_only_successes(db, make_account, queue, books_ok):
     assert history[0].operation_type == "bulk_generation" and history[0].ai_model == "preview-1"
     assert history[0].provider == "preview" and history[0].prompt == "prompt 1"
     assert ledger == [("reserve", 5), ("charge", 4), ("release", 1)]
-    assert status["status"] == "completed" and status["credits_consumed"] == 4
+    assert status["status"] == "partial" and status["credits_consumed"] == 4
     books_ok()
 
 
@@ -81,8 +82,8 @@ def test_settle_twice_charges_once(db, make_account, queue, books_ok):
     with db.session() as s:
         assert len(dbm.list_img_history(s, run_id)) == 3
         assert dbm.get_job(s, run_id).completed_images == 3
-        # fail_job after settlement leaves the completed run alone
-        assert dbm.fail_job(s, run_id, "late failure") == "completed"
+        # fail_job after settlement leaves the settled run alone
+        assert dbm.fail_job(s, run_id, "late failure") == "partial"
     assert _balance(db, acct.user_id) == (7, 0)
     books_ok()
 
@@ -102,7 +103,7 @@ def test_fail_then_settle_charges_balance_directly(db, make_account, queue, book
     assert _balance(db, acct.user_id) == (6, 2)
     with db.session() as s:
         ledger = [(e.kind, e.amount) for e in dbm.ledger_entries(s, run_id=run_id)]
-        assert dbm.get_job(s, run_id).status == "completed"
+        assert dbm.get_job(s, run_id).status == "partial"
         assert dbm.get_job(s, other).status == "queued"
     assert ledger == [("reserve", 5), ("release", 5), ("charge", 4)]
     assert _settle(db, run_id, [1, 2, 3, 4], failed=1).already_settled

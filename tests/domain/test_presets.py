@@ -145,7 +145,7 @@ def test_use_model_false_drops_model_attributes():
 def test_count_override_is_range_checked():
     with pytest.raises(PresetValidationError) as info:
         preset_request(canonical(), generation_count=80, schema=SCHEMA)
-    assert info.value.problems[0].field == "count"
+    assert info.value.problems[0].field == "generation_count"
     assert preset_request(canonical(), generation_count=12, schema=SCHEMA).generation_count == 12
 
 

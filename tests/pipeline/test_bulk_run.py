@@ -6,10 +6,13 @@ import io
 import json
 import zipfile
 
+import pytest
 from PIL import Image
 
 from bulkgen_pipeline import db
+from bulkgen_pipeline.db import NothingToRetry
 from bulkgen_pipeline.domain.requests import preset_request
+from bulkgen_pipeline.runs.control import retry_failed
 from bulkgen_pipeline.runs.layout import RunLayout
 
 from .conftest import ScriptedImages
@@ -134,13 +137,46 @@ def test_failed_generations_are_not_charged_and_are_reported(local_deployment, s
         job["completed_images"],
         job["failed_images"],
         job["credits_consumed"],
-    ) == ("completed", 3, 2, 3)
+    ) == ("partial", 3, 2, 3)
     account = d.balance(user)
     assert (account.credits_balance, account.credits_reserved) == (7, 0)
     summary = json.loads(open_zip(d, layout_of(d, run_id)).read("bulk_generation_summary.json"))
     assert sorted(f["generation"] for f in summary["failures"]) == [2, 4]
     assert all("refuses" in f["reason"] for f in summary["failures"])
     assert "generation_2.png" not in open_zip(d, layout_of(d, run_id)).namelist()
+
+    # retry-failed: a new pass on the same partition makes only the two lost images.
+    retried = retry_failed(d.database, user_id=user, run_id=run_id)
+    assert (retried.status, retried.images_to_retry, retried.pass_number) == ("queued", 2, 1)
+    assert d.balance(user).credits_reserved == 2
+    scripted_calls.clear()
+    assert d.materialize(run_id, images=ScriptedImages()).success
+    assert sorted(scripted_calls) == sorted(doomed)
+    job = d.job(run_id)
+    assert (job["status"], job["completed_images"], job["failed_images"]) == ("completed", 5, 0)
+    assert job["credits_consumed"] == 5
+    account = d.balance(user)
+    assert (account.credits_balance, account.credits_reserved) == (5, 0)
+    names = open_zip(d, layout_of(d, run_id)).namelist()
+    assert {f"generation_{i}.png" for i in range(1, 6)} <= set(names)
+    analytics = json.loads(d.store.get_bytes(layout_of(d, run_id).analytics_key))
+    assert analytics["totals"] == {"generations": 5, "succeeded": 5, "failed": 0}
+    with d.database.session() as session:
+        assert [h.generation_index for h in db.list_img_history(session, run_id)] == [1, 2, 3, 4, 5]
+        ledger = [
+            (e.kind, e.amount, e.pass_number) for e in db.ledger_entries(session, run_id=run_id)
+        ]
+        assert db.credit_invariant_violations(session) == []
+    assert ledger == [
+        ("reserve", 5, 0),
+        ("charge", 3, 0),
+        ("release", 2, 0),
+        ("reserve", 2, 1),
+        ("charge", 2, 1),
+        ("release", 0, 1),
+    ]
+    with pytest.raises(NothingToRetry):
+        retry_failed(d.database, user_id=user, run_id=run_id)
 
 
 def test_reexecution_after_a_crash_regenerates_only_missing_images_and_charges_once(

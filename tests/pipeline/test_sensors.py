@@ -1,4 +1,4 @@
-"""The queue sensor (cursor, dedupe, cancelled skipped) and the run-failure path."""
+"""The queue sensor (queued jobs only, run key per pass) and the run-failure path."""
 
 from __future__ import annotations
 
@@ -19,16 +19,15 @@ from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 from .conftest import ScriptedImages
 
 
-def evaluate(deployment, cursor=None):
+def evaluate(deployment):
     context = dg.build_sensor_context(
         instance=deployment.instance,
-        cursor=cursor,
         resources={"database": DatabaseResource(url=deployment.database_url)},
     )
     return queued_bulk_jobs(context)
 
 
-def test_sensor_requests_each_queued_job_once_and_skips_cancelled(local_deployment):
+def test_sensor_requests_queued_jobs_only_keyed_by_run_and_pass(local_deployment):
     d = local_deployment
     user = d.user(credits=100)
     preset = d.preset(user)
@@ -43,15 +42,24 @@ def test_sensor_requests_each_queued_job_once_and_skips_cancelled(local_deployme
     assert first.dynamic_partitions_requests[0].partition_keys == [runs[0], runs[2]]
     assert d.balance(user).credits_reserved == 4  # the cancelled job gave its reservation back
 
-    again = evaluate(d, cursor=first.cursor)
-    assert not again.run_requests and again.cursor == first.cursor
+    # Once its run has started, a job is no longer asked for.
+    with d.database.session() as session:
+        db.mark_job_processing(session, runs[0], "dagster-run-1")
+    assert [r.run_key for r in evaluate(d).run_requests] == [runs[2]]
 
-    newer = queue_preset_run(d.database, user_id=user, preset_id=preset, count=2)
-    later = evaluate(d, cursor=first.cursor)
-    assert [r.run_key for r in later.run_requests] == [newer]
+    # A retry-failed pass of a settled run is a new run key on the same partition.
+    with d.database.session() as session:
+        db.fail_job(session, runs[0], "provider down", dagster_run_id="dagster-run-1")
+        db.requeue_failed(session, runs[0])
+    again = evaluate(d)
+    assert [(r.run_key, r.partition_key) for r in again.run_requests] == [
+        (runs[0] + ":pass1", runs[0]),
+        (runs[2], runs[2]),
+    ]
 
 
-def test_sensor_takes_at_most_100_jobs_a_tick(local_deployment):
+def test_sensor_takes_at_most_100_jobs_a_tick(local_deployment, monkeypatch):
+    monkeypatch.setenv("BULKGEN_MAX_ACTIVE_JOBS_PER_USER", "1000")
     d = local_deployment
     user = d.user(credits=1000)
     preset = d.preset(user)
@@ -59,9 +67,11 @@ def test_sensor_takes_at_most_100_jobs_a_tick(local_deployment):
         queue_preset_run(d.database, user_id=user, preset_id=preset, count=1) for _ in range(105)
     ]
     first = evaluate(d)
-    assert len(first.run_requests) == 100
-    second = evaluate(d, cursor=first.cursor)
-    assert [r.run_key for r in second.run_requests] == runs[100:]
+    assert [r.run_key for r in first.run_requests] == runs[:100]
+    with d.database.session() as session:
+        for run_id in runs[:100]:
+            db.mark_job_processing(session, run_id, None)
+    assert [r.run_key for r in evaluate(d).run_requests] == runs[100:]
 
 
 def test_claimed_jobs_are_not_launched_by_the_sensor(local_deployment):
@@ -146,7 +156,7 @@ def test_operators_queue_a_run_from_the_launchpad_job(local_deployment):
     assert not failed.success
     failure = next(e for e in failed.all_events if e.is_step_failure)
     assert failure.step_failure_data.user_failure_data.description == (
-        "count: must be between 1 and 50, got 80"
+        "generation_count: must be between 1 and 50, got 80"
     )
 
 

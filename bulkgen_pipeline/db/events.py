@@ -1,0 +1,102 @@
+"""Job events, in order, and the webhook outbox written in the same transaction.
+
+Every status change and every finished item appends one `job_events` row; the event stream
+(SSE) replays them by id. When the job asked for a webhook on that kind of event, a
+`webhook_deliveries` row is written alongside, so a delivery exists if and only if the event
+was committed (no event is lost between the database and the sender, and none is invented).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bulkgen_pipeline.db.models import BackendJob, JobEvent, WebhookDelivery, utcnow
+from bulkgen_pipeline.statuses import JobStatus
+
+STATUS_EVENT = "status"
+ITEM_EVENT = "item"
+
+# What a merchant subscribes to (`webhook_events`) and the Standard Webhooks `type` sent.
+WEBHOOK_SUBSCRIPTIONS = ("completed", "failed", "cancelled", "item")
+DEFAULT_WEBHOOK_SUBSCRIPTIONS = ("completed", "failed", "cancelled")
+_SUBSCRIPTION_OF_STATUS = {
+    JobStatus.COMPLETED: "completed",
+    JobStatus.PARTIAL: "completed",  # a settled run with some failures is still delivered
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    run_id: str
+    kind: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+def webhook_type(kind: str, data: dict[str, Any]) -> str | None:
+    """The subscription an event falls under (None: no webhook is ever sent for it)."""
+    if kind == ITEM_EVENT:
+        return "item"
+    status = data.get("status")
+    return _SUBSCRIPTION_OF_STATUS.get(JobStatus(status)) if status else None
+
+
+def append_event(session: Session, run_id: str, kind: str, data: dict[str, Any]) -> int:
+    """Record an event of `run_id` (and its webhook delivery, if subscribed); returns its id."""
+    now = utcnow()
+    event = JobEvent(run_id=run_id, kind=kind, data=data, created_at=now)
+    session.add(event)
+    session.flush()
+    subscription = webhook_type(kind, data)
+    if subscription is not None:
+        job = session.execute(
+            select(BackendJob.user_id, BackendJob.webhook_url, BackendJob.webhook_events).where(
+                BackendJob.uuid == run_id
+            )
+        ).one()
+        wanted = job.webhook_events or DEFAULT_WEBHOOK_SUBSCRIPTIONS
+        if job.webhook_url and subscription in wanted:
+            event_type = f"item.{data['status']}" if kind == ITEM_EVENT else f"job.{subscription}"
+            payload = {
+                "type": event_type,
+                "timestamp": now.isoformat(),
+                "data": {"job_id": run_id, "event_id": event.id, **data},
+            }
+            session.add(
+                WebhookDelivery(
+                    webhook_id=f"msg_{uuid.uuid4().hex}",
+                    run_id=run_id,
+                    user_id=job.user_id,
+                    event_type=event_type,
+                    url=job.webhook_url,
+                    payload=json.dumps(payload, separators=(",", ":"), sort_keys=True),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            session.flush()
+    return event.id
+
+
+def events_after(
+    session: Session, run_id: str, after_id: int = 0, limit: int = 500
+) -> list[EventView]:
+    rows = session.scalars(
+        select(JobEvent)
+        .where(JobEvent.run_id == run_id, JobEvent.id > after_id)
+        .order_by(JobEvent.id)
+        .limit(limit)
+    )
+    return [EventView(r.id, r.run_id, r.kind, dict(r.data), r.created_at) for r in rows]

@@ -1,0 +1,159 @@
+"""The webhook outbox: deliveries due, claimed by one sender at a time, and every attempt.
+
+Rows are written by `events.append_event` in the transaction of the event itself. A sender
+claims a due delivery by pushing its `next_attempt_at` forward with a conditional UPDATE (only
+one of several senders wins), POSTs it, then records the attempt and either marks it delivered
+or schedules the next try, until the retry schedule (more than an hour in all) runs out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bulkgen_pipeline.db.models import User, WebhookAttempt, WebhookDelivery, utcnow
+
+# Seconds to wait after the n-th failed attempt: 9 tries over about 2 hours.
+RETRY_SCHEDULE_S = (5, 30, 120, 300, 600, 1200, 1800, 3600)
+CLAIM_SECONDS = 60  # a sender that dies mid-delivery leaves it to be picked up again after this
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int | None
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: int
+    webhook_id: str
+    run_id: str
+    user_id: str
+    event_type: str
+    url: str
+    payload: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    attempt_log: tuple[AttemptView, ...] = ()
+
+
+def _view(row: WebhookDelivery, attempts: tuple[AttemptView, ...] = ()) -> DeliveryView:
+    return DeliveryView(
+        id=row.id,
+        webhook_id=row.webhook_id,
+        run_id=row.run_id,
+        user_id=row.user_id,
+        event_type=row.event_type,
+        url=row.url,
+        payload=row.payload,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        attempt_log=attempts,
+    )
+
+
+def list_deliveries(session: Session, run_id: str) -> list[DeliveryView]:
+    """The job's deliveries in order, each with its attempts."""
+    rows = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.run_id == run_id).order_by(WebhookDelivery.id)
+    ).all()
+    attempts: dict[int, list[AttemptView]] = {row.id: [] for row in rows}
+    if rows:
+        for attempt in session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(list(attempts)))
+            .order_by(WebhookAttempt.id)
+        ):
+            attempts[attempt.delivery_id].append(
+                AttemptView(
+                    attempt.attempted_at, attempt.status_code, attempt.error, attempt.duration_ms
+                )
+            )
+    return [_view(row, tuple(attempts[row.id])) for row in rows]
+
+
+def claim_due(session: Session, now: datetime | None = None, limit: int = 20) -> list[DeliveryView]:
+    """Pending deliveries whose time has come, claimed for CLAIM_SECONDS by this caller."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+    ).all()
+    claimed = []
+    for row in due:
+        won = session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == row.id,
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at == row.next_attempt_at,
+            )
+            .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won == 1:
+            claimed.append(_view(row))
+    return claimed
+
+
+def record_attempt(
+    session: Session,
+    delivery_id: int,
+    *,
+    delivered: bool,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int | None,
+    now: datetime | None = None,
+) -> str:
+    """Log one attempt; the delivery becomes delivered, is rescheduled, or (schedule spent)
+    failed. Returns its status."""
+    now = now or utcnow()
+    row = session.get(WebhookDelivery, delivery_id)
+    if row is None:
+        return "gone"
+    session.add(
+        WebhookAttempt(
+            delivery_id=delivery_id,
+            attempted_at=now,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
+    row.attempts += 1
+    row.last_status_code, row.last_error = status_code, error
+    if delivered:
+        row.status, row.delivered_at = "delivered", now
+    elif row.attempts > len(RETRY_SCHEDULE_S):
+        row.status = "failed"
+    else:
+        row.next_attempt_at = now + timedelta(seconds=RETRY_SCHEDULE_S[row.attempts - 1])
+    session.flush()
+    return row.status
+
+
+def webhook_secret(session: Session, user_id: str) -> str | None:
+    return session.scalar(select(User.webhook_secret).where(User.id == user_id))
+
+
+def set_webhook_secret(session: Session, user_id: str, secret: str) -> None:
+    session.execute(update(User).where(User.id == user_id).values(webhook_secret=secret))

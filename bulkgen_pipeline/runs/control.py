@@ -1,0 +1,78 @@
+"""Acting on a job after it was queued: cancel, retry its failed images, delete its files.
+
+Every caller (API, console, CLI) passes the acting user; a job that is not theirs does not
+exist for them (NotFound), exactly like one that does not exist at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import db
+from ..statuses import FINAL_JOB_STATUSES, JobStatus
+from ..storage.base import ObjectStore
+from .layout import RunLayout
+from .queueing import NotFound
+
+
+class JobConflict(RuntimeError):
+    """The job is not in a state that allows this action (the message says which)."""
+
+
+@dataclass(frozen=True)
+class Retried:
+    job_id: str
+    status: str
+    pass_number: int
+    images_to_retry: int
+
+
+def owned_job(session: Any, user_id: str | None, run_id: str) -> db.JobView:
+    """The job, if it exists, is not deleted and (when `user_id` is given) is the user's."""
+    job = db.get_job(session, run_id)
+    if (
+        job is None
+        or job.deleted_at is not None
+        or (user_id is not None and job.user_id != user_id)
+    ):
+        raise NotFound(f"job '{run_id}' does not exist")
+    return job
+
+
+def cancel_job(database: db.Database, *, user_id: str | None, run_id: str) -> str:
+    """queued → cancelled at once; running → cancelling (no new image starts; the run ends
+    cancelled with its unused reservation released). Returns the new status."""
+    with database.session() as session:
+        job = owned_job(session, user_id, run_id)
+        if JobStatus(job.status).is_final:
+            raise JobConflict(f"the job is already {job.status}")
+        return db.request_cancel(session, run_id)
+
+
+def retry_failed(database: db.Database, *, user_id: str | None, run_id: str) -> Retried:
+    """Queue a new pass of a partial or failed job for its missing images only, reserving one
+    credit each (db.InsufficientCredits if the user lacks them; NothingToRetry otherwise)."""
+    with database.session() as session:
+        owned_job(session, user_id, run_id)
+        pass_number, count = db.requeue_failed(session, run_id)
+    return Retried(run_id, JobStatus.QUEUED.value, pass_number, count)
+
+
+def delete_run(
+    database: db.Database, store: ObjectStore, *, user_id: str | None, run_id: str
+) -> int:
+    """Remove a finished run's files (images, metadata, ZIP, analytics); the job row, its
+    history and the credit ledger stay. Returns how many objects were removed."""
+    with database.session() as session:
+        job = owned_job(session, user_id, run_id)
+        if JobStatus(job.status) not in FINAL_JOB_STATUSES:
+            raise JobConflict(f"the job is {job.status}; cancel it or wait until it ends")
+        db.mark_job_deleted(session, run_id)
+    layout = RunLayout(job.user_id, job.category, job.run_id, job.preset_id)
+    keys = store.list_keys(layout.folder + "/")
+    if store.exists(layout.analytics_key):
+        keys.append(layout.analytics_key)
+    for key in keys:
+        store.delete(key)
+    return len(keys)
