@@ -2,27 +2,37 @@
 
 SQLite (the embedded default) is configured for several writers: WAL, a busy timeout, foreign
 keys on, and every transaction opened with ``BEGIN IMMEDIATE`` so that two writers queue on the
-lock instead of failing with "database is locked" when one upgrades a read to a write.
-PostgreSQL is used through psycopg2 with READ COMMITTED plus explicit row locks where it matters.
+lock instead of failing with "database is locked" when one upgrades a read to a write. WAL is
+set once, when the file is first opened, under an inter-process file lock that also serializes
+migrations: switching the journal mode of a new file from several processes at once fails.
+PostgreSQL is used through psycopg2 with READ COMMITTED plus explicit row locks where it matters;
+plain ``postgresql://`` and ``postgres://`` URLs mean psycopg2 too (SQLAlchemy 2.1 would pick
+psycopg 3, which bulkgen does not install).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import re
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
+from filelock import FileLock
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from bulkgen_pipeline.db.models import VERSION_TABLE
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 60.0
@@ -31,18 +41,32 @@ _MIGRATION_LOCK_KEY = 0x62756C6B67656E  # "bulkgen"
 _READONLY_OPTION = "bulkgen_readonly"
 
 
+POSTGRES_DRIVER = "postgresql+psycopg2"
+
+
 def _is_memory_sqlite(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def normalize_url(url: str) -> URL:
+    """The URL with its driver made explicit: ``postgres://`` (libpq, Heroku) and bare
+    ``postgresql://`` go through psycopg2, the PostgreSQL driver bulkgen installs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed
 
 
 class Database:
     """Cheap to share: create once per process (see `shared_database`), use from any thread."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("postgres://"):  # the Heroku/libpq spelling
-            url = "postgresql://" + url[len("postgres://") :]
-        self.url: URL = make_url(url)
+        self.url: URL = normalize_url(url)
         self.dialect: str = self.url.get_backend_name()
+        # Held while a new SQLite file is set up or migrated, across processes.
+        self._file_lock: FileLock | None = None
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {
@@ -52,14 +76,16 @@ class Database:
             if _is_memory_sqlite(self.url):
                 kwargs["poolclass"] = StaticPool
             else:
-                Path(self.url.database or "").expanduser().resolve().parent.mkdir(
-                    parents=True, exist_ok=True
-                )
+                path = Path(self.url.database or "").expanduser().resolve()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._file_lock = FileLock(f"{path}.lock")
+                with self._file_lock:
+                    _enable_wal(path)
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = sa.create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine, wal=not _is_memory_sqlite(self.url))
+            _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
             self.engine.execution_options(**{_READONLY_OPTION: True}), expire_on_commit=False
@@ -86,6 +112,8 @@ class Database:
             session.close()
 
     def alembic_config(self) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         cfg.set_main_option(
@@ -95,15 +123,30 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Run Alembic migrations to `revision` in one transaction (safe to race across
-        processes: Postgres takes an advisory lock, SQLite a write lock)."""
+        processes: Postgres takes an advisory lock, SQLite a file lock and its write lock).
+
+        A database already at head is left alone without importing Alembic, which alone
+        takes longer than a quick command like `bulkgen status` should."""
+        if revision == "head" and self._stamped_revisions() == head_revisions():
+            return
+        from alembic import command
+
         cfg = self.alembic_config()
-        with self.engine.begin() as conn:
+        with self._file_lock or contextlib.nullcontext(), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY}
                 )
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+
+    def _stamped_revisions(self) -> frozenset[str]:
+        # A reading transaction: on SQLite it does not queue behind a running writer.
+        with self.engine.execution_options(**{_READONLY_OPTION: True}).connect() as conn:
+            if not sa.inspect(conn).has_table(VERSION_TABLE):
+                return frozenset()
+            rows = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+            return frozenset(rows.scalars())
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
@@ -116,7 +159,34 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The head revision(s) of migrations/versions, read from the files' `revision` and
+    `down_revision` lines (tests/db check this against Alembic's own answer)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            found = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (revisions if name == "revision" else parents).update(found)
+    return frozenset(revisions - parents)
+
+
+def _enable_wal(path: Path) -> None:
+    """Put the file in WAL mode once (it is persistent); call with the file lock held."""
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)
+    try:
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
+def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy (below) emit BEGIN itself instead of pysqlite's implicit deferred BEGIN.
@@ -124,9 +194,8 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        if wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+        # Per connection, unlike journal_mode; NORMAL is durable enough under WAL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
