@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from filelock import FileLock
 
 from . import db
+from .assets.partitions import bulk_run_partitions
 from .config import Settings
 from .jobs.bulk import BULK_JOB_NAME
 from .sensors.failures import run_failure_message
@@ -23,6 +25,7 @@ from .sensors.queue import run_tags
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
+_READY_MARKER = ".bulkgen_instance_ready"
 _LOCAL_INSTANCE_YAML = """\
 # Written by bulkgen for the embedded default: SQLite storage under this folder.
 telemetry:
@@ -31,13 +34,31 @@ telemetry:
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
-    """Point DAGSTER_HOME at the embedded instance folder, creating it on first use."""
+    """Point DAGSTER_HOME at the instance folder; create the embedded instance on first use.
+
+    Several `bulkgen` commands may start at once on a new BULKGEN_HOME. Dagster creates and
+    stamps its SQLite storage when an instance is first opened, and two processes doing that
+    together leave it broken for good ("UNIQUE constraint failed: alembic_version"), so the
+    first opening happens here, once, under an inter-process file lock.
+    """
     home = settings.dagster_home
+    assert home is not None
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(_LOCAL_INSTANCE_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
+    ready = home / _READY_MARKER
+    if ready.exists():
+        return home
+    with FileLock(str(home / ".bulkgen_instance.lock")):
+        if not ready.exists():
+            config = home / "dagster.yaml"
+            if not config.exists():
+                config.write_text(_LOCAL_INSTANCE_YAML)
+            with dg.DagsterInstance.get() as instance:
+                # Touch every storage, so each creates its tables now rather than in a run.
+                instance.get_runs(limit=1)
+                instance.get_dynamic_partitions(bulk_run_partitions.name)
+                instance.all_instigator_state()
+            ready.write_text("created by bulkgen; delete to re-run first-use set-up\n")
     return home
 
 
