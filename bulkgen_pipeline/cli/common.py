@@ -11,9 +11,21 @@ import click
 from rich.console import Console
 
 from .. import db
-from ..config import Settings
+from ..config import Settings, SettingsError
+from ..runs.preflight import CannotExecute
 
 err = Console(stderr=True)
+
+
+class CommandGroup(click.Group):
+    """Every command answers a misconfigured deployment (a malformed setting, no provider able
+    to run the request) with a JSON error naming the setting, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (SettingsError, CannotExecute) as exc:
+            fail(str(exc))
 
 
 def emit(data: Any) -> None:

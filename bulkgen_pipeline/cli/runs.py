@@ -58,7 +58,7 @@ def run(
                 database_, user_id=user_id, batch=read_json(batch_path), claim=not queue_only
             )
     except PresetValidationError as exc:
-        fail("invalid request", problems=[p.to_dict() for p in exc.problems])
+        fail("invalid request", **exc.report())
     except (NotFound, db.InsufficientCredits) as exc:
         fail(str(exc))
     if queue_only:
