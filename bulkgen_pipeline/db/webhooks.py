@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bulkgen_pipeline.db.errors import UnknownUser
 from bulkgen_pipeline.db.models import User, WebhookAttempt, WebhookDelivery, utcnow
 
 # Seconds to wait after the n-th failed attempt: 9 tries over about 2 hours.
@@ -99,7 +100,7 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 20) ->
     ).all()
     claimed = []
     for row in due:
-        won = session.execute(
+        won = session.execute(  # an UPDATE: a CursorResult, which counts rows
             update(WebhookDelivery)
             .where(
                 WebhookDelivery.id == row.id,
@@ -108,7 +109,7 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 20) ->
             )
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if won == 1:
             claimed.append(_view(row))
     return claimed
@@ -152,8 +153,14 @@ def record_attempt(
 
 
 def webhook_secret(session: Session, user_id: str) -> str | None:
+    """The user's current signing secret (None: the user has none yet, or does not exist)."""
     return session.scalar(select(User.webhook_secret).where(User.id == user_id))
 
 
 def set_webhook_secret(session: Session, user_id: str, secret: str) -> None:
-    session.execute(update(User).where(User.id == user_id).values(webhook_secret=secret))
+    """Replace the user's signing secret; raises UnknownUser when there is no such user."""
+    changed = session.execute(
+        update(User).where(User.id == user_id).values(webhook_secret=secret)
+    ).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        raise UnknownUser(user_id)
