@@ -1,4 +1,4 @@
-"""`bulkgen users …` and `bulkgen presets …`."""
+"""`bulkgen users …` and `bulkgen presets …`. Heavy imports wait for the command needing them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from .. import db
 from ..config import Settings
 from ..db.users import list_users
 from ..domain.errors import InvalidInput, PresetValidationError
-from ..runs.queueing import NotFound, create_preset
 from . import main
 from .common import database, emit, fail, read_json
 
@@ -28,7 +27,28 @@ def users_create(name: str, credits_: int) -> None:
             created = db.create_user(session, name, credits_)
     except InvalidInput as exc:
         fail("invalid user", **exc.report())
-    emit({"user_id": created.user_id, "api_key": created.api_key, "credits": credits_})
+    emit(
+        {
+            "user_id": created.user_id,
+            "api_key": created.api_key,
+            "webhook_secret": created.webhook_secret,
+            "credits": credits_,
+        }
+    )
+
+
+@users.command("rotate-webhook-secret")
+@click.option("--user", "user_id", required=True)
+def users_rotate_webhook_secret(user_id: str) -> None:
+    """Replace the user's webhook signing secret; prints the new one (shown only this once)."""
+    from ..runs.queueing import NotFound
+    from ..runs.webhook_secrets import rotate_webhook_secret
+
+    try:
+        secret = rotate_webhook_secret(database(Settings.from_env()), user_id)
+    except NotFound as exc:
+        fail(str(exc))
+    emit({"user_id": user_id, "webhook_secret": secret})
 
 
 @users.command("list")
@@ -60,6 +80,10 @@ def presets() -> None:
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), required=True)
 def presets_create(user_id: str, path: str) -> None:
     """Validate a preset JSON file (canonical or flattened) and store it."""
+    # Imported here: validation loads the category schema and pydantic models, which quick
+    # commands like `bulkgen users list` should not pay for.
+    from ..runs.queueing import NotFound, create_preset
+
     try:
         preset_id = create_preset(database(Settings.from_env()), user_id, read_json(path))
     except PresetValidationError as exc:

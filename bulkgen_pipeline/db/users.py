@@ -15,6 +15,7 @@ from bulkgen_pipeline.db.ledger import add_ledger_entry, lock_user
 from bulkgen_pipeline.db.models import User
 from bulkgen_pipeline.domain.errors import FieldProblem, InvalidInput
 from bulkgen_pipeline.domain.text import name_problem
+from bulkgen_pipeline.webhooks.signing import new_secret
 
 API_KEY_PREFIX = "bgk_"
 # The balance columns are INTEGER: 32-bit signed on PostgreSQL. SQLite would store more, so the
@@ -26,6 +27,7 @@ MAX_CREDITS = 2**31 - 1
 class CreatedUser:
     user_id: str
     api_key: str  # shown once; only its hash is stored
+    webhook_secret: str  # shown once; signs the user's webhooks
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,12 @@ def create_user(session: Session, name: str, credits: int) -> CreatedUser:
     if problems:
         raise InvalidInput(problems)
     api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    webhook_secret = new_secret()
     user = User(
         id=str(uuid.uuid4()),
         name=name.strip(),
         api_key_hash=hash_api_key(api_key),
+        webhook_secret=webhook_secret,
         credits_balance=credits,
         credits_reserved=0,
     )
@@ -107,7 +111,7 @@ def create_user(session: Session, name: str, credits: int) -> CreatedUser:
     session.flush()
     if credits:
         add_ledger_entry(session, user_id=user.id, run_id=None, kind="grant", amount=credits)
-    return CreatedUser(user_id=user.id, api_key=api_key)
+    return CreatedUser(user_id=user.id, api_key=api_key, webhook_secret=webhook_secret)
 
 
 def get_user(session: Session, user_id: str) -> UserView | None:
