@@ -68,7 +68,8 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            status = state.handle(self.path, dict(self.headers.items()), body)
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status = state.handle(self.path, headers, body)
             self.send_response(status)
             if 300 <= status < 400:
                 self.send_header("location", "/hooks/elsewhere")
