@@ -13,9 +13,14 @@ import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ..domain.batches import BATCH_CATEGORY
+from ..domain.mappers import AttributeResolver, BackgroundMapper, ModelMapper
+from ..domain.presets import ColorStrategy, Sampling
+from ..domain.schema import load_category_schema
 from ..domain.specs import GenerationSpec
 from ..storage.base import ObjectStore
 from .layout import ZIP_SUMMARY_NAME, RunLayout, image_filename, metadata_filename
@@ -156,13 +161,77 @@ def _zip_timestamp() -> tuple[int, int, int, int, int, int]:
     return (now.year, now.month, now.day, now.hour, now.minute, now.second)
 
 
+class AnalyticsOutcome(StrEnum):
+    """What became of one generation, as analytics.json records it."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    # A cancel stopped the run before this generation started: no provider ever saw it, so it
+    # says nothing about providers or attribute values.
+    NOT_GENERATED = "not_generated"
+
+
+# collect_outcomes (runs/generation.py) gives a generation a cancel never started this reason.
+_NOT_GENERATED_PREFIX = "not generated"
+
+
+def _outcome_of(outcome: GenerationOutcome) -> AnalyticsOutcome:
+    if outcome.succeeded:
+        return AnalyticsOutcome.SUCCEEDED
+    if outcome.attempts == 0 and (outcome.error or "").startswith(_NOT_GENERATED_PREFIX):
+        return AnalyticsOutcome.NOT_GENERATED
+    return AnalyticsOutcome.FAILED
+
+
+def random_pools(run: RunContext) -> dict[str, dict[str, Any]]:
+    """What each random attribute and the colour were drawn from, and how.
+
+    `options` maps each option to its weight (equal weights: uniform). Recorded with the run so
+    that the data team tests each draw against the pool and schema of its own time.
+    """
+    config = run.original_config
+    if run.layout.category == BATCH_CATEGORY:
+        return {}
+    schema = load_category_schema()
+    sampling = str(config.get("sampling") or Sampling.unique)
+    pools: dict[str, dict[str, Any]] = {}
+    mappers = [
+        AttributeResolver(run.layout.category, schema),
+        ModelMapper(schema),
+        BackgroundMapper(run.layout.category, schema),
+    ]
+    for mapper in mappers:
+        for name, options in mapper.split(config)[1]:
+            pools[name] = {"strategy": sampling, "options": dict.fromkeys(options, 1.0)}
+    palette = [str(c) for c in config.get("color_palette") or []]
+    if len(set(palette)) > 1:
+        strategy = ColorStrategy(config.get("color_strategy") or ColorStrategy.cycling)
+        weights: dict[str, float] = defaultdict(float)
+        given = config.get("color_weights")
+        for index, colour in enumerate(palette):
+            # random picks palette positions, so a repeated colour counts once per position.
+            use_given = strategy is ColorStrategy.weighted and given
+            weights[colour] += float(given[index]) if use_given else 1.0
+        pools["color"] = {
+            "strategy": strategy.value,
+            "options": dict(weights),
+            "palette": palette,  # in order: what cycling walks through
+        }
+    return pools
+
+
 def build_analytics(
     run: RunContext,
     specs: list[GenerationSpec],
     outcomes: list[GenerationOutcome],
     resolution_summary: dict[str, Any],
 ) -> dict[str, Any]:
-    """analytics.json v2.0: one entry per generation, what was random and what the user fixed."""
+    """analytics.json v2.0: one entry per generation, what was random and what the user fixed.
+
+    Beyond the v2.0 fields, each generation carries its model, attempts, latency and outcome,
+    and the run its preset name, strategies and the pools every random value was drawn from:
+    what the data team's generation_facts are built from.
+    """
     by_generation = {o.generation: o for o in outcomes}
     results = []
     value_counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -182,8 +251,14 @@ def build_analytics(
                     "category": run.layout.category,
                 },
                 "status": "succeeded" if outcome.succeeded else "failed",
+                "outcome": _outcome_of(outcome).value,
                 "failure_reason": outcome.error,
                 "provider": outcome.provider,
+                "model": outcome.model,
+                "attempts": outcome.attempts,
+                "latency_s": round(outcome.latency_seconds, 3)
+                if outcome.latency_seconds is not None
+                else None,
                 "seed": spec.seed,
                 "s3_zip_path": run.layout.zip_key,
                 "image_filename_in_zip": image_filename(spec.generation)
@@ -192,20 +267,28 @@ def build_analytics(
             }
         )
     first = specs[0].attribute_resolution if specs else {"user_specified": {}}
+    config = run.original_config
+    is_batch = run.layout.category == BATCH_CATEGORY
     return {
         "user_id": run.layout.user_id,
         "job_id": run.layout.run_id,
         "category": run.layout.category,
         "preset_id": run.layout.preset_id,
+        "preset_name": run.preset_name,
         "analytics_version": ANALYTICS_VERSION,
         "enhanced_data_available": True,
         "created_at": utc_now_iso(),
+        "sampling": None if is_batch else str(config.get("sampling") or Sampling.unique),
+        "color_strategy": None
+        if is_batch
+        else str(config.get("color_strategy") or ColorStrategy.cycling),
         "totals": {
             "generations": len(specs),
             "succeeded": sum(1 for r in results if r["status"] == "succeeded"),
             "failed": sum(1 for r in results if r["status"] == "failed"),
         },
         "resolution": resolution_summary,
+        "random_pools": random_pools(run),
         "randomized_value_counts": {name: dict(counts) for name, counts in value_counts.items()},
         "user_specified": first["user_specified"],
         "generation_results": results,

@@ -1,0 +1,298 @@
+"""generation_facts in the object store: write one run, rebuild every run, read them all back.
+
+Two forms, both Parquet, both readable with `pandas.read_parquet` in one line:
+
+- `analytics/generation_facts/{run_id}.parquet`, one file per run: the facts themselves. Adding
+  a run writes one file and reads nothing else; a re-settled run overwrites its own file.
+- `analytics/generation_facts.parquet`, every run in one file: a snapshot of that folder for
+  fast reading (thousands of small files take seconds to open, one large file a fraction). It
+  records which version of each run file it holds, so refreshing it re-reads only the run
+  files that are new or changed since, and drops runs whose file is gone.
+
+Works on any ObjectStore; the local folder and S3 also report object versions (mtime / ETag),
+which is what keeps the snapshot refresh incremental there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from ..storage.base import ObjectNotFound, ObjectStore
+from ..storage.local import LocalObjectStore
+from ..storage.s3 import S3ObjectStore
+from .facts import (
+    FACTS_PREFIX,
+    FACTS_SCHEMA,
+    PARQUET_CONTENT_TYPE,
+    concat,
+    facts_key,
+    parquet_bytes,
+    run_facts,
+    run_id_of_facts_key,
+)
+
+ANALYTICS_PREFIX = "prompt_history/"
+ANALYTICS_NAME = "analytics.json"
+SNAPSHOT_KEY = "analytics/generation_facts.parquet"
+_VERSIONS_METADATA = b"bulkgen.run_file_versions"
+# Run files read per pyarrow call: large enough to be fast, small enough for a moving progress bar.
+_READ_BATCH = 500
+_FETCH_THREADS = 8
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True)
+class RunFactsWritten:
+    run_id: str
+    key: str
+    rows: int
+
+
+def write_run_facts(store: ObjectStore, document: dict[str, Any]) -> RunFactsWritten:
+    """(Re)write one run's facts file; a run written before is replaced whole."""
+    return _write(store, document, run_facts(document))
+
+
+def _write(store: ObjectStore, document: dict[str, Any], table: pa.Table) -> RunFactsWritten:
+    key = facts_key(document["job_id"])
+    store.put_bytes(key, parquet_bytes(table), PARQUET_CONTENT_TYPE)
+    return RunFactsWritten(document["job_id"], key, table.num_rows)
+
+
+def update_run(store: ObjectStore, analytics_key: str) -> RunFactsWritten:
+    """Rebuild one run's facts from its analytics.json, reading nothing else."""
+    return write_run_facts(store, json.loads(store.get_bytes(analytics_key)))
+
+
+def analytics_keys(store: ObjectStore) -> list[str]:
+    """Every run's analytics.json: prompt_history/{preset_id}/{run_id}/analytics.json."""
+    return [
+        key
+        for key in store.list_keys(ANALYTICS_PREFIX)
+        if key.endswith(f"/{ANALYTICS_NAME}") and key.count("/") == 3
+    ]
+
+
+def run_file_versions(store: ObjectStore) -> dict[str, str | None]:
+    """Every run facts file -> a version that changes whenever the file is rewritten (None
+    where the store cannot say; such files are re-read at every refresh)."""
+    if isinstance(store, LocalObjectStore):
+        versions: dict[str, str | None] = {}
+        for key in store.list_keys(FACTS_PREFIX):
+            if run_id_of_facts_key(key):
+                try:
+                    stat = os.stat(store.path_for(key))
+                except FileNotFoundError:  # replaced or removed while we listed
+                    continue
+                versions[key] = f"{stat.st_mtime_ns}:{stat.st_size}"
+        return versions
+    if isinstance(store, S3ObjectStore):
+        root = f"{store.prefix}/" if store.prefix else ""
+        versions = {}
+        paginator = store.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=store.bucket, Prefix=root + FACTS_PREFIX):
+            for item in page.get("Contents", []):
+                key = item["Key"][len(root) :]
+                if run_id_of_facts_key(key):
+                    versions[key] = f"{item['ETag']}:{item['Size']}"
+        return versions
+    return {key: None for key in store.list_keys(FACTS_PREFIX) if run_id_of_facts_key(key)}
+
+
+@dataclass(frozen=True)
+class SnapshotRefresh:
+    table: pa.Table
+    runs: int
+    reread: int  # run files read this time
+    dropped: int  # runs whose file is gone
+    written: bool  # whether the snapshot object was rewritten
+
+
+def refresh_snapshot(
+    store: ObjectStore, progress: Progress | None = None, *, write: bool = True
+) -> SnapshotRefresh:
+    """Bring the one-file snapshot up to date with the run files and return its table.
+
+    Reads the snapshot plus only the run files that are new or changed since it was written.
+    With `write=False` (a reader without write access) the result is returned but not stored.
+    """
+    versions = run_file_versions(store)
+    old_table, old_versions = _read_snapshot(store)
+    by_run = {run_id_of_facts_key(key): version for key, version in versions.items()}
+    stale = sorted(
+        key
+        for key, version in versions.items()
+        if version is None or old_versions.get(run_id_of_facts_key(key) or "") != version
+    )
+    gone = set(old_versions) - set(by_run)
+    replaced = {run_id_of_facts_key(key) for key in stale} | gone
+    if not stale and not gone and old_table is not None:
+        return SnapshotRefresh(old_table, len(by_run), 0, 0, False)
+    kept = old_table if old_table is not None else FACTS_SCHEMA.empty_table()
+    if replaced and kept.num_rows:
+        drop = pc.is_in(kept["run_id"], value_set=pa.array(sorted(replaced), pa.string()))
+        kept = kept.filter(pc.invert(drop))
+    fresh = _read_run_files(store, stale, progress)
+    table = _compact(concat([kept, fresh]))
+    if write:
+        _write_snapshot(store, table, by_run)
+    return SnapshotRefresh(table, len(by_run), len(stale), len(gone), write)
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """One chunk per column with one dictionary: what pandas and the statistics read fastest."""
+    return table.unify_dictionaries().combine_chunks()
+
+
+def _read_snapshot(store: ObjectStore) -> tuple[pa.Table | None, dict[str, str | None]]:
+    try:
+        raw = store.get_bytes(SNAPSHOT_KEY)
+    except ObjectNotFound:
+        return None, {}
+    table = pq.read_table(pa.BufferReader(raw))
+    metadata = table.schema.metadata or {}
+    versions = json.loads(metadata.get(_VERSIONS_METADATA, b"{}"))
+    if table.schema.remove_metadata() != FACTS_SCHEMA:
+        return None, {}  # written by another version of this code: rebuild it from the runs
+    return table.replace_schema_metadata(None), versions
+
+
+def _write_snapshot(
+    store: ObjectStore, table: pa.Table, versions: dict[str | None, str | None]
+) -> None:
+    metadata = {_VERSIONS_METADATA: json.dumps(versions).encode()}
+    store.put_bytes(
+        SNAPSHOT_KEY,
+        parquet_bytes(table.replace_schema_metadata(metadata), compression="zstd"),
+        PARQUET_CONTENT_TYPE,
+    )
+
+
+def _read_run_files(store: ObjectStore, keys: Sequence[str], progress: Progress | None) -> pa.Table:
+    tables = []
+    for start in range(0, len(keys), _READ_BATCH):
+        tables.append(_read_batch(store, list(keys[start : start + _READ_BATCH])))
+        if progress is not None:
+            progress(min(start + _READ_BATCH, len(keys)), len(keys))
+    return concat(tables)
+
+
+def _read_batch(store: ObjectStore, keys: list[str]) -> pa.Table:
+    if isinstance(store, LocalObjectStore):
+        paths = [str(store.path_for(k)) for k in keys]
+        present = [p for p in paths if os.path.exists(p)]
+        return ds.dataset(present, schema=FACTS_SCHEMA, format="parquet").to_table()
+    with ThreadPoolExecutor(_FETCH_THREADS) as pool:
+        blobs = list(pool.map(_get_or_none(store), keys))
+    return concat(_conform(pq.read_table(pa.BufferReader(b))) for b in blobs if b is not None)
+
+
+def _get_or_none(store: ObjectStore) -> Callable[[str], bytes | None]:
+    def get(key: str) -> bytes | None:
+        try:
+            return store.get_bytes(key)
+        except ObjectNotFound:  # removed after we listed it
+            return None
+
+    return get
+
+
+def _conform(table: pa.Table) -> pa.Table:
+    """Any run file to today's schema: columns an older version did not write come back null."""
+    arrays = [
+        table[field.name].cast(field.type)
+        if field.name in table.column_names
+        else pa.nulls(table.num_rows, field.type)
+        for field in FACTS_SCHEMA
+    ]
+    return pa.Table.from_arrays(arrays, schema=FACTS_SCHEMA)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    runs: int
+    rows: int
+    removed: int  # run files whose analytics.json is gone
+    table: pa.Table
+
+
+def rebuild_facts(store: ObjectStore, progress: Progress | None = None) -> RebuildResult:
+    """Every run's facts from every analytics.json in the store, and the snapshot with them;
+    facts of runs whose analytics.json is gone are removed."""
+    keys = analytics_keys(store)
+    written: set[str] = set()
+    tables: list[pa.Table] = []
+    pending: list[pa.Table] = []
+    for done, key in enumerate(keys, start=1):
+        try:
+            document = json.loads(store.get_bytes(key))
+        except ObjectNotFound:  # deleted while we listed
+            continue
+        table = run_facts(document)
+        written.add(_write(store, document, table).key)
+        pending.append(table)
+        if len(pending) == _READ_BATCH:
+            tables.append(_compact(concat(pending)))  # keeps memory to one dictionary per batch
+            pending = []
+        if progress is not None:
+            progress(done, len(keys))
+    tables.append(concat(pending))
+    removed = 0
+    delete = getattr(store, "delete", None)
+    if delete is not None:
+        for key in [k for k in store.list_keys(FACTS_PREFIX) if run_id_of_facts_key(k)]:
+            if key not in written:
+                delete(key)
+                removed += 1
+    table = _compact(concat(tables))
+    versions = run_file_versions(store)
+    _write_snapshot(store, table, {run_id_of_facts_key(k): v for k, v in versions.items()})
+    return RebuildResult(len(written), table.num_rows, removed, table)
+
+
+def _filter(category: str | None, since: datetime | None) -> pc.Expression | None:
+    expression = None
+    if category is not None:
+        expression = ds.field("category") == category
+    if since is not None:
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        after = ds.field("created_at") >= pa.scalar(since, type=pa.timestamp("ms", tz="UTC"))
+        expression = after if expression is None else expression & after
+    return expression
+
+
+def select_facts(
+    table: pa.Table, *, category: str | None = None, since: datetime | None = None
+) -> pa.Table:
+    where = _filter(category, since)
+    return table if where is None else ds.dataset(table).to_table(filter=where)
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """generation_facts as pandas: categoricals, UTC timestamps, nullable numbers."""
+    return table.to_pandas()
+
+
+def write_export(frame: pd.DataFrame, path: str) -> None:
+    """`.parquet` keeps the types; `.csv` is for spreadsheets."""
+    lower = path.lower()
+    if lower.endswith(".parquet"):
+        frame.to_parquet(path, index=False, compression="zstd")
+    elif lower.endswith(".csv"):
+        frame.to_csv(path, index=False)
+    else:
+        raise ValueError(f"--out must end in .parquet or .csv, got {path!r}")
