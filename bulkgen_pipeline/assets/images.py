@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from .. import db
 from ..providers.settings import ProviderSettings
 from ..resources.database import DatabaseResource
 from ..resources.images import ImageGenerationResource
@@ -75,6 +76,12 @@ def generated_images(
     )
     succeeded = [o.generation for o in outcomes if o.succeeded]
     if not succeeded and tracker.should_stop():
+        # End the job here rather than leave it to the run-failure sensor: a run launched
+        # without the daemon (the CLI, a test) has no sensor watching it.
+        with database_.session() as session:
+            db.mark_cancelled(
+                session, run_id, CANCELLED_BEFORE_ANY_IMAGE, dagster_run_id=context.run_id
+            )
         raise dg.Failure(description=CANCELLED_BEFORE_ANY_IMAGE)
     if not succeeded:
         raise dg.Failure(

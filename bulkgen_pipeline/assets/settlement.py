@@ -7,15 +7,9 @@ import dagster as dg
 from .. import db
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
+from ..runs.downloads import DOWNLOAD_URL_SECONDS, download_link
 from .common import load_generated_run
 from .partitions import bulk_run_partitions
-
-DOWNLOAD_URL_SECONDS = 3600
-
-
-def download_link(user_id: str, run_id: str) -> str:
-    """The API route that checks ownership and redirects to a fresh presigned URL."""
-    return f"/api/bulk-generation/download/{user_id}/{run_id}"
 
 
 @dg.asset(

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): thin handlers over the use cases in `runs/`."""

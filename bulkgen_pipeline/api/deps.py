@@ -1,0 +1,51 @@
+"""What handlers depend on: the deployment's services and the calling user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .. import db
+from ..config import Settings
+from ..storage.base import ObjectStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: db.Database
+    store: ObjectStore
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+_bearer = HTTPBearer(auto_error=False, description="Your API key: `Authorization: Bearer bgk_…`")
+
+
+def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> db.UserView:
+    """The user whose API key is in `Authorization: Bearer …` (only its hash is looked up).
+
+    The web console authenticates with its session cookie instead and sets the user on the
+    request before the API's handlers run."""
+    user = getattr(request.state, "user", None)
+    if user is not None:
+        return user
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "an API key is required: Authorization: Bearer <key>")
+    with services(request).database.session(readonly=True) as session:
+        found = db.find_user_by_api_key(session, credentials.credentials)
+    if found is None:
+        raise HTTPException(401, "unknown API key")
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+UserDep = Annotated[db.UserView, Depends(current_user)]

@@ -1,0 +1,131 @@
+"""How failures of the use cases become HTTP answers: one body shape (`ErrorBody`), the field
+named for bad input, never a stack trace, SQL or secret."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import db
+from ..domain.errors import PresetValidationError
+from ..runs.control import JobConflict
+from ..runs.preflight import CannotExecute
+from ..runs.queueing import IdempotencyConflict, NotFound, TooManyActiveJobs
+from ..statuses import IllegalTransition
+from .models import ErrorBody
+
+log = logging.getLogger(__name__)
+MAX_PROBLEMS = 50
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route documents in the OpenAPI schema (always 401 and 422)."""
+    described = {
+        401: "Missing or unknown API key",
+        402: "Not enough credits (`needed`, `available`)",
+        404: "Not found, or not yours",
+        409: "Conflicts with the job's state or an earlier Idempotency-Key",
+        413: "Request body over 1 MiB",
+        422: "Invalid input; `problems` names each field",
+        429: "Too many active jobs; see Retry-After",
+        503: "A dependency is unavailable",
+    }
+    return {
+        code: {"model": ErrorBody, "description": described[code]}
+        for code in sorted({401, 422, *codes})
+    }
+
+
+def error(status: int, detail: str, **extra: Any) -> JSONResponse:
+    body = {"detail": detail, **{k: v for k, v in extra.items() if v is not None}}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def problems_body(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most 50 problems; the 51st says how many more there were."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    rest = len(problems) - MAX_PROBLEMS
+    return problems[:MAX_PROBLEMS] + [{"field": "(more)", "message": f"{rest} more problems"}]
+
+
+def invalid(problems: list[dict[str, Any]]) -> JSONResponse:
+    return error(422, "invalid request", problems=problems_body(problems))
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "(body)"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return invalid(
+            [
+                {"field": _location(tuple(e.get("loc", ()))), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+        )
+
+    @app.exception_handler(PresetValidationError)
+    async def _domain_validation(_: Request, exc: PresetValidationError) -> JSONResponse:
+        return invalid([p.to_dict() for p in exc.problems])
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return error(404, str(exc))
+
+    @app.exception_handler(db.InsufficientCredits)
+    async def _credits(_: Request, exc: db.InsufficientCredits) -> JSONResponse:
+        return error(
+            402,
+            f"not enough credits: {exc.needed} needed, {exc.available} available",
+            needed=exc.needed,
+            available=exc.available,
+        )
+
+    @app.exception_handler(TooManyActiveJobs)
+    async def _too_many(_: Request, exc: TooManyActiveJobs) -> JSONResponse:
+        response = error(429, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(IdempotencyConflict)
+    async def _idempotency(_: Request, exc: IdempotencyConflict) -> JSONResponse:
+        return error(409, str(exc))
+
+    @app.exception_handler(JobConflict)
+    async def _conflict(_: Request, exc: JobConflict) -> JSONResponse:
+        return error(409, str(exc))
+
+    @app.exception_handler(db.NothingToRetry)
+    async def _nothing_to_retry(_: Request, exc: db.NothingToRetry) -> JSONResponse:
+        return error(409, str(exc))
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+        return error(409, str(exc))
+
+    @app.exception_handler(CannotExecute)
+    async def _cannot_execute(_: Request, exc: CannotExecute) -> JSONResponse:
+        return error(422, exc.reason, problems=[{"field": "preset", "message": exc.reason}])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = error(exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The trace goes to the server log only; the client learns nothing of the internals.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error(500, "internal error; the server log has the details")

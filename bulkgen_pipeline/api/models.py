@@ -1,0 +1,180 @@
+"""Request and response bodies of the HTTP API (they are its OpenAPI schema too)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from ..db.events import WEBHOOK_SUBSCRIPTIONS
+from ..statuses import JobStatus
+
+WebhookSubscription = Literal["completed", "failed", "cancelled", "item"]
+assert set(WebhookSubscription.__args__) == set(WEBHOOK_SUBSCRIPTIONS)  # type: ignore[attr-defined]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Problem(BaseModel):
+    field: str = Field(description="Dotted path of the bad field, e.g. `generation_count`")
+    message: str
+    allowed: list[Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: a sentence, and for invalid input the fields at fault."""
+
+    detail: str
+    problems: list[Problem] | None = None
+    needed: int | None = Field(None, description="402: credits the request needs")
+    available: int | None = Field(None, description="402: credits available now")
+
+
+class WebhookFields(Strict):
+    webhook_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="POST a signed event here (https, public address) when the job ends",
+    )
+    webhook_events: list[WebhookSubscription] | None = Field(
+        None, description='Events to send; default ["completed", "failed", "cancelled"]'
+    )
+
+
+class StartRequest(WebhookFields):
+    preset_id: str = Field(max_length=64)
+    generation_count: StrictInt | None = Field(
+        None, description="1-50; default: the preset's own generation_count"
+    )
+
+
+class BatchRequest(WebhookFields):
+    """An explicit prompt list or variations mode (seed 003); see README "Prompt batches"."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+
+class StartResponse(BaseModel):
+    job_id: str
+    status: JobStatus
+    estimated_credits: int
+    status_url: str
+    events_url: str
+
+
+class ItemOut(BaseModel):
+    generation_index: int
+    status: str
+    provider: str | None
+    model: str | None
+    attempts: int
+    error: str | None
+    latency_ms: int | None
+    updated_at: str | None
+
+
+class AttemptOut(BaseModel):
+    attempted_at: str | None
+    status_code: int | None
+    error: str | None
+    duration_ms: int | None
+
+
+class DeliveryOut(BaseModel):
+    webhook_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: list[AttemptOut]
+    next_attempt_at: str | None
+    delivered_at: str | None
+
+
+class JobStatusOut(BaseModel):
+    job_id: str
+    status: JobStatus
+    kind: str
+    preset_id: str | None
+    preset_name: str | None
+    category: str
+    total_images: int
+    completed_images: int
+    failed_images: int
+    credits_consumed: int
+    estimated_credits: int
+    pass_number: int
+    retry_count: int
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    eta_seconds: float | None
+    download_link: str | None
+    error: str | None
+    items: list[ItemOut]
+    webhook_deliveries: list[DeliveryOut]
+
+
+class RunSummaryOut(BaseModel):
+    job_id: str
+    status: JobStatus
+    preset_id: str | None
+    preset_name: str | None
+    category: str
+    total_images: int
+    completed_images: int
+    failed_images: int
+    credits_consumed: int
+    created_at: str | None
+    finished_at: str | None
+    download_link: str | None
+
+
+class RunPageOut(BaseModel):
+    runs: list[RunSummaryOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class ActionOut(BaseModel):
+    job_id: str
+    status: JobStatus
+
+
+class RetryOut(ActionOut):
+    pass_number: int
+    images_to_retry: int
+    estimated_credits: int
+    status_url: str
+    events_url: str
+
+
+class DeletedOut(BaseModel):
+    job_id: str
+    objects_deleted: int
+
+
+class PresetOut(BaseModel):
+    preset_id: str
+    name: str
+    category: str
+    config: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class Credits(BaseModel):
+    balance: int
+    reserved: int
+    available: int
+
+
+class MeOut(BaseModel):
+    user_id: str
+    name: str
+    credits: Credits
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str
+    store: str

@@ -1,0 +1,319 @@
+"""Bulk runs: start, batches, status, events, download, cancel, retry-failed, list, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+
+from .. import db
+from ..runs import control
+from ..runs.downloads import DOWNLOAD_ROUTE, zip_download
+from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
+from ..runs.status import job_status
+from ..statuses import FINAL_JOB_STATUSES, JobStatus
+from .deps import ServicesDep, UserDep
+from .errors import responses
+from .models import (
+    ActionOut,
+    BatchRequest,
+    DeletedOut,
+    JobStatusOut,
+    RetryOut,
+    RunPageOut,
+    RunSummaryOut,
+    StartRequest,
+    StartResponse,
+    WebhookFields,
+)
+
+router = APIRouter(tags=["bulk runs"])
+JOBS = "/api/bulk-generation/jobs/{job_id}"
+EVENT_POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 15.0
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retry safely: the same key within 24 h returns the first job",
+    ),
+]
+
+
+def status_url(job_id: str) -> str:
+    return JOBS.format(job_id=job_id) + "/status"
+
+
+def events_url(job_id: str) -> str:
+    return JOBS.format(job_id=job_id) + "/events"
+
+
+def _started(started: Started) -> StartResponse:
+    return StartResponse(
+        job_id=started.job_id,
+        status=JobStatus(started.status),
+        estimated_credits=started.estimated_credits,
+        status_url=status_url(started.job_id),
+        events_url=events_url(started.job_id),
+    )
+
+
+def _webhook(body: WebhookFields) -> Webhook | None:
+    if body.webhook_url is None:
+        return None
+    return Webhook(body.webhook_url, list(body.webhook_events) if body.webhook_events else None)
+
+
+def _idempotency(key: str | None, path: str, body: Any) -> Idempotency | None:
+    return None if key is None else Idempotency.of(key, path, body)
+
+
+@router.post(
+    "/api/bulk-generation/start",
+    status_code=202,
+    response_model=StartResponse,
+    responses=responses(402, 404, 409, 413, 429),
+    summary="Queue a bulk run of one of your presets",
+)
+def start(
+    body: StartRequest, user: UserDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> StartResponse:
+    """Checks, in order: the preset is yours (404); a generator exists for its category;
+    `generation_count` is 1-50 (422); you have fewer active jobs than allowed (429); enough
+    credits (402). Then the credits are reserved and the job is queued."""
+    started = start_run(
+        services.database,
+        user_id=user.id,
+        preset_id=body.preset_id,
+        count=body.generation_count,
+        webhook=_webhook(body),
+        idempotency=_idempotency(idempotency_key, "start", body.model_dump(mode="json")),
+        max_active_jobs=services.settings.max_active_jobs_per_user,
+        allow_private_webhooks=services.settings.webhook_allow_private,
+    )
+    return _started(started)
+
+
+@router.post(
+    "/api/batches",
+    status_code=202,
+    response_model=StartResponse,
+    responses=responses(402, 409, 413, 429),
+    summary="Queue an explicit prompt list, or one prompt in variations mode",
+)
+def start_batch(
+    body: BatchRequest, user: UserDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> StartResponse:
+    batch = {
+        k: v for k, v in body.model_dump(mode="json").items() if k not in WebhookFields.model_fields
+    }
+    started = start_run(
+        services.database,
+        user_id=user.id,
+        batch=batch,
+        webhook=_webhook(body),
+        idempotency=_idempotency(idempotency_key, "batch", body.model_dump(mode="json")),
+        max_active_jobs=services.settings.max_active_jobs_per_user,
+        allow_private_webhooks=services.settings.webhook_allow_private,
+    )
+    return _started(started)
+
+
+def _status(services: ServicesDep, user_id: str, job_id: str) -> dict[str, Any]:
+    with services.database.session(readonly=True) as session:
+        return job_status(session, control.owned_job(session, user_id, job_id))
+
+
+@router.get(
+    JOBS + "/status",
+    response_model=JobStatusOut,
+    responses=responses(404),
+    summary="A job's status, counts, items, ETA and download link",
+)
+def status(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> dict[str, Any]:
+    return _status(services, user.id, str(job_id))
+
+
+def _sse(event_id: int, kind: str, data: dict[str, Any]) -> str:
+    return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@router.get(
+    JOBS + "/events",
+    responses={
+        **responses(404),
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "`status` and `item` events; the stream ends after the final status",
+        },
+    },
+    response_class=StreamingResponse,
+    summary="Server-sent events: one per finished item and per status change",
+)
+def events(
+    job_id: uuid.UUID,
+    request: Request,
+    user: UserDep,
+    services: ServicesDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> StreamingResponse:
+    """Replays the job's events after `Last-Event-ID` (all of them without it), then follows
+    the job live until its final status."""
+    run_id = str(job_id)
+    with services.database.session(readonly=True) as session:
+        control.owned_job(session, user.id, run_id)
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    database = services.database
+
+    def fetch(after_id: int) -> tuple[list[db.EventView], str | None]:
+        # The status first: a final status is committed with its event, so every event up to
+        # it is then visible to the second query and nothing is missed before closing.
+        with database.session(readonly=True) as session:
+            job = db.get_job(session, run_id)
+            found = db.events_after(session, run_id, after_id)
+        return found, job.status if job else None
+
+    async def stream() -> AsyncIterator[str]:
+        nonlocal after
+        idle = 0.0
+        while True:
+            found, current = await anyio.to_thread.run_sync(fetch, after)
+            for event in found:
+                after = event.id
+                yield _sse(event.id, event.kind, event.data)
+            final = current is None or JobStatus(current) in FINAL_JOB_STATUSES
+            # Final and nothing left unsent: the last status event was the final one.
+            if final and not found:
+                return
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(EVENT_POLL_SECONDS)
+            idle = 0.0 if found else idle + EVENT_POLL_SECONDS
+            if idle >= HEARTBEAT_SECONDS:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get(
+    DOWNLOAD_ROUTE,
+    response_class=RedirectResponse,
+    status_code=307,
+    responses={
+        **responses(404),
+        200: {"content": {"application/zip": {}}, "description": "The ZIP (local store)"},
+        307: {"description": "Redirect to a presigned URL valid for an hour (S3)"},
+    },
+    summary="Download a finished run's ZIP",
+)
+def download(user_id: uuid.UUID, run_id: uuid.UUID, user: UserDep, services: ServicesDep) -> Any:
+    if str(user_id) != user.id:
+        raise NotFound(f"job '{run_id}' does not exist")
+    with services.database.session(readonly=True) as session:
+        job = control.owned_job(session, user.id, str(run_id))
+    target = zip_download(services.store, job)
+    if target.url is not None:
+        return RedirectResponse(target.url, status_code=307)
+    return FileResponse(target.path, media_type="application/zip", filename=target.filename)
+
+
+@router.post(
+    JOBS + "/cancel",
+    response_model=ActionOut,
+    responses=responses(404, 409),
+    summary="Cancel a job: queued ones at once, running ones after their current images",
+)
+def cancel(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> ActionOut:
+    new_status = control.cancel_job(services.database, user_id=user.id, run_id=str(job_id))
+    return ActionOut(job_id=str(job_id), status=JobStatus(new_status))
+
+
+@router.post(
+    JOBS + "/retry-failed",
+    status_code=202,
+    response_model=RetryOut,
+    responses=responses(402, 404, 409),
+    summary="Make the failed images of a finished run again (one credit each)",
+)
+def retry_failed(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> RetryOut:
+    retried = control.retry_failed(services.database, user_id=user.id, run_id=str(job_id))
+    return RetryOut(
+        job_id=retried.job_id,
+        status=JobStatus(retried.status),
+        pass_number=retried.pass_number,
+        images_to_retry=retried.images_to_retry,
+        estimated_credits=retried.images_to_retry,
+        status_url=status_url(retried.job_id),
+        events_url=events_url(retried.job_id),
+    )
+
+
+def run_summary(job: db.JobView) -> RunSummaryOut:
+    final = JobStatus(job.status).is_final
+    return RunSummaryOut(
+        job_id=job.run_id,
+        status=JobStatus(job.status),
+        preset_id=job.preset_id,
+        preset_name=job.preset_snapshot.get("body", {}).get("name"),
+        category=job.category,
+        total_images=job.total_images,
+        completed_images=job.completed_images,
+        failed_images=job.failed_images,
+        credits_consumed=job.credits_consumed,
+        created_at=job.created_at.isoformat(),
+        finished_at=job.completed_at.isoformat() if final and job.completed_at else None,
+        download_link=job.download_link if job.zip_key else None,
+    )
+
+
+@router.get(
+    "/api/bulk-generation/runs",
+    response_model=RunPageOut,
+    responses=responses(),
+    summary="Your runs, newest first",
+)
+def list_runs(
+    user: UserDep,
+    services: ServicesDep,
+    status: JobStatus | None = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> RunPageOut:
+    with services.database.session(readonly=True) as session:
+        page = db.list_user_jobs(
+            session,
+            user.id,
+            status=status.value if status else None,
+            before_seq=int(cursor) if cursor else None,
+            limit=limit,
+        )
+    return RunPageOut(
+        runs=[run_summary(job) for job in page.jobs],
+        next_cursor=str(page.next_cursor) if page.next_cursor is not None else None,
+    )
+
+
+@router.delete(
+    "/api/bulk-generation/runs/{run_id}",
+    response_model=DeletedOut,
+    responses=responses(404, 409),
+    summary="Delete a finished run's files (its history and credit ledger stay)",
+)
+def delete_run(run_id: uuid.UUID, user: UserDep, services: ServicesDep) -> DeletedOut:
+    removed = control.delete_run(
+        services.database, services.store, user_id=user.id, run_id=str(run_id)
+    )
+    return DeletedOut(job_id=str(run_id), objects_deleted=removed)
