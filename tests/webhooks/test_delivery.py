@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from bulkgen_pipeline import db as dbm
 from bulkgen_pipeline.db.models import User, utcnow
 from bulkgen_pipeline.db.webhooks import RETRY_SCHEDULE_S, list_deliveries
 from bulkgen_pipeline.runs.webhook_secrets import rotate_webhook_secret
@@ -231,3 +232,23 @@ def test_a_user_without_a_secret_gets_a_clear_error_not_an_unsigned_post(
     assert receiver.received == []
     [delivery] = deliveries(db, run_id)
     assert "rotate-webhook-secret" in delivery.last_error and delivery.status == "pending"
+
+
+def test_item_and_failure_events_arrive_in_order_for_their_subscribers(
+    db, merchant, receiver, client
+):
+    receiver.secret = merchant.webhook_secret
+    run_id = queue_job(db, merchant, receiver.url, events=["item", "failed"])
+    with db.session() as session:
+        dbm.mark_job_processing(session, run_id, None)
+        dbm.record_item(session, run_id, 0, status="succeeded", provider="local", attempts=1)
+        dbm.record_item(session, run_id, 1, status="failed", error="refused", attempts=3)
+    with db.session() as session:
+        dbm.fail_job(session, run_id, "the provider refused every image")
+    assert deliver_due(db, allow_private=True, client=client) == 3
+    assert [p["type"] for p in receiver.verified] == ["item.succeeded", "item.failed", "job.failed"]
+    succeeded, failed, job_failed = receiver.verified
+    assert succeeded["data"]["generation_index"] == 0
+    assert failed["data"]["error"] == "refused"
+    assert job_failed["data"]["error"] == "the provider refused every image"
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 3
