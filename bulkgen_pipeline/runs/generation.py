@@ -3,6 +3,11 @@
 An image counts as done once both its PNG and its metadata JSON are in the object store (the
 metadata is written second), so a re-execution regenerates only what is missing. Progress and
 cancellation go through a tracker the caller supplies (the asset backs it with the database).
+
+Images the providers failed to make for a passing reason (an outage, rate limits, a resting
+provider, the image's deadline) get a second pass once every image has had its first, before
+the step returns and the run settles; images every provider refused (bad input, a safety
+block) do not.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..domain.specs import GenerationSpec
@@ -92,6 +98,14 @@ def stored_outcomes(
     }
 
 
+@dataclass(frozen=True)
+class _Try:
+    """One pass at one generation: its outcome, and whether another pass may succeed."""
+
+    outcome: GenerationOutcome
+    worth_another_pass: bool = False
+
+
 def generate_images(
     specs: list[GenerationSpec],
     *,
@@ -103,7 +117,9 @@ def generate_images(
 ) -> tuple[list[GenerationOutcome], int]:
     """Generate every spec not already stored. Returns (outcomes, how many were reused).
 
-    Generations never started because of a cancel have no outcome.
+    A generation that fails transiently is recorded only after its second pass (it stays
+    running until then), so the tracker sees one final outcome per generation, whose attempts
+    count both passes. Generations never started because of a cancel have no outcome.
     """
     outcomes = stored_outcomes(store, run, specs)
     for previous in outcomes.values():
@@ -111,23 +127,51 @@ def generate_images(
     pending = [spec for spec in specs if spec.generation not in outcomes]
     reused = len(outcomes)
     lock = threading.Lock()
+    first_failures: dict[int, GenerationOutcome] = {}
 
-    def work(spec: GenerationSpec) -> None:
+    def record(outcome: GenerationOutcome) -> None:
+        with lock:
+            outcomes[outcome.generation] = outcome
+        key = run.layout.image_key(outcome.generation) if outcome.succeeded else None
+        tracker.finished(outcome, key)
+
+    def first_pass(spec: GenerationSpec) -> None:
         if tracker.should_stop():
             return
         tracker.started(spec.generation)
-        outcome = _generate_one(spec, generate=generate, store=store, run=run)
-        with lock:
-            outcomes[spec.generation] = outcome
-        tracker.finished(
-            outcome, run.layout.image_key(spec.generation) if outcome.succeeded else None
+        attempt = _generate_one(spec, generate=generate, store=store, run=run)
+        if attempt.worth_another_pass:
+            with lock:
+                first_failures[spec.generation] = attempt.outcome
+        else:
+            record(attempt.outcome)
+
+    def second_pass(spec: GenerationSpec) -> None:
+        first = first_failures[spec.generation]
+        if tracker.should_stop():
+            record(first)  # started and failed: that is its outcome
+            return
+        attempt = _generate_one(
+            spec, generate=generate, store=store, run=run, earlier_attempts=first.attempts
         )
+        outcome = attempt.outcome
+        if not outcome.succeeded:
+            outcome = replace(outcome, error=f"{outcome.error} (failed on both passes)")
+        record(outcome)
 
     if pending:
         with ThreadPoolExecutor(
             max_workers=max(1, min(max_workers, len(pending))), thread_name_prefix="bulkgen-gen"
         ) as pool:
-            for future in [pool.submit(work, spec) for spec in pending]:
+            for future in [pool.submit(first_pass, spec) for spec in pending]:
+                future.result()
+            again = [spec for spec in pending if spec.generation in first_failures]
+            if again:
+                log.info(
+                    "%d generation(s) failed for a passing reason; giving them a second pass",
+                    len(again),
+                )
+            for future in [pool.submit(second_pass, spec) for spec in again]:
                 future.result()
     return [outcomes[g] for g in sorted(outcomes)], reused
 
@@ -138,18 +182,31 @@ def _generate_one(
     generate: Callable[[ImageRequest], ImageResult],
     store: ObjectStore,
     run: RunContext,
-) -> GenerationOutcome:
+    earlier_attempts: int = 0,
+) -> _Try:
     try:
         result = generate(request_for(spec))
     except GenerationFailed as failure:
-        return GenerationOutcome(
-            spec.generation, False, attempts=failure.attempts, error=failure.reason
+        return _Try(
+            GenerationOutcome(
+                spec.generation,
+                False,
+                attempts=earlier_attempts + failure.attempts,
+                error=failure.reason,
+            ),
+            worth_another_pass=failure.transient,
         )
     except Exception as exc:  # a provider bug must fail one generation, not the whole run
         log.exception("generation %s crashed", spec.generation)
-        return GenerationOutcome(
-            spec.generation, False, attempts=1, error=f"{type(exc).__name__}: {exc}"
+        return _Try(
+            GenerationOutcome(
+                spec.generation,
+                False,
+                attempts=earlier_attempts + 1,
+                error=f"{type(exc).__name__}: {exc}",
+            )
         )
+    attempts = earlier_attempts + result.attempts
     layout = run.layout
     metadata = image_metadata(
         spec,
@@ -157,7 +214,7 @@ def _generate_one(
         provider=result.provider,
         model=result.model,
         latency_seconds=result.latency_seconds,
-        attempts=result.attempts,
+        attempts=attempts,
     )
     try:
         # Image first, metadata second: the metadata's presence marks the generation complete.
@@ -171,21 +228,26 @@ def _generate_one(
         )
     except Exception as exc:  # one failed upload fails one generation, not the run
         log.exception("could not store generation %s", spec.generation)
-        return GenerationOutcome(
+        outcome = GenerationOutcome(
             spec.generation,
             False,
             provider=result.provider,
             model=result.model,
-            attempts=result.attempts,
+            attempts=attempts,
             error=f"the image was made but could not be stored ({type(exc).__name__})",
         )
-    return GenerationOutcome(
-        spec.generation,
-        True,
-        provider=result.provider,
-        model=result.model,
-        attempts=result.attempts,
-        latency_seconds=result.latency_seconds,
+        # No second pass: the store client retries its own requests already, and another
+        # pass would pay the provider for the same image again.
+        return _Try(outcome)
+    return _Try(
+        GenerationOutcome(
+            spec.generation,
+            True,
+            provider=result.provider,
+            model=result.model,
+            attempts=attempts,
+            latency_seconds=result.latency_seconds,
+        )
     )
 
 

@@ -38,8 +38,11 @@ class FailurePlan:
     """Decides, per counted request, whether the fake answers with an error.
 
     Precedence: `down` > scheduled next-N > N-th request > seeded random mix. The random mix is
-    a seeded fault plan: one draw per request picks at most one of its failures, so the same
-    seed gives the same sequence of answers (e.g. 20 % HTTP 500 and 10 % 429 with Retry-After).
+    a seeded fault plan: one draw per request picks at most one of its failures (e.g. 20 % HTTP
+    500 and 10 % 429 with Retry-After). By default the draws follow the order requests arrive
+    in; keyed by request (`by_key=True`, the handler passing what identifies the request), the
+    k-th try of one request always draws the same, however threads interleave, so a test's
+    outcome per image is reproducible.
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -48,6 +51,11 @@ class FailurePlan:
         self._scheduled: deque[Failure] = deque()
         self.nth: dict[int, Failure] = {}
         self.mix: list[tuple[float, Failure]] = []  # (probability, failure), drawn in order
+        self.by_key = False
+        self._mix_seed = seed
+        self._tries: Counter[str] = Counter()  # request key -> tries seen (by_key mode)
+        # by_key mode: request key -> status -> errors answered to that request
+        self.injected_by_key: dict[str, Counter[int]] = {}
         self.down_status: int | None = None
         self.seen = 0
         self.injected: Counter[int] = Counter()  # status -> errors answered, for assertions
@@ -64,36 +72,53 @@ class FailurePlan:
     def set_ratio(self, ratio: float, status: int = 500, seed: int | None = None) -> None:
         self.set_mix([(ratio, Failure(status))] if ratio else [], seed=seed)
 
-    def set_mix(self, mix: Sequence[tuple[float, Failure]], *, seed: int | None = None) -> None:
+    def set_mix(
+        self,
+        mix: Sequence[tuple[float, Failure]],
+        *,
+        seed: int | None = None,
+        by_key: bool = False,
+    ) -> None:
         """Fail each request at random: with probability p_i with failure_i (sum(p_i) <= 1)."""
         if sum(p for p, _ in mix) > 1 or any(p < 0 for p, _ in mix):
             raise ValueError("fault probabilities must be >= 0 and sum to at most 1")
         with self._lock:
             self.mix = list(mix)
+            self.by_key = by_key
             if seed is not None:
                 self._rng = random.Random(seed)
+                self._mix_seed = seed
 
-    def decide(self) -> Failure | None:
+    def decide(self, key: str | None = None) -> Failure | None:
         with self._lock:
             self.seen += 1
-            failure = self._decide()
+            failure = self._decide(key)
             if failure is not None:
                 self.injected[failure.status] += 1
+                if self.by_key and key is not None:
+                    self.injected_by_key.setdefault(key, Counter())[failure.status] += 1
             return failure
 
-    def _decide(self) -> Failure | None:
+    def _decide(self, key: str | None) -> Failure | None:
         if self.down_status is not None:
             return Failure(self.down_status)
         if self._scheduled:
             return self._scheduled.popleft()
         if self.seen in self.nth:
             return self.nth[self.seen]
-        if self.mix:
+        if not self.mix:
+            return None
+        if self.by_key and key is not None:
+            tries = self._tries[key]
+            self._tries[key] += 1
+            # A str seed hashes with SHA-512: the same on every run, whatever PYTHONHASHSEED.
+            draw = random.Random(f"{self._mix_seed}/{key}/{tries}").random()
+        else:
             draw = self._rng.random()
-            for probability, failure in self.mix:
-                if draw < probability:
-                    return failure
-                draw -= probability
+        for probability, failure in self.mix:
+            if draw < probability:
+                return failure
+            draw -= probability
         return None
 
 

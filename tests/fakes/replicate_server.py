@@ -8,15 +8,16 @@ Endpoints:
 
 Knobs (attributes, settable at any time): latency, max_wait (cap on Prefer: wait; 0 forces the
 client to poll), output ("auto" | "url" | "url_list" | "data_uri" | "not_image"), safety_block,
-prediction_error, reject_input, hang_seconds, echo_auth, and the failure plans `failures`
-(creates), `poll_failures`, `download_failures` (fail_next / fail_nth / set_ratio / set_mix /
-down_status).
+blocked_words, prediction_error, reject_input, hang_seconds, echo_auth, and the failure plans
+`failures` (creates), `poll_failures`, `download_failures` (fail_next / fail_nth / set_ratio /
+set_mix / down_status; `inject_faults` sets a seeded plan of 500s and 429s on creates).
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import json
 import re
 import threading
 import time
@@ -72,6 +73,8 @@ class FakeReplicate(FakeServer):
         self.max_wait = 60.0
         self.output = "auto"
         self.safety_block = False
+        # Prompts containing any of these words are blocked by the "safety filter".
+        self.blocked_words: set[str] = set()
         self.prediction_error: str | None = None
         self.reject_input: str | None = None
         self.poll_failures = FailurePlan(self.seed + 1)
@@ -102,9 +105,13 @@ class FakeReplicate(FakeServer):
         retry_after: float | None = 1.0,
     ) -> None:
         """A seeded fault plan on creates: HTTP 500 with probability `server_errors`, 429 (with
-        `Retry-After`, as Replicate sends it) with probability `rate_limits`."""
+        `Retry-After`, as Replicate sends it) with probability `rate_limits`. Drawn per
+        prediction input and try, so each image meets the same faults however threads
+        interleave."""
         self.failures.set_mix(
-            [(server_errors, Failure(500)), (rate_limits, Failure(429, retry_after))], seed=seed
+            [(server_errors, Failure(500)), (rate_limits, Failure(429, retry_after))],
+            seed=seed,
+            by_key=True,
         )
 
     def created_inputs(self) -> list[dict[str, Any]]:
@@ -118,7 +125,9 @@ class FakeReplicate(FakeServer):
         else:
             size = small_size_for_ratio(model_input.get("aspect_ratio"))
         now = time.monotonic()
-        error = NSFW_ERROR if self.safety_block else self.prediction_error
+        prompt = str(model_input.get("prompt", ""))
+        blocked = self.safety_block or any(word in prompt for word in self.blocked_words)
+        error = NSFW_ERROR if blocked else self.prediction_error
         kind = self.output
         if kind == "auto":  # flux-1.1-pro returns one URL, flux-schnell a list of URLs
             kind = "url" if "flux-1.1-pro" in model else "url_list"
@@ -190,8 +199,8 @@ class ReplicateHandler(JsonHandler):
         self.send_json(401, _problem(401, "Unauthenticated", detail))
         return False
 
-    def _fail(self, plan: FailurePlan) -> bool:
-        failure = plan.decide()
+    def _fail(self, plan: FailurePlan, key: str | None = None) -> bool:
+        failure = plan.decide(key)
         if failure is None:
             return False
         headers = {}
@@ -226,9 +235,10 @@ class ReplicateHandler(JsonHandler):
         fake.enter()
         try:
             fake.sleep(fake.hang_seconds)
-            if not self._authorized() or self._fail(fake.failures):
-                return
             model_input = body.get("input") if isinstance(body, dict) else None
+            key = json.dumps([model, model_input], sort_keys=True)
+            if not self._authorized() or self._fail(fake.failures, key):
+                return
             if (
                 fake.reject_input
                 or not isinstance(model_input, dict)

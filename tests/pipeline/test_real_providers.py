@@ -29,6 +29,8 @@ def real_providers(monkeypatch):
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", gemini.base_url)
         monkeypatch.setenv("BULKGEN_REPLICATE_POLL_SECONDS", "0.01")
         monkeypatch.setenv("BULKGEN_PROVIDER_BACKOFF_BASE_SECONDS", "0.01")
+        # Failed images get a second pass, where dead providers are resting: keep rests short.
+        monkeypatch.setenv("BULKGEN_BREAKER_REST_SECONDS", "0.2")
         yield replicate, gemini
 
 

@@ -100,13 +100,13 @@ def test_the_deadline_also_bounds_waiting_out_a_rest(
 # -- what rests a provider -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("breaker_failures", "rests"), [(None, 0), (5, 1)])
+@pytest.mark.parametrize(("breaker_failures", "rested"), [(None, False), (5, True)])
 def test_random_faults_at_20_percent_do_not_rest_the_provider(
-    replicate_provider, fake_replicate, fake_clock, breaker_failures, rests
+    replicate_provider, fake_replicate, fake_clock, breaker_failures, rested
 ) -> None:
-    # Seed 2 holds one run of five 500s in a row among its first ~220 answers (429s aside):
+    # Seed 14 holds one run of six 500s in a row (429s aside) among these 160 images' tries:
     # the old default breaker of 5 rests the provider on it, the default of 10 does not.
-    fake_replicate.inject_faults(server_errors=0.2, rate_limits=0.1, seed=2)
+    fake_replicate.inject_faults(server_errors=0.2, rate_limits=0.1, seed=14)
     extra = {} if breaker_failures is None else {"breaker_failures": breaker_failures}
     router = ImageRouter(
         [replicate_provider], clock=fake_clock, sleep=fake_clock.sleep, **extra
@@ -119,10 +119,10 @@ def test_random_faults_at_20_percent_do_not_rest_the_provider(
             failed.append(failure)
     # An image whose 3 attempts all hit a 500 (0.22^3, about 1 %) fails in this pass; the run's
     # second pass is for those. What must not happen is the provider resting.
-    assert len(failed) <= 4 and all(f.transient for f in failed)
+    assert len(failed) <= 6 and all(f.transient for f in failed)
     injected = fake_replicate.failures.injected
     assert injected[500] >= 35 and injected[429] >= 15  # the plan really fired
-    assert router.lane("replicate").breaker.times_opened == rests
+    assert (router.lane("replicate").breaker.times_opened > 0) == rested
 
 
 def test_a_dead_provider_still_rests_after_ten_failures(
