@@ -8,13 +8,21 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from rich.console import Console
 
 from .. import db
 from ..config import Settings, SettingsError
 from ..runs.preflight import CannotExecute
 
-err = Console(stderr=True)
+
+def __getattr__(name: str) -> Any:
+    # `err`, the stderr console for progress bars, is made on first use: importing rich costs
+    # quick commands time they do not need to spend.
+    if name == "err":
+        from rich.console import Console
+
+        globals()["err"] = console = Console(stderr=True)
+        return console
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CommandGroup(click.Group):

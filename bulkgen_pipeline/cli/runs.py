@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import db
 from ..config import Settings
 from ..domain.errors import PresetValidationError
-from ..runs.queueing import NotFound, queue_preset_run, queue_prompt_batch
 from . import main
-from .common import database, emit, err, fail, read_json
+from .common import database, emit, fail, read_json
 
 
 @main.command("run")
@@ -43,6 +41,8 @@ def run(
 
     With --queue-only it prints the queued job's status instead and leaves the run to the sensor.
     """
+    from ..runs.queueing import NotFound, queue_preset_run, queue_prompt_batch
+
     if (preset_id is None) == (batch_path is None):
         fail("give exactly one of --preset or --batch")
     settings = Settings.from_env()
@@ -77,6 +77,7 @@ def run_now(run_id: str, settings: Settings, database: db.Database) -> dict[str,
 
     from ..definitions import build_definitions, build_resources
     from ..execution import execute_bulk_run, prepare_dagster_home
+    from .common import err
 
     prepare_dagster_home(settings)
     definitions = build_definitions(build_resources(settings))
@@ -85,6 +86,14 @@ def run_now(run_id: str, settings: Settings, database: db.Database) -> dict[str,
             return execute_bulk_run(
                 run_id, definitions=definitions, database=database, instance=instance
             )
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),

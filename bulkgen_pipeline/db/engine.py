@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from filelock import FileLock
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,7 +65,7 @@ class Database:
         self.url: URL = normalize_url(url)
         self.dialect: str = self.url.get_backend_name()
         # Held while a new SQLite file is set up or migrated, across processes.
-        self._file_lock: FileLock | None = None
+        self._lock_path: str | None = None
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {
@@ -78,9 +77,10 @@ class Database:
             else:
                 path = Path(self.url.database or "").expanduser().resolve()
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._file_lock = FileLock(f"{path}.lock")
-                with self._file_lock:
-                    _enable_wal(path)
+                self._lock_path = f"{path}.lock"
+                if not _in_wal_mode(path):
+                    with self._first_use_lock():
+                        _enable_wal(path)
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = sa.create_engine(self.url, **kwargs)
@@ -132,13 +132,21 @@ class Database:
         from alembic import command
 
         cfg = self.alembic_config()
-        with self._file_lock or contextlib.nullcontext(), self.engine.begin() as conn:
+        with self._first_use_lock(), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY}
                 )
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+
+    def _first_use_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """An inter-process lock on a SQLite file's set-up (nothing to lock for a server)."""
+        if self._lock_path is None:
+            return contextlib.nullcontext()
+        from filelock import FileLock
+
+        return FileLock(self._lock_path)
 
     def _stamped_revisions(self) -> frozenset[str]:
         # A reading transaction: on SQLite it does not queue behind a running writer.
@@ -173,6 +181,17 @@ def head_revisions() -> frozenset[str]:
             found = set(re.findall(r"[\"']([^\"']+)[\"']", value))
             (revisions if name == "revision" else parents).update(found)
     return frozenset(revisions - parents)
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Whether an existing file is in WAL mode already (reading the mode takes no lock)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)
+    try:
+        return str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+    finally:
+        connection.close()
 
 
 def _enable_wal(path: Path) -> None:

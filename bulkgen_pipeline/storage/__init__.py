@@ -1,11 +1,15 @@
 """Object stores: a local folder (default) or S3, behind one `ObjectStore` interface.
-No Dagster here; resources/object_store.py wraps it."""
+No Dagster here; resources/object_store.py wraps it.
+
+boto3 takes a fifth of a second to import: it is loaded only when an S3 store is opened (or
+`S3ObjectStore` is asked for), never for the local folder.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from bulkgen_pipeline.storage.base import (
@@ -18,7 +22,17 @@ from bulkgen_pipeline.storage.base import (
     normalize_key,
 )
 from bulkgen_pipeline.storage.local import LocalObjectStore
-from bulkgen_pipeline.storage.s3 import S3ObjectStore
+
+if TYPE_CHECKING:
+    from bulkgen_pipeline.storage.s3 import S3ObjectStore
+
+
+def __getattr__(name: str) -> Any:
+    if name == "S3ObjectStore":
+        from bulkgen_pipeline.storage.s3 import S3ObjectStore
+
+        return S3ObjectStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_s3_url(storage_url: str) -> tuple[str, str]:
@@ -38,6 +52,8 @@ def open_object_store(storage_url: str, *, s3_client: Any = None) -> ObjectStore
     """``s3://bucket/prefix`` → S3ObjectStore (the given client, or a boto3 client honouring
     AWS_ENDPOINT_URL); ``file:///path`` or a plain path → LocalObjectStore."""
     if storage_url.startswith("s3://"):
+        from bulkgen_pipeline.storage.s3 import S3ObjectStore
+
         bucket, prefix = parse_s3_url(storage_url)
         if s3_client is None:
             import boto3

@@ -255,3 +255,34 @@ def test_operators_list_users_presets_and_runs(home):
     assert (code, runs) == (0, [])
     code, missing = bulkgen("presets", "list", "--user", "nobody")
     assert code == 1 and "does not exist" in missing["error"]
+
+
+def test_quick_commands_import_only_what_they_need(home):
+    """`bulkgen status` and the listings load neither Dagster nor boto3, Alembic, rich or the
+    request validation (make bench times them)."""
+    _, user = bulkgen("users", "create", "--name", "Shop", "--credits", "10")
+    _, queued = bulkgen(
+        "run",
+        "--user",
+        user["user_id"],
+        "--batch",
+        str(EXAMPLES / "prompt_batch.json"),
+        "--queue-only",
+    )
+    heavy = ["dagster", "boto3", "alembic", "rich", "jsonschema", "bulkgen_pipeline.runs.queueing"]
+    probe = (
+        "import sys\n"
+        "from bulkgen_pipeline.cli import main\n"
+        "for args in (['status', sys.argv[1]], ['runs', 'list'], ['users', 'list']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as exit:\n"
+        "        assert not exit.code, exit.code\n"
+        f"print(sorted(set({heavy!r}) & set(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, queued["job_id"]], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "[]"
+    assert queued["job_id"] in done.stdout
