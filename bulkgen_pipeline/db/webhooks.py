@@ -89,6 +89,20 @@ def list_deliveries(session: Session, run_id: str) -> list[DeliveryView]:
     return [_view(row, tuple(attempts[row.id])) for row in rows]
 
 
+def has_due(session: Session, now: datetime | None = None) -> bool:
+    """Whether any pending delivery is due: a read, so an idle sender polling every second
+    never takes SQLite's write lock."""
+    now = now or utcnow()
+    return (
+        session.scalar(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def claim_due(session: Session, now: datetime | None = None, limit: int = 20) -> list[DeliveryView]:
     """Pending deliveries whose time has come, claimed for CLAIM_SECONDS by this caller."""
     now = now or utcnow()

@@ -24,6 +24,7 @@ from bulkgen_pipeline.db.models import utcnow
 from bulkgen_pipeline.db.webhooks import (
     DeliveryView,
     claim_due,
+    has_due,
     record_attempt,
     webhook_secret,
 )
@@ -154,6 +155,9 @@ def deliver_due(
     """Attempt every delivery due at `now` (default: the clock); returns how many were
     attempted. `allow_private` is BULKGEN_WEBHOOK_ALLOW_PRIVATE; `client` is normally
     `transport.webhook_client(allow_private=...)`."""
+    with database.session(readonly=True) as session:
+        if not has_due(session, now):
+            return 0
     with database.session() as session:
         due = claim_due(session, now=now, limit=CLAIM_BATCH)
     if not due:

@@ -252,3 +252,28 @@ def test_item_and_failure_events_arrive_in_order_for_their_subscribers(
     assert failed["data"]["error"] == "refused"
     assert job_failed["data"]["error"] == "the provider refused every image"
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 3
+
+
+def test_an_idle_pass_does_not_wait_for_the_sqlite_write_lock(tmp_path, client):
+    """The API polls every second; with nothing due it must not queue behind (or hold up) the
+    pipeline's writes on SQLite's single write lock."""
+    import sqlite3
+    import threading
+
+    database = dbm.Database(f"sqlite:///{tmp_path / 'idle.db'}")
+    database.upgrade()
+    writer = sqlite3.connect(tmp_path / "idle.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a long pipeline transaction holds the write lock
+    result: list[int] = []
+    polling = threading.Thread(
+        target=lambda: result.append(deliver_due(database, allow_private=True, client=client))
+    )
+    try:
+        polling.start()
+        polling.join(5)
+        assert result == [0], "an idle pass waited for the write lock"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        polling.join()
+        database.dispose()
