@@ -1,4 +1,4 @@
-"""Presets: a user's saved configuration (the JSON document of DESIGN.md)."""
+"""Presets: a user's saved configuration (the canonical preset JSON, README "Presets")."""
 
 from __future__ import annotations
 

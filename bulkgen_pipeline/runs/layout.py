@@ -1,4 +1,4 @@
-"""Object-store keys of one run (DESIGN.md "Object store layout").
+"""Object-store keys of one run (README "Outputs" shows the layout).
 
 Keyed by run id, never preset id: two runs of one preset must not overwrite each other.
 """

@@ -71,7 +71,7 @@ def image_metadata(
     latency_seconds: float,
     attempts: int,
 ) -> dict[str, Any]:
-    """Per-generation metadata (DESIGN.md "Per-generation metadata")."""
+    """Per-generation metadata (README "Outputs": metadata/generation_{i}.json)."""
     return {
         "generation": spec.generation,
         "prompt": spec.prompt,
