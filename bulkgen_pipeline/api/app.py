@@ -30,13 +30,12 @@ Authenticate every call with `Authorization: Bearer <your API key>`. Errors have
 
 
 def create_app(settings: Settings | None = None, *, webhooks: bool = True) -> FastAPI:
+    """The app over the deployment `settings` describe (default: the environment). With
+    `webhooks`, it also sends the webhook deliveries that are due while it runs."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = db.shared_database(settings.database_url)
-        store = open_object_store(settings.storage_url)
-        app.state.services = Services(settings, database, store)
         sender = None
         if webhooks:
             from ..webhooks.delivery import WebhookSender
@@ -55,6 +54,10 @@ def create_app(settings: Settings | None = None, *, webhooks: bool = True) -> Fa
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    # Opened here rather than in the lifespan: a test client that skips lifespan events
+    # still gets a working app (the database is migrated the first time it is opened).
+    database = db.shared_database(settings.database_url)
+    app.state.services = Services(settings, database, open_object_store(settings.storage_url))
     errors.install(app)
     app.add_middleware(RequestBodyLimit)
     for router in (runs_router, presets_router, account_router):

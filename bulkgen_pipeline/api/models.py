@@ -39,7 +39,10 @@ class WebhookFields(Strict):
         description="POST a signed event here (https, public address) when the job ends",
     )
     webhook_events: list[WebhookSubscription] | None = Field(
-        None, description='Events to send; default ["completed", "failed", "cancelled"]'
+        None,
+        min_length=1,
+        max_length=len(WEBHOOK_SUBSCRIPTIONS),
+        description='Events to send; default ["completed", "failed", "cancelled"]',
     )
 
 

@@ -185,3 +185,65 @@ def test_delete_removes_the_files_keeps_the_ledger(api):
     with api.database.session() as session:
         kinds = [e.kind for e in db.ledger_entries(session, run_id=job_id)]
     assert kinds == ["reserve", "charge", "release"]
+
+
+def test_a_webhook_is_received_and_its_signature_verifies(tmp_path, monkeypatch):
+    """The API's own sender delivers the job's events to a receiver the test runs."""
+    import http.server
+    import threading
+    import time
+
+    from bulkgen_pipeline.db.webhooks import webhook_secret
+    from bulkgen_pipeline.webhooks.signing import verify
+
+    from .conftest import deployment
+
+    received: list[tuple[dict, bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    try:
+        with deployment(tmp_path, url, webhooks=True) as api:
+            shop = api.merchant()
+            hook = f"http://127.0.0.1:{server.server_address[1]}/hooks/bulkgen"
+            started = shop.start(
+                shop.preset(generation_count=2),
+                webhook_url=hook,
+                webhook_events=["completed", "item"],
+            )
+            assert started.status_code == 202, started.text
+            job_id = started.json()["job_id"]
+            api.run_queued()
+            deadline = time.monotonic() + 20
+            while len(received) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            with api.database.session() as session:
+                secret = webhook_secret(session, shop.user_id)
+            payloads = [verify(secret, headers, body) for headers, body in received]
+            assert [p["type"] for p in payloads] == [
+                "item.succeeded",
+                "item.succeeded",
+                "job.completed",
+            ]
+            assert all(p["data"]["job_id"] == job_id for p in payloads)
+            status = shop.client.get(f"/api/bulk-generation/jobs/{job_id}/status").json()
+            deliveries = status["webhook_deliveries"]
+            assert [d["status"] for d in deliveries] == ["delivered"] * 3
+            assert all(d["attempts"][0]["status_code"] == 204 for d in deliveries)
+            empty = shop.start(shop.preset(), webhook_url=hook, webhook_events=[])
+            assert empty.status_code == 422
+            assert empty.json()["problems"][0]["field"] == "webhook_events"
+    finally:
+        server.shutdown()
