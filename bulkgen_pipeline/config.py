@@ -1,7 +1,7 @@
 """Settings read from the environment, with the embedded defaults a newcomer needs no set-up for.
 
 pydantic-settings does the parsing; a malformed value raises SettingsError naming the variable.
-Provider settings (tokens, models, concurrency) are in providers/settings.py.
+Provider settings (tokens, models, concurrency) are in providers/settings.py, on the same base.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
@@ -21,13 +21,44 @@ class SettingsError(ValueError):
     """One or more environment variables are malformed; the message names each of them."""
 
 
-class Settings(BaseSettings):
+class EnvSettings(BaseSettings):
+    """Read from the process environment, or from the mapping given to `from_env`.
+
+    Each field names its variable with `validation_alias`; no .env or secret files are read."""
+
     model_config = SettingsConfigDict(
         case_sensitive=True,  # BULKGEN_HOME, not bulkgen_home: POSIX names are case-sensitive
         env_ignore_empty=True,  # an empty variable means "use the default", as it always did
         extra="ignore",
         allow_inf_nan=False,
+        str_strip_whitespace=True,
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: Any,
+        env_settings: Any,
+        dotenv_settings: Any,
+        file_secret_settings: Any,
+    ) -> tuple[Any, ...]:
+        env = _given_env.get()
+        return (init_settings, env_settings if env is None else _mapping_source(settings_cls, env))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        """Settings from `env` (default: os.environ); SettingsError names every bad variable."""
+        token = _given_env.set(env)
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise SettingsError(_describe(cls, exc)) from None
+        finally:
+            _given_env.reset(token)
+
+
+class Settings(EnvSettings):
 
     home: Path = Field(default=Path(DEFAULT_HOME), validation_alias="BULKGEN_HOME")
     # May carry a password: kept out of repr (the Dagster UI gets it as an EnvVar).
@@ -62,29 +93,6 @@ class Settings(BaseSettings):
         self.dagster_home = (self.dagster_home or self.home / "dagster_home").expanduser().resolve()
         return self
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: Any,
-        env_settings: Any,
-        dotenv_settings: Any,
-        file_secret_settings: Any,
-    ) -> tuple[Any, ...]:
-        # The process environment, or the mapping given to from_env; no .env or secret files.
-        env = _given_env.get()
-        return (init_settings, env_settings if env is None else _mapping_source(settings_cls, env))
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Settings from `env` (default: os.environ); SettingsError names every bad variable."""
-        token = _given_env.set(env)
-        try:
-            return cls()
-        except ValidationError as exc:
-            raise SettingsError(_describe(cls, exc)) from None
-        finally:
-            _given_env.reset(token)
 
 
 _given_env: ContextVar[Mapping[str, str] | None] = ContextVar("bulkgen_settings_env", default=None)
@@ -98,13 +106,23 @@ def _mapping_source(settings_cls: type[BaseSettings], env: Mapping[str, str]) ->
     return source
 
 
-def _describe(cls: type[Settings], exc: ValidationError) -> str:
+def _describe(cls: type[EnvSettings], exc: ValidationError) -> str:
+    """One clause per problem, naming the variable; never a secret's value."""
+    aliases = {str(f.validation_alias): f for f in cls.model_fields.values() if f.validation_alias}
     parts = []
     for error in exc.errors(include_url=False):
-        name = str(error["loc"][0]) if error["loc"] else "(settings)"
-        field = cls.model_fields.get(name)
-        variable = (field.validation_alias if field else None) or name
         message = error["msg"].removeprefix("Value error, ")
-        parts.append(f"{variable}: {error.get('input')!r} is not valid: {message}")
+        if not error["loc"]:  # a check across variables: its message names them
+            parts.append(message)
+            continue
+        name = str(error["loc"][0])
+        field = cls.model_fields.get(name) or aliases.get(name)
+        variable = (field.validation_alias if field else None) or name
+        secret = field is not None and "SecretStr" in str(field.annotation)
+        shown = "" if secret else f" {error.get('input')!r}"
+        parts.append(f"{variable}:{shown} is not valid: {message}")
     return "; ".join(parts)
+
+
+__all__ = ["EnvSettings", "Settings", "SettingsError"]
 

@@ -82,3 +82,22 @@ def test_all_malformed_variables_are_named_at_once():
     with pytest.raises(SettingsError) as info:
         Settings.from_env({"BULKGEN_MAX_RESUMES": "x", "BULKGEN_LEASE_SECONDS": "y"})
     assert "BULKGEN_MAX_RESUMES" in str(info.value) and "BULKGEN_LEASE_SECONDS" in str(info.value)
+
+
+def test_provider_settings_share_the_rules_and_keep_secrets_secret():
+    from bulkgen_pipeline.providers.settings import ProviderSettings
+
+    token = "r8_do_not_print_me"
+    with pytest.raises(SettingsError) as info:
+        ProviderSettings.from_env(
+            {"REPLICATE_API_TOKEN": token, "BULKGEN_REPLICATE_CONCURRENCY": "eight"}
+        )
+    assert str(info.value).startswith("BULKGEN_REPLICATE_CONCURRENCY: 'eight' is not valid")
+    # A check across variables reports its own message, not the values it looked at.
+    with pytest.raises(SettingsError) as info:
+        ProviderSettings.from_env({"REPLICATE_API_TOKEN": token, "BULKGEN_PROVIDERS": "google"})
+    assert "GOOGLE_API_KEY is not set" in str(info.value) and token not in str(info.value)
+    settings = ProviderSettings.from_env({"REPLICATE_API_TOKEN": f" {token} "})
+    assert settings.providers == ("replicate",)
+    assert settings.replicate_api_token.get_secret_value() == token
+    assert token not in repr(settings) and token not in str(settings.model_dump())

@@ -64,7 +64,7 @@ class GoogleProvider:
         if not settings.google_api_key:
             raise ValueError("GOOGLE_API_KEY is not set")
         return cls(
-            settings.google_api_key,
+            settings.google_api_key.get_secret_value(),
             base_url=settings.google_base_url,
             model=settings.google_model,
             timeout_seconds=settings.request_timeout_seconds,

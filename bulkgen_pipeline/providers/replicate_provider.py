@@ -127,7 +127,7 @@ class ReplicateProvider:
         if not settings.replicate_api_token:
             raise ValueError("REPLICATE_API_TOKEN is not set")
         return cls(
-            settings.replicate_api_token,
+            settings.replicate_api_token.get_secret_value(),
             base_url=settings.replicate_base_url,
             exact_model=settings.replicate_exact_model,
             fast_model=settings.replicate_fast_model,
