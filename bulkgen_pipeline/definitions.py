@@ -6,12 +6,15 @@ import os
 
 import dagster as dg
 
+from .assets.analytics import ANALYTICS_ASSETS
 from .config import Settings
+from .jobs.analytics import analytics_job
 from .jobs.bulk import BULK_ASSETS, bulk_generation_job
 from .jobs.launchpad import queue_bulk_run
 from .resources.database import DatabaseResource
 from .resources.images import ImageGenerationResource
 from .resources.object_store import ObjectStoreResource
+from .sensors.analytics import settled_runs_to_analytics
 from .sensors.failures import bulk_run_cancellations, bulk_run_failures
 from .sensors.queue import queued_bulk_jobs
 
@@ -34,9 +37,14 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
 
 def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=BULK_ASSETS,
-        jobs=[bulk_generation_job, queue_bulk_run],
-        sensors=[queued_bulk_jobs, bulk_run_failures, bulk_run_cancellations],
+        assets=[*BULK_ASSETS, *ANALYTICS_ASSETS],
+        jobs=[bulk_generation_job, queue_bulk_run, analytics_job],
+        sensors=[
+            queued_bulk_jobs,
+            bulk_run_failures,
+            bulk_run_cancellations,
+            settled_runs_to_analytics,
+        ],
         resources=resources or build_resources(),
     )
 
