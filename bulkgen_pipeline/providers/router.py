@@ -181,7 +181,6 @@ class ImageRouter:
         refused: set[str] = set()  # providers whose last word on this image was permanent
         # Attempts this image may still spend on each provider; 0 = done with that provider.
         left = {lane.name: self.retry.max_attempts for lane in capable}
-        failed_calls = dict.fromkeys(left, 0)  # per provider, for the backoff's exponent
         queue = self._in_turn(capable)
         admitted: ProviderLane | None = None  # a lane whose breaker already let us through
         wait_started: float | None = None
@@ -201,13 +200,11 @@ class ImageRouter:
                     request,
                     tuple(queue),
                     budget=left[lane.name],
-                    failed_before=failed_calls[lane.name],
                     deadline=deadline,
                 )
                 attempts += outcome.calls
                 if outcome.result is not None:
                     return replace(outcome.result, attempts=attempts)
-                failed_calls[lane.name] += outcome.calls
                 left[lane.name] = outcome.budget_left if outcome.resting else 0
                 if not outcome.transient:
                     refused.add(lane.name)
@@ -308,12 +305,12 @@ class ImageRouter:
         later: Sequence[ProviderLane],
         *,
         budget: int,
-        failed_before: int,
         deadline: float,
     ) -> _LaneOutcome:
         """Calls on one provider until it makes the image, refuses it, spends the image's
         `budget` of attempts there, rests, or the next wait would overrun `deadline`."""
         calls = 0
+        busy_in_a_row = 0  # 429s without Retry-After, for their backoff's exponent
         last: TransientProviderError | None = None
         while True:
             # The first call was admitted by generate(); later ones re-check health so a
@@ -362,8 +359,12 @@ class ImageRouter:
                 # This failure rested the provider: backing off first would only delay the
                 # image (it can wait for the rest, or move on, right away).
                 return self._left_resting(calls, budget, last)
+            # The backoff grows with the attempts spent (or, for a bare 429, with the 429s in a
+            # row); a Retry-After replaces it.
+            busy_in_a_row = busy_in_a_row + 1 if asked_to_wait else 0
+            spent = self.retry.max_attempts - budget
             with self._rng_lock:
-                delay = self.retry.delay(failed_before + calls, last.retry_after, self._rng)
+                delay = self.retry.delay(busy_in_a_row or spent, last.retry_after, self._rng)
             if self._clock() + delay > deadline:
                 return _LaneOutcome(
                     None,

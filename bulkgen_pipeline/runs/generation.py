@@ -5,9 +5,9 @@ metadata is written second), so a re-execution regenerates only what is missing.
 cancellation go through a tracker the caller supplies (the asset backs it with the database).
 
 Images the providers failed to make for a passing reason (an outage, rate limits, a resting
-provider, the image's deadline) get a second pass once every image has had its first, before
-the step returns and the run settles; images every provider refused (bad input, a safety
-block) do not.
+provider, the image's deadline) get a second pass, queued behind every first pass, before the
+step returns and the run settles; images every provider refused (bad input, a safety block)
+do not.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -127,7 +127,7 @@ def generate_images(
     pending = [spec for spec in specs if spec.generation not in outcomes]
     reused = len(outcomes)
     lock = threading.Lock()
-    first_failures: dict[int, GenerationOutcome] = {}
+    second_passes: list[Future[None]] = []
 
     def record(outcome: GenerationOutcome) -> None:
         with lock:
@@ -135,19 +135,26 @@ def generate_images(
         key = run.layout.image_key(outcome.generation) if outcome.succeeded else None
         tracker.finished(outcome, key)
 
-    def first_pass(spec: GenerationSpec) -> None:
+    def first_pass(pool: ThreadPoolExecutor, spec: GenerationSpec) -> None:
         if tracker.should_stop():
             return
         tracker.started(spec.generation)
         attempt = _generate_one(spec, generate=generate, store=store, run=run)
-        if attempt.worth_another_pass:
-            with lock:
-                first_failures[spec.generation] = attempt.outcome
-        else:
+        if not attempt.worth_another_pass:
             record(attempt.outcome)
+            return
+        log.info(
+            "generation %s failed for a passing reason; queued for a second pass: %s",
+            spec.generation,
+            attempt.outcome.error,
+        )
+        # The pool's queue is first in, first out: a second pass starts only once every first
+        # pass has started, so it never holds back a first try, yet it overlaps the last first
+        # passes instead of waiting for all of them to end.
+        with lock:
+            second_passes.append(pool.submit(second_pass, spec, attempt.outcome))
 
-    def second_pass(spec: GenerationSpec) -> None:
-        first = first_failures[spec.generation]
+    def second_pass(spec: GenerationSpec, first: GenerationOutcome) -> None:
         if tracker.should_stop():
             record(first)  # started and failed: that is its outcome
             return
@@ -163,15 +170,10 @@ def generate_images(
         with ThreadPoolExecutor(
             max_workers=max(1, min(max_workers, len(pending))), thread_name_prefix="bulkgen-gen"
         ) as pool:
-            for future in [pool.submit(first_pass, spec) for spec in pending]:
+            for future in [pool.submit(first_pass, pool, spec) for spec in pending]:
                 future.result()
-            again = [spec for spec in pending if spec.generation in first_failures]
-            if again:
-                log.info(
-                    "%d generation(s) failed for a passing reason; giving them a second pass",
-                    len(again),
-                )
-            for future in [pool.submit(second_pass, spec) for spec in again]:
+            # Every first pass has ended, so every second pass has been queued.
+            for future in second_passes:
                 future.result()
     return [outcomes[g] for g in sorted(outcomes)], reused
 
