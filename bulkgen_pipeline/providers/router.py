@@ -11,11 +11,11 @@ Rules, in order:
    first one to let a probe call through instead of failing at once: a short outage of the
    only provider then delays the run instead of failing the rest of it. While another thread's
    probe is out, waiters block on a condition until its verdict (polling every 0.25 s).
-4. Retries: a transient error (5xx, timeout, dropped connection) is retried on the same
-   provider with exponential backoff + full jitter and spends one of the image's attempts
-   there. A 429, or any answer with Retry-After, is the provider asking us to wait: the image
-   waits (Retry-After, bounded, or the backoff) and retries without spending an attempt. A
-   permanent error (bad input, safety block, no image) is never retried on that provider.
+4. Retries (lane_retries.py): a transient error (5xx, timeout, dropped connection) is retried
+   on the same provider with exponential backoff + full jitter and spends one of the image's
+   attempts there. A 429, or any answer with Retry-After, is the provider asking us to wait:
+   the image waits (Retry-After, bounded, or the backoff) and retries without spending an
+   attempt. A permanent error (bad input, safety block, no image) is never retried there.
 5. Deadline: every wait an image makes (backoff, Retry-After, a rest) must end within
    `image_deadline_seconds` of its start; a wait that would not leaves that provider for good.
 6. Failover: when a provider's attempts are spent, it answered permanently, or the deadline
@@ -35,18 +35,10 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from .base import (
-    FailureKind,
-    GenerationFailed,
-    ImageProvider,
-    ImageRequest,
-    ImageResult,
-    PermanentProviderError,
-    TransientProviderError,
-)
-from .common import RateLimitedError
+from .base import FailureKind, GenerationFailed, ImageProvider, ImageRequest, ImageResult
+from .lane_retries import LaneRetrier
 from .lanes import ProviderLane
 from .limits import (
     DEFAULT_BREAKER_FAILURES,
@@ -61,21 +53,6 @@ from .settings import ProviderSettings
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 4
-
-
-@dataclass
-class _LaneOutcome:
-    result: ImageResult | None
-    calls: int
-    # Attempts the image may still spend on this lane (kept only when it left it resting).
-    budget_left: int = 0
-    reason: str = ""
-    # The breaker opened while this image still had attempts left on the lane: it may come
-    # back to the lane once the provider lets a probe through again.
-    resting: bool = False
-    # False when the lane's last word was permanent (bad input, safety block, no image).
-    transient: bool = True
-    error: str = ""  # the last provider error, without the router's commentary
 
 
 class ImageRouter:
@@ -119,8 +96,14 @@ class ImageRouter:
         # Notified whenever a call's verdict reaches a breaker, so images waiting for another
         # thread's half-open probe wake as soon as it is decided.
         self._breaker_changed = threading.Condition()
-        self._rng = rng or random.Random()
-        self._rng_lock = threading.Lock()
+        self._retrier = LaneRetrier(
+            retry=self.retry,
+            image_deadline_seconds=image_deadline_seconds,
+            clock=clock,
+            sleep=sleep,
+            verdict=self._verdict,
+            rng=rng or random.Random(),
+        )
         self._lanes = [
             ProviderLane(
                 provider=p,
@@ -195,7 +178,7 @@ class ImageRouter:
                     continue
                 if lane.name not in tried:
                     tried.append(lane.name)
-                outcome = self._run_on_lane(
+                outcome = self._retrier.run(
                     lane,
                     request,
                     tuple(queue),
@@ -297,107 +280,6 @@ class ImageRouter:
         record()
         with self._breaker_changed:
             self._breaker_changed.notify_all()
-
-    def _run_on_lane(
-        self,
-        lane: ProviderLane,
-        request: ImageRequest,
-        later: Sequence[ProviderLane],
-        *,
-        budget: int,
-        deadline: float,
-    ) -> _LaneOutcome:
-        """Calls on one provider until it makes the image, refuses it, spends the image's
-        `budget` of attempts there, rests, or the next wait would overrun `deadline`."""
-        calls = 0
-        busy_in_a_row = 0  # 429s without Retry-After, for their backoff's exponent
-        last: TransientProviderError | None = None
-        while True:
-            # The first call was admitted by generate(); later ones re-check health so a
-            # provider that just tripped its breaker is left at once.
-            if calls and not lane.breaker.allow():
-                return self._left_resting(calls, budget, last)
-            calls += 1
-            try:
-                result = lane.call(request)
-            except RateLimitedError as exc:
-                last = exc
-                # Busy is not broken: no breaker failure.
-                self._verdict(lane.breaker.release_probe)
-            except TransientProviderError as exc:
-                last = exc
-                self._verdict(lane.breaker.record_failure)
-            except PermanentProviderError as exc:
-                self._verdict(lane.breaker.release_probe)
-                return _LaneOutcome(None, calls, reason=exc.reason, transient=False)
-            except BaseException:
-                # Not a provider failure (e.g. the worker is being torn down): never leave a
-                # half-open probe taken, or the provider would stay closed to everyone.
-                self._verdict(lane.breaker.release_probe)
-                raise
-            else:
-                self._verdict(lane.breaker.record_success)
-                return _LaneOutcome(result, calls)
-
-            # A 429 or a Retry-After is the provider asking us to wait, not a failed attempt:
-            # the image's deadline bounds those waits instead of its attempt budget.
-            asked_to_wait = isinstance(last, RateLimitedError) or last.retry_after is not None
-            if not asked_to_wait:
-                budget -= 1
-                if budget <= 0:
-                    spent = self.retry.max_attempts
-                    return _LaneOutcome(
-                        None, calls, reason=f"{last.reason} (after {spent} attempts)"
-                    )
-                if any(alt.is_idle_and_healthy() for alt in later):
-                    # Backing off here while another capable provider sits idle only adds
-                    # latency: move the image there now.
-                    return _LaneOutcome(
-                        None, calls, reason=f"{last.reason}; moved to an idle provider"
-                    )
-            if lane.breaker.state == CircuitBreaker.OPEN:
-                # This failure rested the provider: backing off first would only delay the
-                # image (it can wait for the rest, or move on, right away).
-                return self._left_resting(calls, budget, last)
-            # The backoff grows with the attempts spent (or, for a bare 429, with the 429s in a
-            # row); a Retry-After replaces it.
-            busy_in_a_row = busy_in_a_row + 1 if asked_to_wait else 0
-            spent = self.retry.max_attempts - budget
-            with self._rng_lock:
-                delay = self.retry.delay(busy_in_a_row or spent, last.retry_after, self._rng)
-            if self._clock() + delay > deadline:
-                return _LaneOutcome(
-                    None,
-                    calls,
-                    reason=f"{last.reason}; gave up: the next try would start after the "
-                    f"image's {self.image_deadline_seconds:g}s deadline",
-                )
-            logger.warning(
-                "%s failed (%s); %s in %.2fs (%d of %d attempts left)",
-                lane.name,
-                last.reason,
-                "asked to wait, retrying" if asked_to_wait else "retrying",
-                delay,
-                budget,
-                self.retry.max_attempts,
-            )
-            self._sleep(delay)
-
-    @staticmethod
-    def _left_resting(calls: int, budget: int, last: TransientProviderError | None) -> _LaneOutcome:
-        error = _reason(last)
-        return _LaneOutcome(
-            None,
-            calls,
-            budget_left=budget,
-            reason=f"{error}; provider now resting",
-            resting=True,
-            error=error,
-        )
-
-
-def _reason(error: TransientProviderError | None) -> str:
-    return error.reason if error is not None else "unknown failure"
 
 
 def _resting_reason(lane: ProviderLane, error: str | None, waited: float) -> str:
