@@ -241,6 +241,8 @@ def _plain(type_: pa.DataType) -> pa.DataType:
 
 
 def _repeat(value: Any, rows: int, type_: pa.DataType) -> pa.Array:
+    if value is None:
+        return pa.nulls(rows, type_)
     if pa.types.is_dictionary(type_):
         dictionary = pa.array([value], type=pa.string())
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)), dictionary)

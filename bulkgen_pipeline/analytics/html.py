@@ -102,10 +102,10 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
         "<h2>Value frequencies of random draws</h2>",
         '<p class="note">Per category, attribute and sampling strategy: the values drawn at '
         "random against an even chance among the options (both <code>unique</code> and "
-        "<code>balanced</code> give each option the same chance). Chi-square goodness of fit; "
-        f"p-values Holm-corrected over all {len(f.tests)} tests; a value is flagged over- or "
-        f"under-drawn when its attribute is flagged and its own z-test, Holm-corrected over all "
-        f"{len(f.values)} values, is below α = {alpha}."
+        "<code>balanced</code> give each option the same chance). A chi-square goodness of fit "
+        "per attribute and a z-test per value, Holm-corrected together over all "
+        f"{len(f.tests) + len(f.values)} tests: flagged below α = {alpha}. An attribute is "
+        "flagged when its own test or one of its values is."
         + (
             f" {report.replays_dropped} run(s) replaying a preset seed's draw are counted once."
             if report.replays_dropped
@@ -177,8 +177,8 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
         _charts(charts.get("colours", [])),
         "<h2>Failure rate by attribute value</h2>",
         '<p class="note">Judged on random draws, value against the other values of its pool '
-        "(Fisher exact; Cochran–Mantel–Haenszel across pools), Holm-corrected, inside "
-        "attributes whose chi-square test of independence is significant. "
+        "(Fisher exact; Cochran–Mantel–Haenszel across pools), Holm-corrected together with "
+        "each attribute's chi-square test of independence. "
         "<em>lower</em> can simply mean that another value of the attribute fails a lot.</p>",
         _table(
             report.flagged_failure_values,

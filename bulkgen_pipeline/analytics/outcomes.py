@@ -20,7 +20,7 @@ from .significance import (
     DEFAULT_ALPHA,
     RateDifference,
     Stratum,
-    holm,
+    holm_together,
     independence,
     rate_difference,
     wilson_interval,
@@ -41,8 +41,8 @@ _KEYS = ["category", "attribute", "value"]
 
 def failure_rates(facts: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> FailureResult:
     """Failure rate of each attribute value; flagged where, among random draws, the value fails
-    significantly more or less often than the other values of its pool (Holm-corrected, and
-    only inside attributes whose own test is significant)."""
+    significantly more or less often than the other values of its pool (the value tests and
+    the per-attribute tests Holm-corrected together)."""
     finished = facts[facts["status"].isin(FINISHED) & ~facts["attribute"].isin(SETTINGS)]
     finished = finished.assign(failed=(finished["status"] == AnalyticsOutcome.FAILED).to_numpy())
     values = (
@@ -73,15 +73,15 @@ def failure_rates(facts: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> FailureR
     found = [differences.get(key) for key in values[_KEYS].itertuples(index=False, name=None)]
     values["p_value"] = [d.p_value if d else 1.0 for d in found]
     excess = np.array([d.excess_failures if d else 0.0 for d in found])
-    values["p_adjusted"] = holm(values["p_value"].to_numpy())
-    tests["p_adjusted"] = holm(tests["p_value"].to_numpy())
-    tests["flagged"] = tests["p_adjusted"] < alpha
-    flagged = set(
-        tests.loc[tests["flagged"], ["category", "attribute"]].itertuples(index=False, name=None)
+    tests["p_adjusted"], values["p_adjusted"] = holm_together(
+        tests["p_value"].to_numpy(), values["p_value"].to_numpy()
     )
-    pairs = values[["category", "attribute"]].itertuples(index=False, name=None)
-    gate = np.array([pair in flagged for pair in pairs], dtype=bool)
-    significant = gate & (values["p_adjusted"].to_numpy() < alpha)
+    significant = values["p_adjusted"].to_numpy() < alpha
+    pairs = ["category", "attribute"]
+    off = set(values.loc[significant, pairs].itertuples(index=False, name=None))
+    tests["flagged"] = (tests["p_adjusted"] < alpha).to_numpy() | np.array(
+        [pair in off for pair in tests[pairs].itertuples(index=False, name=None)], dtype=bool
+    )
     values["flag"] = np.where(significant, np.where(excess > 0, "higher", "lower"), "")
     reasons = _top_reasons(drawn)
     values["top_reason"] = [

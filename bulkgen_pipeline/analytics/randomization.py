@@ -21,7 +21,8 @@ from .significance import (
     PoolCounts,
     goodness_of_fit,
     holm,
-    value_deviation,
+    holm_together,
+    value_deviations,
 )
 
 SAMPLING_STRATEGIES = ("unique", "balanced")  # both should give every option the same chance
@@ -92,7 +93,8 @@ _TEST_KEYS = ["category", "attribute", "strategy"]
 
 def value_frequencies(facts: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> FrequencyResult:
     """Observed counts of each randomly drawn value against an even chance, tested with a
-    chi-square goodness of fit per attribute and a z-test per value, Holm-corrected."""
+    chi-square goodness of fit per attribute and a z-test per value, all Holm-corrected
+    together."""
     rows = facts[
         (facts["source"] == Source.RANDOM)
         & facts["drawn_from"].notna()
@@ -123,30 +125,35 @@ def _frequencies(rows: pd.DataFrame, keys: list[str], alpha: float) -> Frequency
                 "outside_pool": ", ".join(fit.outside_pool),
             }
         )
-        every_value = {v for p in pools for v in (*p.probabilities, *p.observed)}
-        for value in sorted(every_value):
-            deviation = value_deviation(value, pools)
-            values.append(
+        deviations = value_deviations(pools)
+        values.append(
+            pd.DataFrame(
                 {
-                    **dict(zip(keys, key, strict=True)),
-                    "value": value,
-                    "observed": deviation.observed,
-                    "expected": deviation.expected,
-                    "share": deviation.observed / picks if picks else np.nan,
-                    "expected_share": deviation.expected / picks if picks else np.nan,
-                    "z": deviation.z,
-                    "p_value": deviation.p_value,
-                }
+                    **{name: part for name, part in zip(keys, key, strict=True)},
+                    "value": deviations.values,
+                    "observed": deviations.observed,
+                    "expected": deviations.expected,
+                    "share": deviations.observed / picks if picks else np.nan,
+                    "expected_share": deviations.expected / picks if picks else np.nan,
+                    "z": deviations.z,
+                    "p_value": deviations.p_value,
+                },
+                index=pd.RangeIndex(len(deviations.values)),
             )
+        )
     tests_frame = pd.DataFrame(tests, columns=[*keys, *_TEST_COLUMNS])
-    values_frame = pd.DataFrame(values, columns=[*keys, *_VALUE_COLUMNS])
-    tests_frame["p_adjusted"] = holm(tests_frame["p_value"].to_numpy())
-    tests_frame["flagged"] = tests_frame["p_adjusted"] < alpha
-    values_frame["p_adjusted"] = holm(values_frame["p_value"].to_numpy())
-    flagged_tests = tests_frame.loc[tests_frame["flagged"], keys]
-    gate = values_frame.merge(flagged_tests.assign(_gate=True), on=keys, how="left")["_gate"]
-    significant = gate.fillna(False).to_numpy(dtype=bool) & (
-        values_frame["p_adjusted"].to_numpy() < alpha
+    values_frame = (
+        pd.concat(values, ignore_index=True)
+        if values
+        else pd.DataFrame(columns=[*keys, *_VALUE_COLUMNS])
+    )
+    tests_frame["p_adjusted"], values_frame["p_adjusted"] = holm_together(
+        tests_frame["p_value"].to_numpy(), values_frame["p_value"].to_numpy()
+    )
+    significant = values_frame["p_adjusted"].to_numpy() < alpha
+    off = set(values_frame.loc[significant, keys].itertuples(index=False, name=None))
+    tests_frame["flagged"] = (tests_frame["p_adjusted"] < alpha).to_numpy() | np.array(
+        [key in off for key in tests_frame[keys].itertuples(index=False, name=None)], dtype=bool
     )
     direction = np.where(values_frame["observed"] > values_frame["expected"], "over", "under")
     values_frame["flag"] = np.where(significant, direction, "")
@@ -316,15 +323,12 @@ def colour_distribution(facts: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Co
                 "mismatches": 0,
             }
         )
-        for value in sorted({v for p in pools for v in (*p.probabilities, *p.observed)}):
-            deviation = value_deviation(value, pools)
+        deviations = value_deviations(pools)
+        for value, observed, expected in zip(
+            deviations.values, deviations.observed, deviations.expected, strict=True
+        ):
             colours.append(
-                {
-                    "strategy": strategy,
-                    "value": value,
-                    "observed": deviation.observed,
-                    "expected": deviation.expected,
-                }
+                {"strategy": strategy, "value": value, "observed": observed, "expected": expected}
             )
     cycling = rows[rows["strategy"] == "cycling"]
     if not cycling.empty:

@@ -1,10 +1,10 @@
 """The tests the report runs, and the correction that keeps many of them honest.
 
-Every family of tests in the report (one test per attribute, one per value…) is corrected with
-Holm's step-down method, which bounds the chance of *any* false flag in the family by alpha.
-Value-level flags are only raised inside an attribute whose own test is significant (a
-gatekeeping order), so the chance that an unbiased history raises any flag at all stays at or
-below alpha.
+Each section of the report (value frequencies, failure rates) tests every attribute as a whole
+and every value on its own, and corrects all of those tests together with Holm's step-down
+method: the chance that an unbiased history raises *any* flag in the section stays at or below
+alpha. An attribute is flagged when its own test or any of its values is: a value drawn or
+refused out of line means the attribute is too.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     adjusted = np.empty_like(p)
     adjusted[order] = adjusted_sorted
     return adjusted
+
+
+def holm_together(*families: np.ndarray) -> list[np.ndarray]:
+    """Holm over the union of several arrays of p-values, split back into their shapes."""
+    sizes = [len(f) for f in families]
+    adjusted = holm(np.concatenate([np.asarray(f, dtype=float) for f in families]))
+    return np.split(adjusted, np.cumsum(sizes)[:-1])
 
 
 @dataclass(frozen=True)
@@ -71,11 +78,9 @@ def goodness_of_fit(pools: Sequence[PoolCounts]) -> GoodnessOfFit:
         if len(options) < 2 or pool.picks == 0:
             continue
         observed = np.array([pool.observed.get(o, 0) for o in options], dtype=float)
-        expected = np.array([pool.probabilities[o] for o in options]) * observed.sum()
-        # scipy insists the two sums agree to 1e-8; rounding in the weights must not trip it.
-        expected *= observed.sum() / expected.sum()
-        result = stats.chisquare(observed, expected)
-        statistic += float(result.statistic)
+        chance = np.array([pool.probabilities[o] for o in options])
+        expected = chance / chance.sum() * observed.sum()
+        statistic += float(((observed - expected) ** 2 / expected).sum())
         dof += len(options) - 1
         min_expected = min(min_expected, float(expected.min()))
     if outside:
@@ -90,31 +95,38 @@ def goodness_of_fit(pools: Sequence[PoolCounts]) -> GoodnessOfFit:
 
 
 @dataclass(frozen=True)
-class ValueDeviation:
-    observed: int
-    expected: float
-    z: float
-    p_value: float
+class ValueDeviations:
+    """Per value: observed and expected count, z-score and two-sided p-value."""
+
+    values: list[str]
+    observed: np.ndarray
+    expected: np.ndarray
+    z: np.ndarray
+    p_value: np.ndarray
 
 
-def value_deviation(value: str, pools: Sequence[PoolCounts]) -> ValueDeviation:
-    """How far one value's count is from its expectation, as a two-sided z-test.
+def value_deviations(pools: Sequence[PoolCounts]) -> ValueDeviations:
+    """How far each value's count is from its expectation, as two-sided z-tests.
 
     Each pick is a Bernoulli trial with the value's probability in its pool, so the count's
     exact mean and variance are sums over pools (a Poisson-binomial); with the hundreds of
-    picks a history holds the normal approximation is close.
+    picks a history holds the normal approximation is close. A value its pools cannot produce
+    has variance 0: any draw of it is impossible (p = 0).
     """
-    observed = sum(int(p.observed.get(value, 0)) for p in pools)
-    expected = sum(p.picks * p.probabilities.get(value, 0.0) for p in pools)
-    variance = sum(
-        p.picks * p.probabilities.get(value, 0.0) * (1 - p.probabilities.get(value, 0.0))
-        for p in pools
-    )
-    if variance == 0:
-        exact = observed == round(expected)
-        return ValueDeviation(observed, expected, 0.0 if exact else np.inf, 1.0 if exact else 0.0)
-    z = (observed - expected) / np.sqrt(variance)
-    return ValueDeviation(observed, expected, float(z), float(2 * stats.norm.sf(abs(z))))
+    values = sorted({v for p in pools for v in (*p.probabilities, *p.observed)})
+    observed = np.array([sum(int(p.observed.get(v, 0)) for p in pools) for v in values], float)
+    expected = np.zeros(len(values))
+    variance = np.zeros(len(values))
+    for pool in pools:
+        chance = np.array([pool.probabilities.get(v, 0.0) for v in values])
+        expected += pool.picks * chance
+        variance += pool.picks * chance * (1 - chance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(variance > 0, (observed - expected) / np.sqrt(variance), 0.0)
+    exact = np.isclose(observed, expected)
+    z = np.where((variance == 0) & ~exact, np.inf, z)
+    p_value = 2 * stats.norm.sf(np.abs(z))
+    return ValueDeviations(values, observed.astype(int), expected, z, p_value)
 
 
 @dataclass(frozen=True)
