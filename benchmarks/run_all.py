@@ -9,7 +9,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_cli import run_cli_benchmarks  # noqa: E402
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
-from benchmarks.bench_providers import run_provider_benchmarks  # noqa: E402
+from benchmarks.bench_providers import (  # noqa: E402
+    run_fault_benchmarks,
+    run_provider_benchmarks,
+)
 from benchmarks.bench_resolution import run_resolution_benchmarks  # noqa: E402
 from benchmarks.table import print_table  # noqa: E402
 
@@ -26,6 +29,10 @@ def main() -> None:
     )
     print_table(
         "Providers: 50 images through the router against fake servers", run_provider_benchmarks()
+    )
+    print_table(
+        "Provider faults: 10 runs x 30 images per scenario (both passes), production retries",
+        run_fault_benchmarks(),
     )
     print_table("CLI: wall time of a fresh process (median of 7)", run_cli_benchmarks())
 
