@@ -16,6 +16,7 @@ from .resources.images import ImageGenerationResource
 from .resources.object_store import ObjectStoreResource
 from .sensors.analytics import settled_runs_to_analytics
 from .sensors.failures import bulk_run_cancellations, bulk_run_failures
+from .sensors.leases import stranded_jobs
 from .sensors.queue import queued_bulk_jobs
 
 __all__ = ["BULK_ASSETS", "bulk_generation_job", "build_definitions", "build_resources", "defs"]
@@ -43,6 +44,7 @@ def build_definitions(resources: dict[str, object] | None = None) -> dg.Definiti
             queued_bulk_jobs,
             bulk_run_failures,
             bulk_run_cancellations,
+            stranded_jobs,
             settled_runs_to_analytics,
         ],
         resources=resources or build_resources(),

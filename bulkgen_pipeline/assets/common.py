@@ -1,15 +1,19 @@
 """What every asset of a run loads first: the job as queued, its layout and its resolved specs."""
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from .. import db
+from ..config import Settings
 from ..domain.specs import GenerationSpec
 from ..runs.generation import collect_outcomes
 from ..runs.layout import RunLayout
+from ..runs.leases import LeaseKeeper
 from ..runs.packaging import GenerationOutcome, RunContext
 from ..storage.base import ObjectStore
 
@@ -85,3 +89,20 @@ def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -
     }
     outcomes = collect_outcomes(store, loaded.run, specs, recorded)
     return GeneratedRun(loaded, store, database, specs, resolution, outcomes)
+
+
+def lease_seconds() -> float:
+    return Settings.from_env().lease_seconds
+
+
+def leased(step: Callable[..., Any]) -> Callable[..., Any]:
+    """The step holds the job's lease while it runs, whichever process runs it: a killed
+    executor stops renewing it, and the lease watch takes the job over."""
+
+    @functools.wraps(step)
+    def holding_lease(context: dg.AssetExecutionContext, **resources: Any) -> Any:
+        database = resources["database"].get_database()
+        with LeaseKeeper(database, context.partition_key, context.run_id, lease_seconds()):
+            return step(context, **resources)
+
+    return holding_lease

@@ -18,7 +18,7 @@ from ..runs.image_checks import image_size_problems
 from ..runs.packaging import GenerationOutcome
 from ..runs.tracking import DatabaseTracker
 from ..statuses import SETTLED_JOB_STATUSES
-from .common import load_run, load_specs
+from .common import leased, load_run, load_specs
 from .partitions import bulk_run_partitions
 
 NO_IMAGES = "No images were generated successfully"
@@ -50,6 +50,7 @@ def images_pool() -> str:
     ],
     kinds={"python"},
 )
+@leased
 def generated_images(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,

@@ -8,7 +8,7 @@ from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
 from ..runs.layout import ZIP_SUMMARY_NAME, image_filename
 from ..runs.packaging import build_analytics, run_summary, write_zip
-from .common import load_generated_run
+from .common import leased, load_generated_run
 from .partitions import bulk_run_partitions
 
 ZIP_CHECK = "zip_lists_every_success"
@@ -27,6 +27,7 @@ ZIP_CHECK = "zip_lists_every_success"
     ],
     kinds={"python"},
 )
+@leased
 def bulk_zip(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:
@@ -70,6 +71,7 @@ def bulk_zip(
     deps=["generated_images"],
     kinds={"python"},
 )
+@leased
 def run_analytics(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:

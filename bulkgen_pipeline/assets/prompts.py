@@ -10,7 +10,7 @@ from ..domain.requests import PRESET, request_from_snapshot
 from ..domain.schema import load_category_schema
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
-from .common import load_run, load_specs
+from .common import lease_seconds, leased, load_run, load_specs
 from .partitions import bulk_run_partitions
 
 UNIQUE_CHECK = "prompts_unique"
@@ -32,6 +32,7 @@ GRAMMAR_CHECK = "prompts_grammatical"
     ],
     kinds={"python"},
 )
+@leased
 def resolved_prompts(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:
@@ -55,7 +56,7 @@ def resolved_prompts(
         context.log.info("Reusing the prompts resolved by an earlier attempt of this run")
     specs, summary = load_specs(store, layout)
     with database.get_database().session() as session:
-        db.mark_job_processing(session, run_id, context.run_id)
+        db.mark_job_processing(session, run_id, context.run_id, lease_seconds=lease_seconds())
 
     prompts = [spec.prompt for spec in specs]
     duplicates = len(prompts) - len(set(prompts))

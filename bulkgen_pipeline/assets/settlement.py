@@ -8,7 +8,7 @@ from .. import db
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
 from ..runs.downloads import DOWNLOAD_URL_SECONDS, download_link
-from .common import load_generated_run
+from .common import leased, load_generated_run
 from .partitions import bulk_run_partitions
 
 
@@ -18,6 +18,7 @@ from .partitions import bulk_run_partitions
     deps=["bulk_zip", "run_analytics"],
     kinds={"python"},
 )
+@leased
 def run_settlement(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:

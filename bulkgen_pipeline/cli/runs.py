@@ -1,4 +1,4 @@
-"""`bulkgen run`, `status`, `cancel`: bulk runs from the terminal."""
+"""`bulkgen run`, `status`, `cancel`, `retry-failed`, `resume`: bulk runs from the terminal."""
 
 from __future__ import annotations
 
@@ -159,7 +159,70 @@ def status(job_id: str) -> None:
 @click.argument("job_id")
 def cancel(job_id: str) -> None:
     """Cancel a job: a queued job never runs; a running one stops submitting new images."""
-    with database(Settings.from_env()).session() as session:
-        if db.get_job(session, job_id) is None:
-            fail(f"no job '{job_id}'")
-        emit({"job_id": job_id, "status": db.request_cancel(session, job_id)})
+    from ..runs.control import JobConflict, cancel_job
+    from ..runs.queueing import NotFound
+
+    try:
+        status = cancel_job(database(Settings.from_env()), user_id=None, run_id=job_id)
+    except (NotFound, JobConflict) as exc:
+        fail(str(exc))
+    emit({"job_id": job_id, "status": status})
+
+
+def _execute_claimed(run_id: str, settings: Settings, database_: db.Database) -> None:
+    status = run_now(run_id, settings, database_)
+    emit(summary_of(status, settings))
+    if status["status"] != "completed":
+        raise SystemExit(1)
+
+
+@main.command("retry-failed")
+@click.argument("job_id")
+@click.option("--queue-only", is_flag=True, help="Only queue the new pass; the sensor launches it")
+def retry_failed(job_id: str, queue_only: bool) -> None:
+    """Make the failed images of a finished (partial or failed) run again, one credit each;
+    the ZIP, analytics and history then include them."""
+    from ..runs.control import JobConflict
+    from ..runs.control import retry_failed as retry
+    from ..runs.queueing import NotFound
+
+    settings = Settings.from_env()
+    database_ = database(settings)
+    try:
+        retried = retry(database_, user_id=None, run_id=job_id)
+    except (NotFound, JobConflict, db.NothingToRetry, db.InsufficientCredits) as exc:
+        fail(str(exc))
+    if queue_only:
+        emit({"job_id": job_id, "status": retried.status, "images": retried.images_to_retry})
+        return
+    with database_.session() as session:
+        db.mark_job_processing(session, job_id, None)
+    _execute_claimed(job_id, settings, database_)
+
+
+@main.command("resume")
+@click.argument("job_id")
+@click.option("--queue-only", is_flag=True, help="Only queue it; the sensor launches it")
+def resume(job_id: str, queue_only: bool) -> None:
+    """Take over a job whose executor died (processing or cancelling): make only its missing
+    images now, or end it cancelled. The lease watch does the same by itself once the lease
+    has expired (BULKGEN_LEASE_SECONDS)."""
+    from ..runs.control import JobConflict
+    from ..runs.leases import resume_job
+    from ..runs.queueing import NotFound
+
+    settings = Settings.from_env()
+    database_ = database(settings)
+    try:
+        status = resume_job(
+            database_,
+            run_id=job_id,
+            max_resumes=settings.max_resumes,
+            claim=not queue_only,
+        )
+    except (NotFound, JobConflict) as exc:
+        fail(str(exc))
+    if queue_only or status != "processing":
+        emit({"job_id": job_id, "status": status})
+        return
+    _execute_claimed(job_id, settings, database_)

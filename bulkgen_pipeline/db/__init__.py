@@ -31,6 +31,7 @@ from bulkgen_pipeline.db.jobs import (
     queued_jobs,
     run_folder,
 )
+from bulkgen_pipeline.db.leases import renew_lease, stranded_jobs
 from bulkgen_pipeline.db.ledger import LedgerEntry, credit_invariant_violations, ledger_entries
 from bulkgen_pipeline.db.models import ALL_TABLES
 from bulkgen_pipeline.db.presets import (
@@ -58,6 +59,7 @@ from bulkgen_pipeline.db.transitions import (
     mark_job_processing,
     request_cancel,
     requeue_failed,
+    resume_stranded,
 )
 from bulkgen_pipeline.db.users import (
     CreatedUser,
@@ -123,6 +125,9 @@ __all__ = [
     "record_item",
     "refresh_progress",
     "request_cancel",
+    "renew_lease",
+    "resume_stranded",
+    "stranded_jobs",
     "requeue_failed",
     "run_folder",
     "save_preset",

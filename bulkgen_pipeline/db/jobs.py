@@ -50,11 +50,19 @@ class JobRow:
     status: str
     requested_count: int
     pass_number: int = 0
+    resume_count: int = 0
 
     @property
     def run_key(self) -> str:
-        """Dagster run key of this pass: each retry-failed pass is a new run of the partition."""
-        return self.run_id if self.pass_number == 0 else f"{self.run_id}:pass{self.pass_number}"
+        return run_key(self.run_id, self.pass_number, self.resume_count)
+
+
+def run_key(run_id: str, pass_number: int, resume_count: int) -> str:
+    """The Dagster run key of a job's current attempt: every retry-failed pass and every resume
+    after a lost executor is a new run of the same partition; a late event about an older
+    run carries an older key and is ignored."""
+    key = run_id if pass_number == 0 else f"{run_id}:pass{pass_number}"
+    return key if resume_count == 0 else f"{key}:resume{resume_count}"
 
 
 @dataclass(frozen=True)
@@ -216,6 +224,7 @@ _JOB_ROW_COLUMNS = (
     BackendJob.status,
     BackendJob.requested_count,
     BackendJob.pass_number,
+    BackendJob.resume_count,
 )
 
 

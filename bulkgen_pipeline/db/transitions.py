@@ -6,12 +6,14 @@ the header and appends the status event (SSE and webhooks). Lock order: user →
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.errors import InsufficientCredits, UnknownJob
 from bulkgen_pipeline.db.events import STATUS_EVENT, append_event
-from bulkgen_pipeline.db.jobs import item_counts
+from bulkgen_pipeline.db.jobs import item_counts, run_key
 from bulkgen_pipeline.db.ledger import (
     add_ledger_entry,
     lock_run,
@@ -80,9 +82,16 @@ def refresh_counts(session: Session, job: BackendJob, header: BulkGenerationHead
     header.completed_images, header.failed_images = item_counts(session, job.uuid)
 
 
-def mark_job_processing(session: Session, run_id: str, dagster_run_id: str | None) -> str:
-    """queued/failed → processing (a failed run being re-executed counts as a retry).
-    Settled, cancelling and cancelled jobs are left alone. Returns the job's status."""
+def mark_job_processing(
+    session: Session,
+    run_id: str,
+    dagster_run_id: str | None,
+    *,
+    lease_seconds: float | None = None,
+) -> str:
+    """queued/failed → processing (a failed run being re-executed counts as a retry), holding
+    the lease for `lease_seconds` when given. Settled, cancelling and cancelled jobs are left
+    alone. Returns the job's status."""
     job, header = lock_run_rows(session, run_id)
     status = JobStatus(job.status)
     if status in (JobStatus.QUEUED, JobStatus.FAILED, JobStatus.PROCESSING):
@@ -97,6 +106,9 @@ def mark_job_processing(session: Session, run_id: str, dagster_run_id: str | Non
         job.started_at = job.started_at or utcnow()
         if dagster_run_id is not None:
             job.dagster_run_id = dagster_run_id
+        if lease_seconds is not None:
+            job.lease_owner = dagster_run_id or "claimed"
+            job.lease_expires_at = utcnow() + timedelta(seconds=lease_seconds)
         set_status(session, job, header, JobStatus.PROCESSING)
     session.flush()
     return job.status
@@ -115,12 +127,16 @@ def request_cancel(session: Session, run_id: str) -> str:
     return job.status
 
 
-def _superseded(job: BackendJob, dagster_run_id: str | None) -> bool:
+def _superseded(job: BackendJob, dagster_run_id: str | None, key: str | None = None) -> bool:
     """True when the event is about an older Dagster run than the one now working on the job.
 
-    Sensors can report late: a failure of attempt 1 must not end attempt 2, which an operator
-    may already have launched, nor release the reservation attempt 2 will settle against.
+    Sensors can report late: a failure of attempt 1 must not end attempt 2, which an operator,
+    a retry-failed pass or the lease watch may already have launched, nor release the
+    reservation attempt 2 will settle against. Runs the sensor launched carry the run key of
+    their attempt; others are told apart by their Dagster run id.
     """
+    if key is not None and key != run_key(job.uuid, job.pass_number, job.resume_count):
+        return True
     return (
         dagster_run_id is not None
         and job.dagster_run_id is not None
@@ -129,13 +145,18 @@ def _superseded(job: BackendJob, dagster_run_id: str | None) -> bool:
 
 
 def mark_cancelled(
-    session: Session, run_id: str, reason: str | None = None, *, dagster_run_id: str | None = None
+    session: Session,
+    run_id: str,
+    reason: str | None = None,
+    *,
+    dagster_run_id: str | None = None,
+    key: str | None = None,
 ) -> str:
     """The run stopped after a cancel request: cancelled, open reservation released, stored
     items/images kept. A settled run stays settled; an event about a superseded Dagster run
     changes nothing. Returns the job's status."""
     job, header, user = lock_run(session, run_id)
-    if _superseded(job, dagster_run_id):
+    if _superseded(job, dagster_run_id, key):
         return job.status
     if job.status not in SETTLED_JOB_STATUSES:
         if job.status != JobStatus.CANCELLED:
@@ -169,7 +190,12 @@ def has_settled_images(session: Session, run_id: str) -> bool:
 
 
 def fail_job(
-    session: Session, run_id: str, error: str, *, dagster_run_id: str | None = None
+    session: Session,
+    run_id: str,
+    error: str,
+    *,
+    dagster_run_id: str | None = None,
+    key: str | None = None,
 ) -> str:
     """The run failed with `error`: its open reservation is released (at most once), items and
     stored images kept, header counts refreshed. A settled run is left alone; a run being
@@ -177,7 +203,7 @@ def fail_job(
     delivered (partial, with the error); a failure of a superseded Dagster run (see
     `_superseded`) changes nothing. Idempotent. Returns the job's status."""
     job, header, user = lock_run(session, run_id)
-    if job.status in SETTLED_JOB_STATUSES or _superseded(job, dagster_run_id):
+    if job.status in SETTLED_JOB_STATUSES or _superseded(job, dagster_run_id, key):
         return job.status
     if job.status not in (JobStatus.CANCELLED, JobStatus.FAILED) or job.error_message != error:
         refresh_counts(session, job, header)
@@ -245,3 +271,34 @@ def requeue_failed(session: Session, run_id: str) -> tuple[int, int]:
     set_status(session, job, header, JobStatus.QUEUED)
     session.flush()
     return job.pass_number, missing
+
+
+def resume_stranded(session: Session, run_id: str, *, max_resumes: int, reason: str) -> str:
+    """A job whose executor stopped renewing its lease: a cancelling one ends cancelled; a
+    processing one goes back to the queue for a new run that makes only the missing images,
+    up to `max_resumes` times, then fails with `reason`. The reservation is released whenever
+    the job ends. Returns the job's status."""
+    job, header, user = lock_run(session, run_id)
+    status = JobStatus(job.status)
+    if status == JobStatus.CANCELLING:
+        refresh_counts(session, job, header)
+        set_status(session, job, header, JobStatus.CANCELLED, error=reason)
+        release_reservation(session, user, job)
+    elif status == JobStatus.PROCESSING:
+        if job.resume_count >= max_resumes:
+            refresh_counts(session, job, header)
+            target = JobStatus.PARTIAL if has_settled_images(session, run_id) else JobStatus.FAILED
+            set_status(
+                session,
+                job,
+                header,
+                target,
+                error=f"{reason}; gave up after {job.resume_count} resumes",
+            )
+            release_reservation(session, user, job)
+        else:
+            job.resume_count += 1
+            job.lease_owner = job.lease_expires_at = None
+            set_status(session, job, header, JobStatus.QUEUED)
+    session.flush()
+    return job.status

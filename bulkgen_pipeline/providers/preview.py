@@ -33,8 +33,9 @@ class LocalPreviewProvider:
     name = "local"
     model = "local-preview-v1"
 
-    def __init__(self, long_side: int = PREVIEW_LONG_SIDE) -> None:
+    def __init__(self, long_side: int = PREVIEW_LONG_SIDE, seconds_per_image: float = 0.0) -> None:
         self.long_side = long_side
+        self.seconds_per_image = seconds_per_image
 
     def supports(self, request: ImageRequest) -> bool:
         try:
@@ -54,6 +55,8 @@ class LocalPreviewProvider:
                 f"preview size {width}x{height} is outside 1..{MAX_SIDE}", provider=self.name
             )
         data = render_preview(request, width, height)
+        if self.seconds_per_image:
+            time.sleep(self.seconds_per_image)
         return ImageResult(
             image_bytes=data,
             provider=self.name,

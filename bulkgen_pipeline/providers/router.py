@@ -323,7 +323,9 @@ def build_router(
         elif name == "local":
             from .preview import LocalPreviewProvider
 
-            providers.append(LocalPreviewProvider())
+            providers.append(
+                LocalPreviewProvider(seconds_per_image=settings.local_seconds_per_image)
+            )
         else:  # settings validation makes this unreachable; kept as a guard
             raise ValueError(f"unknown provider {name!r}")
     return ImageRouter(

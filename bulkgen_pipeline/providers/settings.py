@@ -54,6 +54,9 @@ class ProviderSettings(EnvSettings):
     replicate_concurrency: int = _count(8, "BULKGEN_REPLICATE_CONCURRENCY")
     google_concurrency: int = _count(8, "BULKGEN_GOOGLE_CONCURRENCY")
     local_concurrency: int = _count(4, "BULKGEN_LOCAL_CONCURRENCY")
+    # The preview renders in milliseconds; a pause per image makes it behave like a real
+    # provider for demos (progress to watch) and for crash tests (a run to kill mid-way).
+    local_seconds_per_image: float = _seconds(0.0, "BULKGEN_LOCAL_SECONDS_PER_IMAGE", 0.0, 600.0)
     # Replicate allows 600 prediction creates per minute per account.
     replicate_creates_per_minute: float = _seconds(
         600.0, "BULKGEN_REPLICATE_CREATES_PER_MINUTE", 1.0, 100_000.0

@@ -3,7 +3,9 @@
 bulk_run_failures: a failed run marks the job failed with the asset's error.
 bulk_run_cancellations: a run terminated in the UI, or dropped from the run queue, marks the job
 cancelled (run-failure sensors never see those: Dagster ends them CANCELED, not FAILED).
-Both leave a job alone when a newer Dagster run already works on it.
+Both leave a job alone when a newer Dagster run already works on it. They watch every run of
+the bulk job, including ones with no code location behind them (the CLI executes runs
+in-process): Dagster's `monitored_jobs` filter would silently skip those.
 """
 
 from collections.abc import Iterable
@@ -15,6 +17,14 @@ from ..jobs.bulk import bulk_generation_job
 from ..resources.database import DatabaseResource
 
 PARTITION_TAG = "dagster/partition"
+RUN_KEY_TAG = "dagster/run_key"
+
+
+def bulk_job_of(run: dg.DagsterRun) -> tuple[str | None, str | None]:
+    """(job id, run key) of a Dagster run of the bulk job; (None, None) for any other run."""
+    if run.job_name != bulk_generation_job.name:
+        return None, None
+    return run.tags.get(PARTITION_TAG), run.tags.get(RUN_KEY_TAG)
 
 
 def failure_message(step_failures: Iterable[dg.DagsterEvent], fallback: str) -> str:
@@ -37,31 +47,33 @@ def run_failure_message(instance: dg.DagsterInstance, dagster_run_id: str, fallb
 
 @dg.run_failure_sensor(
     name="bulk_run_failures",
-    monitored_jobs=[bulk_generation_job],
+    monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Marks a bulk job failed with the run's error and releases its credit reservation.",
 )
 def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseResource) -> None:
-    run_id = context.dagster_run.tags.get(PARTITION_TAG)
+    run_id, key = bulk_job_of(context.dagster_run)
     if not run_id:
         return
     message = failure_message(
         context.get_step_failure_events(), context.failure_event.message or "run failed"
     )
     with database.get_database().session() as session:
-        status = db.fail_job(session, run_id, message, dagster_run_id=context.dagster_run.run_id)
+        status = db.fail_job(
+            session, run_id, message, dagster_run_id=context.dagster_run.run_id, key=key
+        )
     context.log.info(f"job {run_id} is {status}: {message}")
 
 
 @dg.run_status_sensor(
     name="bulk_run_cancellations",
     run_status=dg.DagsterRunStatus.CANCELED,
-    monitored_jobs=[bulk_generation_job],
+    monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Marks a bulk job cancelled when its Dagster run is cancelled; releases credits.",
 )
 def bulk_run_cancellations(context: dg.RunStatusSensorContext, database: DatabaseResource) -> None:
-    run_id = context.dagster_run.tags.get(PARTITION_TAG)
+    run_id, key = bulk_job_of(context.dagster_run)
     if not run_id:
         return
     with database.get_database().session() as session:
@@ -70,5 +82,6 @@ def bulk_run_cancellations(context: dg.RunStatusSensorContext, database: Databas
             run_id,
             "The Dagster run was cancelled",
             dagster_run_id=context.dagster_run.run_id,
+            key=key,
         )
     context.log.info(f"job {run_id} is {status} after its Dagster run was cancelled")
