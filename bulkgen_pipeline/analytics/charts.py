@@ -94,9 +94,12 @@ def bar_chart(
 ) -> str:
     """Vertical bars, with an optional expected level marked on each bar."""
     n = len(labels)
-    longest = max((len(_short(label, 28)) for label in labels), default=1)
-    bottom = min(130.0, 0.62 * _CHAR_W * longest + 16)  # labels run down at 45 degrees
-    left, slot = 48.0, 26.0
+    lengths = [len(_short(label, 28)) for label in labels]
+    slot = 26.0
+    # Labels run down-left at 45 degrees: the bottom and the first bars' left need room.
+    bottom = min(130.0, 0.62 * _CHAR_W * max(lengths, default=1) + 16)
+    reach = [0.71 * _CHAR_W * n - 13 - slot * i for i, n in enumerate(lengths)]
+    left = max(48.0, max(reach, default=0.0) + 4)
     top = 46.0 if expected is not None else 30.0  # room for the legend under the title
     plot_h = 150.0
     width = max(260.0, left + slot * n + 24)

@@ -37,6 +37,7 @@ figure.chart{margin:0;background:#fff;border:1px solid #e0e0e0;border-radius:6px
 figure.chart svg{display:block;max-width:100%;height:auto}
 figcaption{font-size:12px;color:#555;max-width:520px}
 .note{color:#555;font-size:13px}
+summary{cursor:pointer;color:#234;margin:8px 0}
 """
 
 
@@ -112,22 +113,6 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
             else ""
         )
         + "</p>",
-        _table(
-            f.tests,
-            [
-                "category",
-                "attribute",
-                "strategy",
-                "runs",
-                "picks",
-                "values",
-                "chi2",
-                "dof",
-                "p_value",
-                "p_adjusted",
-                "flagged",
-            ],
-        ),
         "<h3>Values drawn more or less often than expected</h3>",
         _table(
             report.flagged_values,
@@ -145,6 +130,25 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
             empty="None: every value is drawn as often as its strategy predicts.",
         ),
         _charts(charts.get("frequency", [])),
+        _details(
+            f"All {len(f.tests)} attribute tests",
+            _table(
+                f.tests,
+                [
+                    "category",
+                    "attribute",
+                    "strategy",
+                    "runs",
+                    "picks",
+                    "values",
+                    "chi2",
+                    "dof",
+                    "p_value",
+                    "p_adjusted",
+                    "flagged",
+                ],
+            ),
+        ),
         "<h2>Balanced runs</h2>",
         _balance(report),
         "<h2>Uniqueness within runs</h2>",
@@ -158,7 +162,11 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
         ),
         "<h2>Fixed by the merchant or left random</h2>",
         '<p class="note">Each preset counted once, as of its latest run.</p>',
-        _table(report.fixed_or_random, list(report.fixed_or_random.columns)),
+        _details(
+            f"{len(report.fixed_or_random)} attributes",
+            _table(report.fixed_or_random, list(report.fixed_or_random.columns)),
+            open_=True,
+        ),
         "<h2>Colours per colour strategy</h2>",
         _table(
             report.colours.strategies,
@@ -248,6 +256,11 @@ def _balance(report: RandomizationReport) -> str:
         "option used within one count of the others.</p>"
     )
     return text + _table(b.violations, list(b.violations.columns), empty="")
+
+
+def _details(summary: str, body: str, *, open_: bool = False) -> str:
+    """A section readers can fold (plain HTML, no script)."""
+    return f"<details{' open' if open_ else ''}><summary>{_esc(summary)}</summary>{body}</details>"
 
 
 def _charts(charts: Iterable[Chart]) -> str:
