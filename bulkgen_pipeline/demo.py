@@ -1,4 +1,4 @@
-"""`make demo`: one complete bulk run on the embedded default, then where the ZIP is.
+"""`make demo`: one complete bulk run on the embedded default, then where the ZIP and report are.
 
 Creates a demo user with credits, stores examples/professional_bags.json as a preset and runs it
 with the local preview renderer (whatever provider credentials the shell has are ignored here).
@@ -17,9 +17,12 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "professional_bags.
 def main() -> int:
     os.environ["BULKGEN_PROVIDERS"] = "local"
     from . import db
+    from .analytics.publish import REPORT_KEY
     from .cli import run_now, summary_of
+    from .cli.analytics import refresh_in_process
     from .config import Settings
     from .runs.queueing import create_preset, queue_preset_run
+    from .storage import open_object_store
 
     settings = Settings.from_env()
     database = db.shared_database(settings.database_url)
@@ -37,6 +40,9 @@ def main() -> int:
         return 1
     print(f"\nZIP: {summary['zip']}")
     print(f"Analytics: {summary['analytics']}")
+    # Without a daemon nothing else refreshes the cross-run facts and report: do it here.
+    refresh_in_process(settings, with_report=True)
+    print(f"Report: {open_object_store(settings.storage_url).location(REPORT_KEY)}")
     print(f"Watch it in the Dagster UI: BULKGEN_HOME={settings.home} .venv/bin/bulkgen dev")
     return 0
 

@@ -16,7 +16,7 @@ def main() -> None:
     """bulkgen: one product preset in, a ZIP of unique AI images out."""
 
 
-from . import accounts, listing, runs, servers  # noqa: E402,F401  (registers the commands)
+from . import accounts, analytics, listing, runs, servers  # noqa: E402,F401  (registers the commands)
 from .runs import run_now, summary_of  # noqa: E402
 
 __all__ = ["main", "run_now", "summary_of"]
