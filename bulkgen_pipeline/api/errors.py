@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import db
-from ..domain.errors import PresetValidationError
+from ..domain.errors import FieldProblem, InvalidInput
 from ..runs.control import JobConflict
 from ..runs.preflight import CannotExecute
 from ..runs.queueing import IdempotencyConflict, NotFound, TooManyActiveJobs
@@ -20,7 +20,6 @@ from ..statuses import IllegalTransition
 from .models import ErrorBody
 
 log = logging.getLogger(__name__)
-MAX_PROBLEMS = 50
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -47,16 +46,9 @@ def error(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def problems_body(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """At most 50 problems; the 51st says how many more there were."""
-    if len(problems) <= MAX_PROBLEMS:
-        return problems
-    rest = len(problems) - MAX_PROBLEMS
-    return problems[:MAX_PROBLEMS] + [{"field": "(more)", "message": f"{rest} more problems"}]
-
-
-def invalid(problems: list[dict[str, Any]]) -> JSONResponse:
-    return error(422, "invalid request", problems=problems_body(problems))
+def invalid(exc: InvalidInput) -> JSONResponse:
+    """422 naming every field at fault (the first 50; `more_problems` counts the rest)."""
+    return error(422, "invalid request", **exc.report())
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -67,16 +59,14 @@ def _location(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return invalid(
-            [
-                {"field": _location(tuple(e.get("loc", ()))), "message": e["msg"]}
-                for e in exc.errors()
-            ]
-        )
+        problems = [
+            FieldProblem(_location(tuple(e.get("loc", ()))), e["msg"]) for e in exc.errors()
+        ]
+        return invalid(InvalidInput(problems))
 
-    @app.exception_handler(PresetValidationError)
-    async def _domain_validation(_: Request, exc: PresetValidationError) -> JSONResponse:
-        return invalid([p.to_dict() for p in exc.problems])
+    @app.exception_handler(InvalidInput)
+    async def _domain_validation(_: Request, exc: InvalidInput) -> JSONResponse:
+        return invalid(exc)
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:

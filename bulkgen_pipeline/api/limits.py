@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..domain.errors import PresetValidationError
+from ..domain.errors import InvalidInput
 from ..domain.json_input import MAX_DOCUMENT_BYTES, load_json_document
 
 Scope = dict[str, Any]
@@ -61,9 +61,8 @@ class RequestBodyLimit:
         if body and content_type in (b"application/json", b""):
             try:
                 load_json_document(body, what="the request body")
-            except PresetValidationError as exc:
-                problems = [p.to_dict() for p in exc.problems]
-                await self._reply(send, 422, {"detail": "invalid request", "problems": problems})
+            except InvalidInput as exc:
+                await self._reply(send, 422, {"detail": "invalid request", **exc.report()})
                 return
 
         delivered = False

@@ -28,6 +28,7 @@ class ErrorBody(BaseModel):
 
     detail: str
     problems: list[Problem] | None = None
+    more_problems: int | None = Field(None, description="Problems left off past the first 50")
     needed: int | None = Field(None, description="402: credits the request needs")
     available: int | None = Field(None, description="402: credits available now")
 
