@@ -147,12 +147,25 @@ def summary_of(status: dict[str, Any], settings: Settings) -> dict[str, Any]:
 @main.command("status")
 @click.argument("job_id")
 def status(job_id: str) -> None:
-    """Print a job's status as JSON."""
+    """Print a job's status as JSON: what the API shows its owner, plus who holds its lease."""
+    from ..runs.status import job_status
+
     settings = Settings.from_env()
-    with database(settings).session() as session:
-        if db.get_job(session, job_id) is None:
+    with database(settings).session(readonly=True) as session:
+        job = db.get_job(session, job_id)
+        if job is None:
             fail(f"no job '{job_id}'")
-        emit(db.job_status_dict(session, job_id))
+        view = job_status(session, job)
+    lease = job.lease_expires_at.isoformat() if job.lease_expires_at else None
+    emit(
+        {
+            **view,
+            "user_id": job.user_id,
+            "resume_count": job.resume_count,
+            "lease_owner": job.lease_owner,
+            "lease_expires_at": lease,
+        }
+    )
 
 
 @main.command("cancel")

@@ -221,7 +221,7 @@ def test_queue_only_leaves_the_job_to_the_sensor_and_cancel_releases_it(home):
     with app_database(home).session() as session:
         assert db.get_user(session, user_id).credits_reserved == 0
     code, missing = bulkgen("cancel", "no-such-job")
-    assert code == 1 and "no job" in missing["error"]
+    assert code == 1 and "does not exist" in missing["error"]
 
 
 def test_operators_list_users_presets_and_runs(home):
