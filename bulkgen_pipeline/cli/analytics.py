@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from ..config import Settings
-from . import main
-from .common import emit, err, fail
+from . import common, main
+from .common import emit, fail
 
 # Below this many run files to read, a progress bar would only flicker.
 PROGRESS_FROM = 200
@@ -77,6 +77,7 @@ def refresh_in_process(settings: Settings, *, with_report: bool) -> dict[str, An
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on a terminal once there are many run files; silent otherwise."""
+    err = common.err  # rich loads only for a command that draws a progress bar
     if not err.is_terminal:
         yield lambda done, total: None
         return
