@@ -21,7 +21,6 @@ from ..statuses import SETTLED_JOB_STATUSES
 from .common import leased, load_run, load_specs
 from .partitions import bulk_run_partitions
 
-NO_IMAGES = "No images were generated successfully"
 CANCELLED_BEFORE_ANY_IMAGE = "Cancelled before any image was generated"
 IMAGE_CHECK = "images_open_at_requested_size"
 
@@ -86,7 +85,8 @@ def generated_images(
         raise dg.Failure(description=CANCELLED_BEFORE_ANY_IMAGE)
     if not succeeded:
         raise dg.Failure(
-            description=NO_IMAGES, metadata={"failures": dg.MetadataValue.json(_failures(outcomes))}
+            description=db.NO_IMAGES_ERROR,
+            metadata={"failures": dg.MetadataValue.json(_failures(outcomes))},
         )
 
     metadata: dict[str, Any] = {

@@ -32,6 +32,7 @@ from bulkgen_pipeline.db.models import (
     Preset,
     utcnow,
 )
+from bulkgen_pipeline.runs.layout import RunLayout
 from bulkgen_pipeline.statuses import ACTIVE_JOB_STATUSES, JobStatus
 
 # pg_advisory_xact_lock key serialising inserts into backend_jobs, so that `seq` order equals
@@ -108,8 +109,8 @@ class JobView:
 
 
 def run_folder(user_id: str, category: str, run_id: str) -> str:
-    """Object-store folder of a run: ``{user_id}/bulk_runs/{category}/{run_id}``."""
-    return f"{user_id}/bulk_runs/{category}/{run_id}"
+    """Object-store folder of a run (the layout itself is `RunLayout`'s)."""
+    return RunLayout(user_id, category, run_id, preset_id=None).folder
 
 
 def _check_segment(value: str, what: str) -> None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-MODEL_ATTRIBUTE_KEYS = ("model_sex", "model_age", "model_ethnicity")
+from .schema import MODEL_ATTRIBUTE_NAMES
 
 # Keys of a resolved config that are not product attributes and whose values need not appear
 # in the prompt text (they steer the run, not the picture's wording).
@@ -20,7 +20,7 @@ NON_ATTRIBUTE_KEYS = frozenset(
         "use_model",
         "color",
         "background",
-        *MODEL_ATTRIBUTE_KEYS,
+        *MODEL_ATTRIBUTE_NAMES,
         "model_attributes",
         "category",
         "name",
@@ -219,7 +219,7 @@ def _missing_value_problems(
     if use_model:
         nested = resolved.get("model_attributes")
         nested = nested if isinstance(nested, Mapping) else {}
-        for name in MODEL_ATTRIBUTE_KEYS:
+        for name in MODEL_ATTRIBUTE_NAMES:
             expected[name] = resolved.get(name, nested.get(name))
     expected["background"] = resolved.get("background")
     colour = resolved.get("color")

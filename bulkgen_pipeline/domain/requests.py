@@ -11,12 +11,10 @@ from typing import Any
 
 from .batches import BATCH_CATEGORY, PromptBatch, parse_prompt_batch, resolve_prompt_batch
 from .errors import FieldProblem, PresetValidationError
+from .kinds import PRESET, PROMPT_BATCH
 from .presets import MAX_GENERATIONS, Preset, parse_preset
 from .resolution import ResolutionResult, resolve_preset
 from .schema import CategorySchema
-
-PRESET = "preset"
-PROMPT_BATCH = "prompt_batch"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import io
 from PIL import Image
 
 from ..domain.specs import GenerationSpec
+from ..providers.common import parse_aspect_ratio
 from ..storage.base import ObjectStore
 from .layout import RunLayout
 
@@ -33,7 +34,7 @@ def image_size_problems(
                 f"is {width}x{height}, wanted {wanted['width']}x{wanted['height']}"
             )
         elif "aspect_ratio" in wanted:
-            ratio_w, ratio_h = (int(x) for x in wanted["aspect_ratio"].split(":"))
+            ratio_w, ratio_h = parse_aspect_ratio(wanted["aspect_ratio"])
             if abs(width / height - ratio_w / ratio_h) > ASPECT_TOLERANCE:
                 problems[str(generation)] = f"is {width}x{height}, not {wanted['aspect_ratio']}"
     return problems

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain.kinds import PROMPT_BATCH
+
 
 @dataclass(frozen=True)
 class RunLayout:
@@ -44,7 +46,7 @@ class RunLayout:
 
     @property
     def analytics_key(self) -> str:
-        return f"prompt_history/{self.preset_id or 'prompt_batch'}/{self.run_id}/analytics.json"
+        return f"prompt_history/{self.preset_id or PROMPT_BATCH}/{self.run_id}/analytics.json"
 
 
 def image_filename(generation: int) -> str:

@@ -9,6 +9,7 @@ import dagster as dg
 
 from .. import db
 from ..assets.partitions import bulk_run_partitions
+from ..domain.kinds import PROMPT_BATCH
 from ..jobs.bulk import bulk_generation_job
 from ..resources.database import DatabaseResource
 
@@ -18,7 +19,7 @@ BATCH_SIZE = 100
 def run_tags(job) -> dict[str, str]:
     return {
         "user_id": job.user_id,
-        "preset_id": job.preset_id or "prompt_batch",
+        "preset_id": job.preset_id or PROMPT_BATCH,
         "category": job.category,
     }
 
@@ -26,7 +27,7 @@ def run_tags(job) -> dict[str, str]:
 @dg.sensor(
     name="queued_bulk_jobs",
     job=bulk_generation_job,
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Requests one run per queued bulk job (at most 100 per tick), keyed by run id.",
 )

@@ -91,7 +91,7 @@ def test_batch_counts_and_seeds_are_strict():
 
 def test_count_override_must_be_an_integer_and_is_reported_with_the_rest():
     error = problems_of(preset_request, preset(material="unobtainium"), generation_count=True)
-    assert {"count", "config.material"} <= {p.field for p in error.problems}
+    assert {"generation_count", "config.material"} <= {p.field for p in error.problems}
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ built on the real SDKs pointed at them."""
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,30 +16,9 @@ if str(_ROOT) not in sys.path:
 
 from bulkgen_pipeline.providers.google_provider import GoogleProvider  # noqa: E402
 from bulkgen_pipeline.providers.replicate_provider import ReplicateProvider  # noqa: E402
+from tests.fakes.clock import FakeClock  # noqa: E402,F401  (the fixtures' clock)
 from tests.fakes.gemini_server import FakeGemini  # noqa: E402
 from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
-
-
-class FakeClock:
-    """Injected clock + sleep: sleeping advances time instantly and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 @pytest.fixture

@@ -8,24 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bulkgen_pipeline.providers.limits import CircuitBreaker, RetryPolicy, TokenBucket
+from tests.fakes.clock import FakeClock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.sleeps.append(seconds)
+def still_clock() -> FakeClock:
+    """Time moves only when a test says so: what each call would wait is in `sleeps`."""
+    return FakeClock(now=0.0, advance_on_sleep=False)
 
 
 def test_token_bucket_allows_a_burst_then_spaces_calls() -> None:
-    clock = Clock()
+    clock = still_clock()
     bucket = TokenBucket(rate=10, capacity=3, clock=clock, sleep=clock.sleep)
     waits = [bucket.acquire() for _ in range(6)]
     assert waits[:3] == [0, 0, 0]
@@ -33,7 +25,7 @@ def test_token_bucket_allows_a_burst_then_spaces_calls() -> None:
 
 
 def test_token_bucket_refills_with_time() -> None:
-    clock = Clock()
+    clock = still_clock()
     bucket = TokenBucket(rate=1, capacity=2, clock=clock, sleep=clock.sleep)
     bucket.acquire(), bucket.acquire()
     clock.now += 1.5
@@ -42,7 +34,7 @@ def test_token_bucket_refills_with_time() -> None:
 
 
 def test_token_bucket_rate_holds_under_threads() -> None:
-    clock = Clock()
+    clock = still_clock()
     bucket = TokenBucket(rate=10, capacity=1, clock=clock, sleep=clock.sleep)
     threads = [threading.Thread(target=bucket.acquire) for _ in range(40)]
     for t in threads:
@@ -54,7 +46,7 @@ def test_token_bucket_rate_holds_under_threads() -> None:
 
 
 def test_breaker_opens_after_consecutive_failures_and_rests() -> None:
-    clock = Clock()
+    clock = still_clock()
     breaker = CircuitBreaker(failures=3, rest_seconds=10, clock=clock)
     breaker.record_failure(), breaker.record_failure()
     breaker.record_success()  # a success resets the run of failures
@@ -68,7 +60,7 @@ def test_breaker_opens_after_consecutive_failures_and_rests() -> None:
 
 
 def test_breaker_half_open_lets_one_probe_through() -> None:
-    clock = Clock()
+    clock = still_clock()
     breaker = CircuitBreaker(failures=1, rest_seconds=5, clock=clock)
     breaker.record_failure()
     clock.now += 5
@@ -84,7 +76,7 @@ def test_breaker_half_open_lets_one_probe_through() -> None:
 
 
 def test_breaker_late_failure_does_not_extend_the_rest() -> None:
-    clock = Clock()
+    clock = still_clock()
     breaker = CircuitBreaker(failures=1, rest_seconds=5, clock=clock)
     breaker.record_failure()
     clock.now += 4
@@ -94,7 +86,7 @@ def test_breaker_late_failure_does_not_extend_the_rest() -> None:
 
 
 def test_breaker_released_probe_can_be_taken_again() -> None:
-    clock = Clock()
+    clock = still_clock()
     breaker = CircuitBreaker(failures=1, rest_seconds=1, clock=clock)
     breaker.record_failure()
     clock.now += 1
