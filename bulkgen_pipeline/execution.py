@@ -30,6 +30,9 @@ _LOCAL_INSTANCE_YAML = """\
 # Written by bulkgen for the embedded default: SQLite storage under this folder.
 telemetry:
   enabled: false
+# Launch a run the sensor queued within a second (Dagster checks the queue every 5 s otherwise).
+run_queue:
+  dequeue_interval_seconds: 1
 """
 
 
@@ -56,7 +59,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
             with dg.DagsterInstance.get() as instance:
                 # Touch every storage, so each creates its tables now rather than in a run.
                 instance.get_runs(limit=1)
-                instance.get_dynamic_partitions(bulk_run_partitions.name)
+                bulk_run_partitions.get_partition_keys(dynamic_partitions_store=instance)
                 instance.all_instigator_state()
             ready.write_text("created by bulkgen; delete to re-run first-use set-up\n")
     return home
