@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from .. import db
 from ..config import Settings
 from ..storage import open_object_store
+from ..web import install_console
 from . import errors
 from .deps import Services
 from .limits import RequestBodyLimit
@@ -62,4 +63,5 @@ def create_app(settings: Settings | None = None, *, webhooks: bool = True) -> Fa
     app.add_middleware(RequestBodyLimit)
     for router in (runs_router, presets_router, account_router):
         app.include_router(router)
+    install_console(app)  # the merchants' console at / (bulkgen_pipeline/web)
     return app

@@ -1,0 +1,54 @@
+"""The merchants' console: server-rendered pages over the same use cases as the API, served
+by the API app at `/` (templates and static files ship in the package; no CDN, no Node).
+
+`install_console(app)` adds it to an app made by `api.app.create_app`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from .api_cookie import CookieAuthForApi
+from .pages import (
+    STATIC_DIR,
+    STATIC_ROUTE,
+    CsrfRefused,
+    SignInRequired,
+    security_headers,
+    sign_in_url,
+    templates,
+)
+from .routes_account import router as account_router
+from .routes_auth import router as auth_router
+from .routes_batch import router as batch_router
+from .routes_presets import router as presets_router
+from .routes_runs import router as runs_router
+from .sessions import SessionCookies, session_secret
+
+
+def install_console(app: FastAPI) -> None:
+    cookies = SessionCookies(session_secret(app.state.services.settings))
+    app.state.console_cookies = cookies
+    for router in (auth_router, presets_router, batch_router, runs_router, account_router):
+        app.include_router(router)
+    app.mount(STATIC_ROUTE, StaticFiles(directory=STATIC_DIR), name="console-static")
+    app.add_middleware(CookieAuthForApi, cookies=cookies)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(_: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(sign_in_url(exc.path), status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, _: CsrfRefused) -> Response:
+        response = templates.TemplateResponse(
+            request,
+            "refused.html",
+            {"user": None, "csrf_token": "", "flash": None},
+            status_code=403,
+        )
+        return security_headers(response)
+
+
+__all__ = ["install_console"]

@@ -1,0 +1,149 @@
+"""What every console page shares: the templates, the visitor (session + signed-in user), CSRF
+checks on forms, the not-found page, and the security headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from .. import db
+from ..api.deps import Services, services
+from ..statuses import JobStatus
+from .sessions import CSRF_FIELD, ConsoleSession, SessionCookies
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_ROUTE = "/static/console"
+# Only our own files: no inline script, no other origin, never framed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _thousands(value: int) -> str:
+    return f"{value:,}".replace(",", " ") if value < 10**12 else f"{value:.2e}"
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["thousands"] = _thousands
+templates.env.globals["static"] = STATIC_ROUTE
+templates.env.globals["FINAL"] = sorted(s.value for s in JobStatus if s.is_final)
+
+
+class SignInRequired(Exception):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class CsrfRefused(Exception):
+    """A form arrived without the session's CSRF token."""
+
+
+def cookies(request: Request) -> SessionCookies:
+    return request.app.state.console_cookies
+
+
+@dataclass
+class Visitor:
+    """Someone using the console: their session, and the user when signed in."""
+
+    session: ConsoleSession
+    user: db.UserView | None
+    services: Services
+
+    @property
+    def signed_in_user(self) -> db.UserView:
+        assert self.user is not None
+        return self.user
+
+
+def visitor(request: Request) -> Visitor:
+    session = cookies(request).load(request)
+    found = services(request)
+    user = None
+    if session.user_id is not None:
+        with found.database.session(readonly=True) as s:
+            user = db.get_user(s, session.user_id)
+    return Visitor(session, user, found)
+
+
+def merchant(request: Request) -> Visitor:
+    """The signed-in visitor; anyone else is sent to the sign-in page."""
+    found = visitor(request)
+    if found.user is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(path)
+    return found
+
+
+VisitorDep = Annotated[Visitor, Depends(visitor)]
+MerchantDep = Annotated[Visitor, Depends(merchant)]
+
+
+async def checked_form(request: Request, who: Visitor) -> FormData:
+    """The posted form, once its CSRF token matches the session's (CsrfRefused otherwise)."""
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not who.session.csrf_ok(token if isinstance(token, str) else None):
+        raise CsrfRefused()
+    return form
+
+
+def render(
+    request: Request, who: Visitor, template: str, status_code: int = 200, **context: Any
+) -> Response:
+    context.setdefault("flash", who.session.pop_flash())
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"user": who.user, "csrf_token": who.session.csrf_token, **context},
+        status_code=status_code,
+    )
+    return cookies(request).save(request, security_headers(response), who.session)
+
+
+def redirect(request: Request, who: Visitor, url: str) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    return cookies(request).save(request, response, who.session)
+
+
+def not_found(request: Request, who: Visitor) -> Response:
+    return render(request, who, "not_found.html", status_code=404)
+
+
+def sign_in_url(path: str) -> str:
+    return "/signin?next=" + quote(path, safe="/")
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path on this site only (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/presets"
+    return value
+
+
+def security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = response.headers.get("Cache-Control", "no-store")
+    return response

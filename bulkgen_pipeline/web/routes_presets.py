@@ -1,0 +1,207 @@
+"""Presets: the list with a play button, the create and edit forms, starting a run."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from .. import db
+from ..domain.errors import InvalidInput
+from ..domain.presets import is_random
+from ..domain.schema import load_category_schema
+from ..runs import presets
+from ..runs.overview import last_runs_by_preset
+from ..runs.queueing import NotFound, create_preset, start_run
+from .pages import MerchantDep, Visitor, checked_form, not_found, redirect, render
+from .preset_form import (
+    PresetForm,
+    blank_form,
+    form_choices,
+    form_from_preset,
+    form_number,
+    place_problems,
+    preset_from_form,
+    random_space,
+)
+from .starting import REFUSALS, refusal_message
+
+router = APIRouter(include_in_schema=False)
+
+
+def _summary(preset: db.PresetView, schema: Any) -> list[tuple[str, str]]:
+    config = preset.config
+    attributes = schema.attributes(preset.category) if schema.has_category(preset.category) else {}
+    fixed = [f"{k} {config[k]}" for k in attributes if not is_random(config.get(k))]
+    drawn = [k for k in attributes if is_random(config.get(k))]
+    background = config.get("background")
+    rows = [
+        ("Category", preset.category),
+        ("Fixed", ", ".join(fixed) or "nothing"),
+        ("Random", ", ".join(drawn) or "nothing"),
+        ("Model", "on" if config.get("use_model") else "off"),
+        ("Background", "random" if is_random(background) else str(background)),
+    ]
+    dimensions = config.get("dimensions") or {}
+    rows.append(
+        (
+            "Size",
+            dimensions.get("aspect_ratio")
+            or f"{dimensions.get('width', 1024)} × {dimensions.get('height', 1024)} px",
+        )
+    )
+    return rows
+
+
+def _space(preset: db.PresetView, schema: Any) -> int | None:
+    try:
+        return random_space(preset.name, preset.category, preset.config, schema)
+    except InvalidInput:  # a preset stored under an older schema
+        return None
+
+
+@router.get("/presets")
+def list_page(request: Request, who: MerchantDep) -> Response:
+    user = who.signed_in_user
+    schema = load_category_schema()
+    with who.services.database.session(readonly=True) as session:
+        found = db.list_presets(session, user.id)
+        last = last_runs_by_preset(session, user.id, [p.id for p in found])
+    rows = [
+        {
+            "id": p.id,
+            "name": p.name,
+            "category": p.category,
+            "count": p.config.get("generation_count", 5),
+            "space": _space(p, schema),
+            "last_run": last.get(p.id),
+            "summary": _summary(p, schema),
+            "palette": p.config.get("color_palette") or [],
+            "strategy": p.config.get("color_strategy", "cycling"),
+        }
+        for p in found
+    ]
+    return render(request, who, "presets.html", nav="presets", presets=rows)
+
+
+def _form_page(
+    request: Request, who: Visitor, form: PresetForm, preset_id: str | None, status: int = 200
+) -> Response:
+    choices = form_choices(load_category_schema(), form.category)
+    return render(
+        request,
+        who,
+        "preset_form.html",
+        status_code=status,
+        nav="presets",
+        form=form,
+        choices=choices,
+        preset_id=preset_id,
+    )
+
+
+@router.get("/presets/new")
+def new_page(request: Request, who: MerchantDep, category: str | None = None) -> Response:
+    schema = load_category_schema()
+    chosen = category if category and schema.has_category(category) else schema.categories[0]
+    return _form_page(request, who, blank_form(chosen), None)
+
+
+@router.post("/presets/new")
+async def create(request: Request, who: MerchantDep) -> Response:
+    form = await checked_form(request, who)
+    schema = load_category_schema()
+    document, shown = preset_from_form(form, schema)
+    try:
+        create_preset(who.services.database, who.signed_in_user.id, document, schema)
+    except InvalidInput as exc:
+        place_problems(shown, exc.problems, schema)
+        return _form_page(request, who, shown, None, status=422)
+    who.session.set_flash("ok", f"Preset “{document['name'].strip()}” created.")
+    return redirect(request, who, "/presets")
+
+
+def _preset_id(raw: str) -> str | None:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        return None
+
+
+@router.get("/presets/{preset_id}/edit")
+def edit_page(request: Request, who: MerchantDep, preset_id: str) -> Response:
+    wanted = _preset_id(preset_id)
+    try:
+        if wanted is None:
+            raise NotFound(preset_id)
+        preset = presets.get_preset(who.services.database, who.signed_in_user.id, wanted)
+    except NotFound:
+        return not_found(request, who)
+    return _form_page(
+        request, who, form_from_preset(preset.name, preset.category, preset.config), preset.id
+    )
+
+
+@router.post("/presets/{preset_id}/edit")
+async def edit(request: Request, who: MerchantDep, preset_id: str) -> Response:
+    form = await checked_form(request, who)
+    wanted = _preset_id(preset_id)
+    schema = load_category_schema()
+    document, shown = preset_from_form(form, schema)
+    try:
+        if wanted is None:
+            raise NotFound(preset_id)
+        presets.replace_preset(
+            who.services.database, who.signed_in_user.id, wanted, document, schema
+        )
+    except NotFound:
+        return not_found(request, who)
+    except InvalidInput as exc:
+        place_problems(shown, exc.problems, schema)
+        return _form_page(request, who, shown, wanted, status=422)
+    who.session.set_flash("ok", f"Preset “{document['name'].strip()}” saved.")
+    return redirect(request, who, "/presets")
+
+
+@router.post("/presets/{preset_id}/delete")
+async def delete(request: Request, who: MerchantDep, preset_id: str) -> Response:
+    await checked_form(request, who)
+    wanted = _preset_id(preset_id)
+    try:
+        if wanted is None:
+            raise NotFound(preset_id)
+        presets.delete_preset(who.services.database, who.signed_in_user.id, wanted)
+    except NotFound:
+        return not_found(request, who)
+    who.session.set_flash("ok", "Preset deleted; its runs stay.")
+    return redirect(request, who, "/presets")
+
+
+@router.post("/presets/{preset_id}/start")
+async def start(request: Request, who: MerchantDep, preset_id: str) -> Response:
+    form = await checked_form(request, who)
+    wanted = _preset_id(preset_id)
+    if wanted is None:
+        return not_found(request, who)
+    count = str(form.get("generation_count") or "").strip()
+    settings = who.services.settings
+    try:
+        started = start_run(
+            who.services.database,
+            user_id=who.signed_in_user.id,
+            preset_id=wanted,
+            count=form_number(count) if count else None,
+            max_active_jobs=settings.max_active_jobs_per_user,
+            allow_private_webhooks=settings.webhook_allow_private,
+        )
+    except NotFound:
+        return not_found(request, who)
+    except REFUSALS as exc:
+        who.session.set_flash("error", f"The run did not start: {refusal_message(exc)}")
+        return redirect(request, who, "/presets")
+    who.session.set_flash(
+        "ok", f"Run started: {started.estimated_credits} credits reserved.", started.job_id
+    )
+    return redirect(request, who, "/presets")

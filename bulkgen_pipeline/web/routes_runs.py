@@ -1,0 +1,168 @@
+"""Runs: the merchant's list (newest first, a page at a time), the run page with live tiles,
+its thumbnails (the owner's only), and cancel / retry-failed from the page."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from PIL import Image
+
+from .. import db
+from ..api.routes_runs import events_url, status_url
+from ..runs import control
+from ..runs.queueing import NotFound
+from ..runs.status import job_status
+from ..statuses import IllegalTransition
+from ..storage.base import ObjectNotFound
+from .pages import MerchantDep, checked_form, not_found, redirect, render, security_headers
+from .run_view import can_cancel, can_retry, eta_text, layout_of, resolved_generations, tiles
+from .starting import REFUSALS, refusal_message
+
+router = APIRouter(include_in_schema=False)
+RUNS_PER_PAGE = 20
+THUMBNAIL_PX = 320
+
+
+def _run_id(raw: str) -> str | None:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        return None
+
+
+@router.get("/runs")
+def list_page(
+    request: Request,
+    who: MerchantDep,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+) -> Response:
+    with who.services.database.session(readonly=True) as session:
+        page = db.list_user_jobs(
+            session,
+            who.signed_in_user.id,
+            before_seq=int(cursor) if cursor else None,
+            limit=RUNS_PER_PAGE,
+        )
+    runs = [
+        {
+            "id": job.run_id,
+            "name": job.preset_snapshot.get("body", {}).get("name") or "Prompt batch",
+            "category": job.category,
+            "status": job.status,
+            "total": job.total_images,
+            "completed": job.completed_images,
+            "failed": job.failed_images,
+            "created_at": job.created_at,
+        }
+        for job in page.jobs
+    ]
+    return render(
+        request,
+        who,
+        "runs.html",
+        nav="runs",
+        runs=runs,
+        next_cursor=page.next_cursor,
+        first_page=cursor is None,
+    )
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, who: MerchantDep, run_id: str) -> Response:
+    wanted = _run_id(run_id)
+    try:
+        if wanted is None:
+            raise NotFound(run_id)
+        with who.services.database.session(readonly=True) as session:
+            job = control.owned_job(session, who.signed_in_user.id, wanted)
+            status = job_status(session, job)
+    except NotFound:
+        return not_found(request, who)
+    generations = resolved_generations(who.services.store, job)
+    return render(
+        request,
+        who,
+        "run.html",
+        nav="runs",
+        run=status,
+        tiles=tiles(status, generations),
+        eta=eta_text(status["eta_seconds"]),
+        can_cancel=can_cancel(status["status"]),
+        can_retry=can_retry(status),
+        status_url=status_url(wanted),
+        events_url=events_url(wanted),
+    )
+
+
+@router.get("/runs/{run_id}/images/{generation}.png")
+def image(
+    request: Request,
+    who: MerchantDep,
+    run_id: str,
+    generation: int,
+    size: Annotated[str, Query(pattern="^(thumb|full)$")] = "thumb",
+) -> Response:
+    """One image of one of the caller's runs; anyone else's is not found."""
+    wanted = _run_id(run_id)
+    try:
+        if wanted is None:
+            raise NotFound(run_id)
+        with who.services.database.session(readonly=True) as session:
+            job = control.owned_job(session, who.signed_in_user.id, wanted)
+        data = who.services.store.get_bytes(layout_of(job).image_key(generation))
+    except (NotFound, ObjectNotFound):
+        return not_found(request, who)
+    if size == "thumb":
+        picture = Image.open(io.BytesIO(data))
+        picture.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+        out = io.BytesIO()
+        picture.save(out, format="PNG", optimize=False)
+        data = out.getvalue()
+    response = Response(data, media_type="image/png")
+    security_headers(response)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@router.post("/runs/{run_id}/cancel")
+async def cancel(request: Request, who: MerchantDep, run_id: str) -> Response:
+    await checked_form(request, who)
+    wanted = _run_id(run_id)
+    try:
+        if wanted is None:
+            raise NotFound(run_id)
+        new_status = control.cancel_job(
+            who.services.database, user_id=who.signed_in_user.id, run_id=wanted
+        )
+    except NotFound:
+        return not_found(request, who)
+    except (control.JobConflict, IllegalTransition) as exc:
+        who.session.set_flash("error", f"Nothing to cancel: {exc}")
+    else:
+        who.session.set_flash("ok", f"Cancel requested: the run is {new_status}.")
+    return redirect(request, who, f"/runs/{wanted}")
+
+
+@router.post("/runs/{run_id}/retry-failed")
+async def retry_failed(request: Request, who: MerchantDep, run_id: str) -> Response:
+    await checked_form(request, who)
+    wanted = _run_id(run_id)
+    try:
+        if wanted is None:
+            raise NotFound(run_id)
+        retried = control.retry_failed(
+            who.services.database, user_id=who.signed_in_user.id, run_id=wanted
+        )
+    except NotFound:
+        return not_found(request, who)
+    except (db.NothingToRetry, *REFUSALS) as exc:
+        who.session.set_flash("error", f"Nothing retried: {refusal_message(exc)}")
+    else:
+        who.session.set_flash(
+            "ok", f"Retrying {retried.images_to_retry} failed image(s); credits reserved."
+        )
+    return redirect(request, who, f"/runs/{wanted}")

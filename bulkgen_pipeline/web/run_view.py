@@ -1,0 +1,79 @@
+"""A run as the run page shows it: the status view of `runs.status` plus, per generation, its
+tile state and what it was made from (prompt; which attributes were random, which fixed)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .. import db
+from ..runs.layout import RunLayout
+from ..statuses import ItemStatus, JobStatus
+from ..storage.base import ObjectNotFound, ObjectStore
+
+TILE_STATES = {
+    ItemStatus.PENDING.value: "waiting",
+    ItemStatus.RUNNING.value: "running",
+    ItemStatus.SUCCEEDED.value: "done",
+    ItemStatus.FAILED.value: "failed",
+}
+
+
+@dataclass(frozen=True)
+class Tile:
+    index: int
+    state: str  # waiting, running, done, failed
+    error: str | None
+    prompt: str | None
+    random: dict[str, Any]
+    fixed: dict[str, Any]
+
+
+def layout_of(job: db.JobView) -> RunLayout:
+    return RunLayout(job.user_id, job.category, job.run_id, job.preset_id)
+
+
+def resolved_generations(store: ObjectStore, job: db.JobView) -> dict[int, dict[str, Any]]:
+    """The run's resolved generations by index (empty until the run has resolved them)."""
+    try:
+        document = json.loads(store.get_bytes(layout_of(job).resolved_prompts_key))
+    except ObjectNotFound:
+        return {}
+    return {g["generation"]: g for g in document.get("generations", [])}
+
+
+def tiles(status: dict[str, Any], generations: dict[int, dict[str, Any]]) -> list[Tile]:
+    items = {item["generation_index"]: item for item in status["items"]}
+    result = []
+    for index in range(1, status["total_images"] + 1):
+        item = items.get(index)
+        spec = generations.get(index, {})
+        resolution = spec.get("attribute_resolution", {})
+        result.append(
+            Tile(
+                index=index,
+                state=TILE_STATES.get(item["status"], "waiting") if item else "waiting",
+                error=item["error"] if item and item["status"] == ItemStatus.FAILED else None,
+                prompt=spec.get("prompt"),
+                random=dict(resolution.get("randomly_selected", {})),
+                fixed=dict(resolution.get("user_specified", {})),
+            )
+        )
+    return result
+
+
+def can_cancel(status: str) -> bool:
+    return not JobStatus(status).is_final
+
+
+def can_retry(status: dict[str, Any]) -> bool:
+    return JobStatus(status["status"]) in (JobStatus.PARTIAL, JobStatus.FAILED)
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = round(seconds)
+    minutes, rest = divmod(seconds, 60)
+    return f"about {minutes} min {rest} s left" if minutes else f"about {rest} s left"
