@@ -89,6 +89,7 @@ def dev(host: str, api_port: int, dagster_port: int) -> None:
         )
         click.echo(
             f"bulkgen dev (pid {os.getpid()}), instance {dagster_home}\n"
+            f"  Console      {api_url}/\n"
             f"  API          {api_url}\n"
             f"  API docs     {api_url}/docs\n"
             f"  Dagster UI   {dagster_url}\n"
