@@ -9,10 +9,6 @@ retry-failed) since the last one generation_facts handled, however the run was l
 import dagster as dg
 
 from .. import db
-from ..analytics import dataset
-from ..analytics.facts import FACTS_PREFIX
-from ..analytics.markdown import summary_markdown
-from ..analytics.publish import publish_report
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
 from ..runs.layout import RunLayout
@@ -80,13 +76,18 @@ def generation_facts(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:
     """Every settled run's facts; each refresh rewrites only the runs settled since the last."""
+    # Imported here: pandas, pyarrow and scipy take seconds to load, which every bulk run's
+    # worker would otherwise pay before its first image, as it loads these definitions too.
+    from ..analytics import dataset
+    from ..analytics.facts import FACTS_PREFIX
+
     store = object_store.get_store()
     latest = latest_settlement_id(context.instance)
     previous = handled_cursor(context.instance)
     if previous is None:
         # First build (or the event log was wiped): every analytics.json in the store.
         rebuilt = dataset.rebuild_facts(store)
-        updated, missing, table = rebuilt.runs, [], rebuilt.table
+        updated, missing, runs, rows = rebuilt.runs, [], rebuilt.runs, rebuilt.rows
     else:
         run_ids = settled_runs(context.instance, previous, latest) if latest else []
         missing = []
@@ -102,15 +103,15 @@ def generation_facts(
         if missing:
             context.log.warning(f"No analytics.json for settled run(s): {', '.join(missing)}")
         updated = len(run_ids) - len(missing)
-        table = dataset.refresh_snapshot(store).table
-    runs = table.column("run_id").unique() if table.num_rows else []
+        refreshed = dataset.refresh_snapshot(store)
+        runs, rows = refreshed.runs, refreshed.table.num_rows
     return dg.MaterializeResult(
         metadata={
             CURSOR: latest if latest is not None else (previous or 0),
             "runs_updated": updated,
             "runs_without_analytics": len(missing),
-            "runs": len(runs),
-            "dagster/row_count": table.num_rows,
+            "runs": runs,
+            "dagster/row_count": rows,
             "facts_folder": store.location(FACTS_PREFIX.rstrip("/")),
             "facts_snapshot": store.location(dataset.SNAPSHOT_KEY),
         }
@@ -128,6 +129,10 @@ def randomization_report(
     context: dg.AssetExecutionContext, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:
     """The randomization report: statistics as tables here, charts in analytics/report.html."""
+    from ..analytics import dataset  # imported here: see generation_facts
+    from ..analytics.markdown import summary_markdown
+    from ..analytics.publish import publish_report
+
     store = object_store.get_store()
     facts = dataset.to_frame(dataset.refresh_snapshot(store).table)
     published = publish_report(store, facts)

@@ -16,4 +16,8 @@ bulk_generation_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*BULK_ASSETS),
     partitions_def=bulk_run_partitions,
     description="One bulk run: prompts → images → ZIP + analytics → settlement",
+    # Every step in the run worker's own process: a process per step costs the time to start
+    # Python and load the code (seconds each) for steps that are I/O-bound threads anyway. A
+    # crash of the worker ends the whole run; the lease watch resumes it (missing images only).
+    executor_def=dg.in_process_executor,
 )

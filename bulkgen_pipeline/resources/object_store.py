@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from bulkgen_pipeline.storage import ObjectStore, default_s3_endpoint, open_object_store
 
@@ -38,5 +37,9 @@ class ObjectStoreResource(dg.ConfigurableResource):
     def _build(self, endpoint: str | None) -> ObjectStore:
         if not self.storage_url.startswith("s3://"):
             return open_object_store(self.storage_url)
+        # Imported here: loading dagster-aws takes over a second every run worker and code
+        # server would otherwise pay before its first step, S3 or not.
+        from dagster_aws.s3 import S3Resource
+
         client = S3Resource(endpoint_url=endpoint, region_name=self.region_name).get_client()
         return open_object_store(self.storage_url, s3_client=client)
