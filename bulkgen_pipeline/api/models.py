@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -48,7 +49,7 @@ class WebhookFields(Strict):
 
 
 class StartRequest(WebhookFields):
-    preset_id: str = Field(max_length=64)
+    preset_id: uuid.UUID
     generation_count: StrictInt | None = Field(
         None, description="1-50; default: the preset's own generation_count"
     )

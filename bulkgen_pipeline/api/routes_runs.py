@@ -92,7 +92,7 @@ def start(
     started = start_run(
         services.database,
         user_id=user.id,
-        preset_id=body.preset_id,
+        preset_id=str(body.preset_id),
         count=body.generation_count,
         webhook=_webhook(body),
         idempotency=_idempotency(idempotency_key, "start", body.model_dump(mode="json")),

@@ -102,9 +102,14 @@ def test_bad_input_gets_one_clear_error_never_a_trace(sqlite_api):
     assert not_uuid.status_code in (404, 422)
     bad_id = shop.client.get("/api/bulk-generation/jobs/not-a-uuid/status")
     assert bad_id.status_code == 422 and bad_id.json()["problems"][0]["field"] == "job_id"
-    unknown = post("/api/bulk-generation/start", json={"preset_id": "x", "surprise": 1})
+    unknown = post(
+        "/api/bulk-generation/start", json={"preset_id": str(uuid.uuid4()), "surprise": 1}
+    )
     assert unknown.status_code == 422
     assert {p["field"] for p in unknown.json()["problems"]} == {"surprise"}
+    not_an_id = post("/api/bulk-generation/start", json={"preset_id": "../../etc"})
+    assert not_an_id.status_code == 422
+    assert not_an_id.json()["problems"][0]["field"] == "preset_id"
     invalid_preset = post("/api/presets", json={"name": "", "category": "bags", "config": {}})
     assert invalid_preset.status_code == 422 and invalid_preset.json()["problems"]
     crowded = post(
