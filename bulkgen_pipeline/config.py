@@ -59,7 +59,6 @@ class EnvSettings(BaseSettings):
 
 
 class Settings(EnvSettings):
-
     home: Path = Field(default=Path(DEFAULT_HOME), validation_alias="BULKGEN_HOME")
     # May carry a password: kept out of repr (the Dagster UI gets it as an EnvVar).
     database_url: str = Field(default="", validation_alias="BULKGEN_DATABASE_URL", repr=False)
@@ -94,7 +93,6 @@ class Settings(EnvSettings):
         return self
 
 
-
 _given_env: ContextVar[Mapping[str, str] | None] = ContextVar("bulkgen_settings_env", default=None)
 
 
@@ -125,4 +123,3 @@ def _describe(cls: type[EnvSettings], exc: ValidationError) -> str:
 
 
 __all__ = ["EnvSettings", "Settings", "SettingsError"]
-
