@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -49,6 +51,7 @@ SNAPSHOT_KEY = "analytics/generation_facts.parquet"
 _VERSIONS_METADATA = b"bulkgen.run_file_versions"
 # Run files read per pyarrow call: large enough to be fast, small enough for a moving progress bar.
 _READ_BATCH = 500
+_ROW_GROUP = 1_000_000
 _FETCH_THREADS = 8
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -138,47 +141,72 @@ def refresh_snapshot(
         if version is None or old_versions.get(run_id_of_facts_key(key) or "") != version
     )
     gone = set(old_versions) - set(by_run)
-    replaced = {run_id_of_facts_key(key) for key in stale} | gone
     if not stale and not gone and old_table is not None:
         return SnapshotRefresh(old_table, len(by_run), 0, 0, False)
     kept = old_table if old_table is not None else FACTS_SCHEMA.empty_table()
+    replaced = ({run_id_of_facts_key(key) for key in stale} | gone) & set(old_versions)
     if replaced and kept.num_rows:
         drop = pc.is_in(kept["run_id"], value_set=pa.array(sorted(replaced), pa.string()))
         kept = kept.filter(pc.invert(drop))
     fresh = _read_run_files(store, stale, progress)
-    table = _compact(concat([kept, fresh]))
+    table = concat([kept, fresh])
     if write:
-        _write_snapshot(store, table, by_run)
+        with SnapshotWriter(store) as writer:
+            writer.write(table)
+            writer.finish(by_run)
     return SnapshotRefresh(table, len(by_run), len(stale), len(gone), write)
 
 
 def _compact(table: pa.Table) -> pa.Table:
-    """One chunk per column with one dictionary: what pandas and the statistics read fastest."""
+    """One chunk per column with one dictionary: smaller to write, faster to read."""
     return table.unify_dictionaries().combine_chunks()
 
 
 def _read_snapshot(store: ObjectStore) -> tuple[pa.Table | None, dict[str, str | None]]:
     try:
-        raw = store.get_bytes(SNAPSHOT_KEY)
+        if isinstance(store, LocalObjectStore):
+            source: Any = str(store.path_for(SNAPSHOT_KEY))
+            if not os.path.exists(source):
+                raise ObjectNotFound(SNAPSHOT_KEY)
+        else:
+            source = pa.BufferReader(store.get_bytes(SNAPSHOT_KEY))
     except ObjectNotFound:
         return None, {}
-    table = pq.read_table(pa.BufferReader(raw))
-    metadata = table.schema.metadata or {}
-    versions = json.loads(metadata.get(_VERSIONS_METADATA, b"{}"))
-    if table.schema.remove_metadata() != FACTS_SCHEMA:
-        return None, {}  # written by another version of this code: rebuild it from the runs
-    return table.replace_schema_metadata(None), versions
+    file = pq.ParquetFile(source)
+    versions = json.loads((file.metadata.metadata or {}).get(_VERSIONS_METADATA, b"{}"))
+    if file.schema_arrow.remove_metadata() != FACTS_SCHEMA:
+        return None, {}  # written by another version of this code: rebuilt from the run files
+    return file.read(), versions
 
 
-def _write_snapshot(
-    store: ObjectStore, table: pa.Table, versions: dict[str | None, str | None]
-) -> None:
-    metadata = {_VERSIONS_METADATA: json.dumps(versions).encode()}
-    store.put_bytes(
-        SNAPSHOT_KEY,
-        parquet_bytes(table.replace_schema_metadata(metadata), compression="zstd"),
-        PARQUET_CONTENT_TYPE,
-    )
+class SnapshotWriter:
+    """Writes the snapshot in row groups to a temporary file, then stores it in one upload:
+    readers see the old snapshot or the new one, and memory holds one batch at a time."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        handle, name = tempfile.mkstemp(prefix="bulkgen-facts-", suffix=".parquet")
+        os.close(handle)
+        self.path = Path(name)
+        self.writer = pq.ParquetWriter(self.path, FACTS_SCHEMA, compression="zstd")
+
+    def __enter__(self) -> SnapshotWriter:
+        return self
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.writer.write_table(table, row_group_size=_ROW_GROUP)
+
+    def finish(self, versions: dict[str | None, str | None]) -> None:
+        """Record which version of each run file the snapshot holds, and store it."""
+        self.writer.add_key_value_metadata({_VERSIONS_METADATA: json.dumps(versions).encode()})
+        self.writer.close()
+        self.store.upload_file(SNAPSHOT_KEY, self.path, PARQUET_CONTENT_TYPE)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer.is_open:
+            self.writer.close()
+        self.path.unlink(missing_ok=True)
 
 
 def _read_run_files(store: ObjectStore, keys: Sequence[str], progress: Progress | None) -> pa.Table:
@@ -226,41 +254,41 @@ class RebuildResult:
     runs: int
     rows: int
     removed: int  # run files whose analytics.json is gone
-    table: pa.Table
 
 
 def rebuild_facts(store: ObjectStore, progress: Progress | None = None) -> RebuildResult:
     """Every run's facts from every analytics.json in the store, and the snapshot with them;
-    facts of runs whose analytics.json is gone are removed."""
+    facts of runs whose analytics.json is gone are removed. Memory holds one batch of runs."""
     keys = analytics_keys(store)
     written: set[str] = set()
-    tables: list[pa.Table] = []
+    rows = 0
     pending: list[pa.Table] = []
-    for done, key in enumerate(keys, start=1):
-        try:
-            document = json.loads(store.get_bytes(key))
-        except ObjectNotFound:  # deleted while we listed
-            continue
-        table = run_facts(document)
-        written.add(_write(store, document, table).key)
-        pending.append(table)
-        if len(pending) == _READ_BATCH:
-            tables.append(_compact(concat(pending)))  # keeps memory to one dictionary per batch
-            pending = []
-        if progress is not None:
-            progress(done, len(keys))
-    tables.append(concat(pending))
-    removed = 0
-    delete = getattr(store, "delete", None)
-    if delete is not None:
-        for key in [k for k in store.list_keys(FACTS_PREFIX) if run_id_of_facts_key(k)]:
-            if key not in written:
-                delete(key)
-                removed += 1
-    table = _compact(concat(tables))
-    versions = run_file_versions(store)
-    _write_snapshot(store, table, {run_id_of_facts_key(k): v for k, v in versions.items()})
-    return RebuildResult(len(written), table.num_rows, removed, table)
+    with SnapshotWriter(store) as snapshot:
+        for done, key in enumerate(keys, start=1):
+            try:
+                document = json.loads(store.get_bytes(key))
+            except ObjectNotFound:  # deleted while we listed
+                continue
+            table = run_facts(document)
+            written.add(_write(store, document, table).key)
+            rows += table.num_rows
+            pending.append(table)
+            if len(pending) == _READ_BATCH:
+                snapshot.write(_compact(concat(pending)))
+                pending = []
+            if progress is not None:
+                progress(done, len(keys))
+        snapshot.write(_compact(concat(pending)))
+        removed = 0
+        delete = getattr(store, "delete", None)
+        if delete is not None:
+            for key in [k for k in store.list_keys(FACTS_PREFIX) if run_id_of_facts_key(k)]:
+                if key not in written:
+                    delete(key)
+                    removed += 1
+        versions = run_file_versions(store)
+        snapshot.finish({run_id_of_facts_key(k): v for k, v in versions.items()})
+    return RebuildResult(len(written), rows, removed)
 
 
 def _filter(category: str | None, since: datetime | None) -> pc.Expression | None:
@@ -284,7 +312,7 @@ def select_facts(
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """generation_facts as pandas: categoricals, UTC timestamps, nullable numbers."""
-    return table.to_pandas()
+    return table.to_pandas(split_blocks=True)
 
 
 def write_export(frame: pd.DataFrame, path: str) -> None:

@@ -176,13 +176,14 @@ def run_facts(document: dict[str, Any]) -> pa.Table:
         per_generation["status"].append(generation.get("outcome") or _legacy_status(generation))
         for name in _PER_GENERATION[2:]:
             per_generation[name].append(generation.get(name))
-        for attribute, value in values.items():
-            if value is None:
-                continue
-            positions.append(position)
-            attributes.append(attribute)
-            values_column.append(value if type(value) is str else _text(value))
-            was_drawn.append(attribute in drawn)
+        present = [name for name, value in values.items() if value is not None]
+        positions.extend([position] * len(present))
+        attributes.extend(present)
+        values_column.extend(
+            value if type(value) is str else _text(value)
+            for value in (values[name] for name in present)
+        )
+        was_drawn.extend(name in drawn for name in present)
 
     def origin(attribute: str, drawn: bool) -> tuple[str, str | None, str | None]:
         if not drawn:
@@ -260,11 +261,16 @@ def _timestamp(text: str | None) -> datetime | None:
         ) from None
 
 
+_FILTERED_ON = ["run_id", "category", "created_at", "preset_id", "user_id"]
+
+
 def parquet_bytes(table: pa.Table, compression: str = "none") -> bytes:
     """A run file is a few kB of dictionary-encoded columns: compressing it buys little and
     costs more than writing it."""
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression=compression)
+    # Statistics only where readers filter (per file: which category, when): they let DuckDB or
+    # pyarrow skip whole files; elsewhere they would cost a third of the write for nothing.
+    pq.write_table(table, sink, compression=compression, write_statistics=_FILTERED_ON)
     return sink.getvalue()
 
 

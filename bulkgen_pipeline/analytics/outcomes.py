@@ -43,8 +43,9 @@ def failure_rates(facts: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> FailureR
     """Failure rate of each attribute value; flagged where, among random draws, the value fails
     significantly more or less often than the other values of its pool (the value tests and
     the per-attribute tests Holm-corrected together)."""
-    finished = facts[facts["status"].isin(FINISHED) & ~facts["attribute"].isin(SETTINGS)]
-    finished = finished.assign(failed=(finished["status"] == AnalyticsOutcome.FAILED).to_numpy())
+    chosen = facts["status"].isin(FINISHED) & ~facts["attribute"].isin(SETTINGS)
+    finished = facts.loc[chosen, [*_KEYS, "source", "drawn_from", "failure_reason"]]
+    finished["failed"] = (facts.loc[chosen, "status"] == AnalyticsOutcome.FAILED).to_numpy()
     values = (
         finished.groupby(_KEYS, observed=True)["failed"]
         .agg(["size", "sum"])
@@ -143,9 +144,16 @@ class ProviderResult:
     latencies: dict[str, np.ndarray]  # "provider · model" -> latencies of the images it made
 
 
+_PER_GENERATION = ["status", "provider", "model", "attempts", "latency_s"]
+
+
 def generations_of(facts: pd.DataFrame) -> pd.DataFrame:
     """One row per generation (the facts repeat it on each of its attributes)."""
-    return facts.drop_duplicates(["run_id", "generation_index"])
+    key = facts["run_id"].cat.codes.to_numpy().astype(np.int64) * 65_536 + facts[
+        "generation_index"
+    ].to_numpy().astype(np.int64)
+    _, first = np.unique(key, return_index=True)
+    return facts.iloc[np.sort(first)][_PER_GENERATION]
 
 
 def provider_performance(facts: pd.DataFrame) -> ProviderResult:

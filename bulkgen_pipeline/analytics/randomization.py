@@ -95,11 +95,12 @@ def value_frequencies(facts: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Freq
     """Observed counts of each randomly drawn value against an even chance, tested with a
     chi-square goodness of fit per attribute and a z-test per value, all Holm-corrected
     together."""
-    rows = facts[
+    drawn = (
         (facts["source"] == Source.RANDOM)
         & facts["drawn_from"].notna()
         & facts["strategy"].isin(SAMPLING_STRATEGIES)
-    ]
+    )
+    rows = facts.loc[drawn, [*_TEST_KEYS, "drawn_from", "value", "run_id"]]
     return _frequencies(rows, _TEST_KEYS, alpha)
 
 
@@ -187,7 +188,8 @@ class BalanceResult:
 def balance(facts: pd.DataFrame) -> BalanceResult:
     """For balanced runs: per run and attribute, the most and least used option (unused options
     count as 0) differ by at most one."""
-    rows = facts[(facts["source"] == Source.RANDOM) & (facts["strategy"] == "balanced")]
+    balanced = (facts["source"] == Source.RANDOM) & (facts["strategy"] == "balanced")
+    rows = facts.loc[balanced, ["run_id", "category", "attribute", "value", "drawn_from"]]
     empty = pd.DataFrame(columns=["run_id", "category", "attribute", "spread"])
     if rows.empty:
         return BalanceResult(0, 0, 0, empty)
@@ -227,47 +229,58 @@ class UniquenessResult:
 def uniqueness(facts: pd.DataFrame) -> UniquenessResult:
     """Within each run, are the combinations of random attributes distinct? Runs whose space
     holds fewer combinations than generations may repeat (and say so in their notes)."""
-    rows = facts[facts["source"] == Source.RANDOM]
     columns = ["category", "runs", "all_distinct", "space_too_small", "unexpected_repeats"]
-    if rows.empty:
+    drawn = (facts["source"] == Source.RANDOM).to_numpy()
+    if not drawn.any():
         return UniquenessResult(pd.DataFrame(columns=columns), pd.DataFrame())
+    run = facts["run_id"].cat.codes.to_numpy()[drawn].astype(np.int64)
+    generation = facts["generation_index"].to_numpy()[drawn].astype(np.int64)
     with np.errstate(over="ignore"):
         mixed = _splitmix64(
-            rows["attribute"].cat.codes.to_numpy().astype(np.uint64) * np.uint64(1_000_003)
-            + rows["value"].cat.codes.to_numpy().astype(np.uint64)
+            facts["attribute"].cat.codes.to_numpy()[drawn].astype(np.uint64) * np.uint64(1_000_003)
+            + facts["value"].cat.codes.to_numpy()[drawn].astype(np.uint64)
         )
-    # A sum of mixed hashes does not depend on the order attributes are listed in.
-    frame = pd.DataFrame(
+    # One hash per generation: a sum of mixed hashes does not depend on attribute order.
+    order = np.lexsort((generation, run))
+    key = run[order] * 65_536 + generation[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    with np.errstate(over="ignore"):
+        combination = np.add.reduceat(mixed[order], starts)
+    generation_run = run[order][starts]
+    # Per run (generation_run is sorted): generations, and distinct combinations.
+    run_starts = np.flatnonzero(np.r_[True, generation_run[1:] != generation_run[:-1]])
+    generations = np.diff(np.r_[run_starts, len(generation_run)])
+    pairs = np.unique(np.stack([generation_run, combination.view(np.int64)]), axis=1)
+    _, distinct = np.unique(pairs[0], return_counts=True)
+    info = facts.iloc[np.flatnonzero(drawn)[order][starts][run_starts]]
+    per_run = pd.DataFrame(
         {
-            "run_id": rows["run_id"].to_numpy(),
-            "generation_index": rows["generation_index"].to_numpy(),
-            "h": mixed,
+            "run_id": info["run_id"].to_numpy(),
+            "category": info["category"].to_numpy(),
+            "combination_space": info["combination_space"].to_numpy(),
+            "generations": generations,
+            "distinct": distinct,
         }
     )
-    combos = frame.groupby(["run_id", "generation_index"], observed=True)["h"].sum()
-    per_run = combos.groupby(level=0, observed=True).agg(["nunique", "size"])
-    runs = runs_of(rows).set_index("run_id")
-    per_run = per_run.join(runs[["category", "combination_space"]])
-    room = np.minimum(per_run["size"], per_run["combination_space"].fillna(np.inf))
-    per_run["all_distinct"] = per_run["nunique"] == per_run["size"]
-    per_run["space_too_small"] = ~per_run["all_distinct"] & (per_run["nunique"] >= room)
+    room = np.minimum(per_run["generations"], per_run["combination_space"].fillna(np.inf))
+    per_run["all_distinct"] = per_run["distinct"] == per_run["generations"]
+    per_run["space_too_small"] = ~per_run["all_distinct"] & (per_run["distinct"] >= room)
     per_run["unexpected"] = ~per_run["all_distinct"] & ~per_run["space_too_small"]
     summary = (
         per_run.groupby("category", observed=True)
         .agg(
-            runs=("size", "size"),
+            runs=("generations", "size"),
             all_distinct=("all_distinct", "sum"),
             space_too_small=("space_too_small", "sum"),
             unexpected_repeats=("unexpected", "sum"),
         )
         .reset_index()
     )
-    repeats = per_run[per_run["unexpected"]].reset_index()
-    repeats = repeats.rename(columns={"nunique": "distinct", "size": "generations"})
-    return UniquenessResult(
-        summary[columns],
-        repeats[["run_id", "category", "generations", "distinct", "combination_space"]],
-    )
+    repeats = per_run.loc[
+        per_run["unexpected"],
+        ["run_id", "category", "generations", "distinct", "combination_space"],
+    ].reset_index(drop=True)
+    return UniquenessResult(summary[columns], repeats)
 
 
 def fixed_or_random(facts: pd.DataFrame) -> pd.DataFrame:
@@ -275,7 +288,8 @@ def fixed_or_random(facts: pd.DataFrame) -> pd.DataFrame:
     and how many leave it random (for colours: one colour, or a palette handed out)."""
     runs = runs_of(facts)
     latest = runs.sort_values("created_at").drop_duplicates("preset_id", keep="last")["run_id"]
-    rows = facts[facts["run_id"].isin(latest) & ~facts["attribute"].isin(SETTINGS)]
+    chosen = facts["run_id"].isin(latest) & ~facts["attribute"].isin(SETTINGS)
+    rows = facts.loc[chosen, ["run_id", "preset_id", "category", "attribute", "source"]]
     columns = ["category", "attribute", "presets", "fixed", "random", "share_random"]
     if rows.empty:
         return pd.DataFrame(columns=columns)

@@ -148,9 +148,10 @@ class RateDifference:
 def rate_difference(strata: Sequence[Stratum]) -> RateDifference:
     """Does a value fail more or less often than the other values of its pool?
 
-    One stratum: Fisher's exact test. Several (the value drawn from several pools, e.g. the
-    same colour in different palettes): the Cochran-Mantel-Haenszel test, which compares the
-    value with the rest inside each stratum and so is not fooled by strata that fail more.
+    The Cochran-Mantel-Haenszel test: the value against the rest inside each stratum (each pool
+    it was drawn from, e.g. the same colour in different palettes), so strata that fail more
+    for other reasons fool nobody. With one stratum and a small table (an expected cell under
+    5) Fisher's exact test instead, where the chi-square approximation would be poor.
     """
     useful = [
         s
@@ -166,7 +167,7 @@ def rate_difference(strata: Sequence[Stratum]) -> RateDifference:
         observed += s.failed
         expected += s.total * failures / n
         variance += s.total * s.total_rest * failures * (n - failures) / (n * n * (n - 1))
-    if len(useful) == 1:
+    if len(useful) == 1 and _smallest_expected_cell(useful[0]) < 5:
         s = useful[0]
         table = [[s.failed, s.total - s.failed], [s.failed_rest, s.total_rest - s.failed_rest]]
         return RateDifference(float(stats.fisher_exact(table).pvalue), observed - expected)
@@ -174,6 +175,12 @@ def rate_difference(strata: Sequence[Stratum]) -> RateDifference:
         return RateDifference(1.0, observed - expected)
     statistic = (observed - expected) ** 2 / variance
     return RateDifference(float(stats.chi2.sf(statistic, 1)), observed - expected)
+
+
+def _smallest_expected_cell(s: Stratum) -> float:
+    n = s.total + s.total_rest
+    failures = s.failed + s.failed_rest
+    return min(s.total, s.total_rest) * min(failures, n - failures) / n
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,8 @@ def test_export_filters_by_category_and_time_and_writes_parquet_and_csv(tmp_path
     for i, doc in enumerate(docs):
         doc["created_at"] = f"2025-0{i + 1}-01T00:00:00+00:00"
     store_documents(store, docs)
-    table = dataset.rebuild_facts(store).table
+    dataset.rebuild_facts(store)
+    table = dataset.refresh_snapshot(store).table
     from datetime import datetime
 
     chosen = dataset.select_facts(table, category="bags", since=datetime(2025, 2, 15))
