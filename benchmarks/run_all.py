@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_analytics import run_analytics_benchmarks  # noqa: E402
 from benchmarks.bench_cli import run_cli_benchmarks  # noqa: E402
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
 from benchmarks.bench_providers import (  # noqa: E402
@@ -35,6 +36,10 @@ def main() -> None:
         run_fault_benchmarks(),
     )
     print_table("CLI: wall time of a fresh process (median of 7)", run_cli_benchmarks())
+    print_table(
+        "Analytics: generation_facts and report.html from 10 000 runs of 50 generations",
+        run_analytics_benchmarks(),
+    )
 
 
 if __name__ == "__main__":
