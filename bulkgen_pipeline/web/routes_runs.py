@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -18,7 +18,7 @@ from ..runs.queueing import NotFound
 from ..runs.status import job_status
 from ..statuses import IllegalTransition
 from ..storage.base import ObjectNotFound
-from .pages import MerchantDep, checked_form, not_found, redirect, render, security_headers
+from .pages import MerchantDep, Visitor, checked_form, not_found, redirect, render, security_headers
 from .run_view import can_cancel, can_retry, eta_text, layout_of, resolved_generations, tiles
 from .starting import REFUSALS, refusal_message
 
@@ -71,15 +71,20 @@ def list_page(
     )
 
 
+def _owned_status(who: Visitor, run_id: str) -> tuple[db.JobView, dict[str, Any]]:
+    """The caller's job and its status view (NotFound for anyone else's)."""
+    wanted = _run_id(run_id)
+    if wanted is None:
+        raise NotFound(run_id)
+    with who.services.database.session(readonly=True) as session:
+        job = control.owned_job(session, who.signed_in_user.id, wanted)
+        return job, job_status(session, job)
+
+
 @router.get("/runs/{run_id}")
 def run_page(request: Request, who: MerchantDep, run_id: str) -> Response:
-    wanted = _run_id(run_id)
     try:
-        if wanted is None:
-            raise NotFound(run_id)
-        with who.services.database.session(readonly=True) as session:
-            job = control.owned_job(session, who.signed_in_user.id, wanted)
-            status = job_status(session, job)
+        job, status = _owned_status(who, run_id)
     except NotFound:
         return not_found(request, who)
     generations = resolved_generations(who.services.store, job)
@@ -93,9 +98,21 @@ def run_page(request: Request, who: MerchantDep, run_id: str) -> Response:
         eta=eta_text(status["eta_seconds"]),
         can_cancel=can_cancel(status["status"]),
         can_retry=can_retry(status),
-        status_url=status_url(wanted),
-        events_url=events_url(wanted),
+        status_url=status_url(job.run_id),
+        events_url=events_url(job.run_id),
     )
+
+
+@router.get("/runs/{run_id}/details")
+def run_details(request: Request, who: MerchantDep, run_id: str) -> Response:
+    """Each generation's prompt and attributes, for a run page opened before they existed."""
+    try:
+        job, status = _owned_status(who, run_id)
+    except NotFound:
+        return not_found(request, who)
+    generations = resolved_generations(who.services.store, job)
+    # flash=None: a fragment must not use up the message the page is showing.
+    return render(request, who, "run_details.html", tiles=tiles(status, generations), flash=None)
 
 
 @router.get("/runs/{run_id}/images/{generation}.png")

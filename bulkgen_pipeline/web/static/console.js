@@ -107,8 +107,28 @@ document.querySelectorAll("[data-swatch]").forEach((el) => {
       const item = items.get(tile.dataset.index);
       if (item) updateTile(tile, item);
     });
+    if (status.status !== "queued" && document.querySelector("#tiles .tile:not(:has(details))")) {
+      loadDetails();
+    }
     run.dataset.final = String(final);
     if (final && source) { source.close(); source = null; }
+  }
+
+  // Tiles rendered before the run resolved its prompts get them once they exist.
+  let detailsLoading = false;
+  async function loadDetails() {
+    if (detailsLoading) return;
+    detailsLoading = true;
+    const response = await fetch(`/runs/${run.dataset.runId}/details`, { credentials: "same-origin" });
+    if (response.ok) {
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      doc.querySelectorAll("[data-details-for]").forEach((holder) => {
+        const tile = document.querySelector(`#tiles .tile[data-index="${holder.dataset.detailsFor}"]`);
+        const details = holder.querySelector("details");
+        if (tile && details && !tile.querySelector("details")) tile.appendChild(details);
+      });
+    }
+    detailsLoading = false;
   }
 
   async function refresh() {
