@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_analytics import run_analytics_benchmarks  # noqa: E402
+from benchmarks.bench_breaker import run_breaker_benchmarks  # noqa: E402
 from benchmarks.bench_cli import run_cli_benchmarks  # noqa: E402
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
 from benchmarks.bench_providers import (  # noqa: E402
@@ -34,6 +35,10 @@ def main() -> None:
     print_table(
         "Provider faults: 10 runs x 30 images per scenario (both passes), production retries",
         run_fault_benchmarks(),
+    )
+    print_table(
+        "Breaker: simulated 30-image runs under 20 % 500 + 10 % 429 that rested a healthy provider",
+        run_breaker_benchmarks(),
     )
     print_table("CLI: wall time of a fresh process (median of 7)", run_cli_benchmarks())
     print_table(

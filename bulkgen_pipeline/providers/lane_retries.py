@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .base import ImageRequest, ImageResult, PermanentProviderError, TransientProviderError
@@ -50,8 +50,6 @@ class LaneRetrier:
     image_deadline_seconds: float
     clock: Clock
     sleep: Sleep
-    # Records a call's verdict on a breaker (and wakes the images waiting on it).
-    verdict: Callable[[Callable[[], None]], None]
     rng: random.Random
 
     def __post_init__(self) -> None:
@@ -79,24 +77,13 @@ class LaneRetrier:
                 return _left_resting(calls, budget, last)
             calls += 1
             try:
+                # The lane records the call's verdict on its breaker.
                 result = lane.call(request)
-            except RateLimitedError as exc:
+            except TransientProviderError as exc:  # RateLimitedError included
                 last = exc
-                # Busy is not broken: no breaker failure.
-                self.verdict(lane.breaker.release_probe)
-            except TransientProviderError as exc:
-                last = exc
-                self.verdict(lane.breaker.record_failure)
             except PermanentProviderError as exc:
-                self.verdict(lane.breaker.release_probe)
                 return LaneOutcome(None, calls, reason=exc.reason, transient=False)
-            except BaseException:
-                # Not a provider failure (e.g. the worker is being torn down): never leave a
-                # half-open probe taken, or the provider would stay closed to everyone.
-                self.verdict(lane.breaker.release_probe)
-                raise
             else:
-                self.verdict(lane.breaker.record_success)
                 return LaneOutcome(result, calls)
 
             asked_to_wait = isinstance(last, RateLimitedError) or last.retry_after is not None

@@ -6,6 +6,7 @@ waiting for it. All are safe to share between threads.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -57,16 +58,21 @@ class TokenBucket:
         return wait
 
 
-# Consecutive failures that rest a provider. Why 10 and why "in a row":
-# - Random faults at rate p start a run of N failures at a given call with probability p^N, so
-#   M calls see at most M * p^N false trips. At p = 0.2: 0.2^5 = 3.2e-4 (N = 5 tripped about
-#   once per 70 runs of ~45 calls, each trip parking a lone provider's images for a 30 s rest);
-#   0.2^10 = 1.0e-7, about one false trip per 10 million calls. Even at p = 0.3, 0.3^10 = 5.9e-6.
-# - A dead provider fails every call, so it rests after exactly 10 calls: with 8 in flight that
-#   is two rounds of refused connections or instant 5xx, well under a second.
-# - Any rule that trips on at least K failures in a window of W >= K calls fires whenever K in a
-#   row does, and more often: for the failures a dead provider needs before it rests, a run of
-#   consecutive failures is the rule random faults satisfy least often.
+# Consecutive failures that rest a provider, and why 10 "in a row" with the in-flight rule
+# (CircuitBreaker). Numbers from benchmarks/bench_breaker.py: 30-image runs, C = 8, production
+# backoff, 20 % HTTP 500 + 10 % 429 at random, 20 000 runs per row.
+# - At 20 % 500 + 10 % 429 (429s count neither way) a call fails with p = 0.2 / 0.9 = 0.22;
+#   a run of N failures has probability p^N per call: 0.22^5 = 5e-4, 0.22^10 = 3e-7.
+# - But failures come back at once and successes only after the provider's latency L, so in
+#   the order answers arrive failures bunch up: N = 5 rested a healthy provider in 9.7 % of runs
+#   at L = 1 s and 13.7 % at L = 5 s (the issue saw 1 run in 5), N = 10 in 0.01 % and 0.1 %.
+# - The in-flight rule puts answers back in the order calls went out: a failure cannot rest
+#   the provider while a call sent before it is still out (it may yet prove the provider
+#   alive). With it N = 10 rested it in none of the runs, at L = 1 s or 5 s.
+# - A dead provider fails every call, so it still rests after exactly 10 calls: with 8 in
+#   flight, two rounds of refused connections or instant 5xx, well under a second.
+# - Among rules that rest a provider after K failures (K in a window of W >= K calls), K in a
+#   row is the one random faults satisfy least often.
 DEFAULT_BREAKER_FAILURES = 10
 
 
@@ -77,6 +83,11 @@ class CircuitBreaker:
     through; its success closes the breaker, its failure opens it for another rest. Calls that
     give no verdict on health (429 "busy", a permanent error about the request) neither break
     nor extend a run of failures.
+
+    In-flight rule: a call takes a ticket when it goes out (`call_started`) and hands it to its
+    verdict. The N-th failure in a row rests the provider only if no call that went out before
+    it is still waiting for its answer: a slow success still out would show the provider alive,
+    and without the rule quick failures would overtake it and rest a healthy provider.
     """
 
     CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
@@ -96,6 +107,8 @@ class CircuitBreaker:
         self._consecutive = 0
         self._opened_at = 0.0
         self._probe_out = False
+        self._tickets = itertools.count(1)
+        self._in_flight: set[int] = set()  # tickets of calls still waiting for an answer
         self.times_opened = 0
 
     @property
@@ -120,27 +133,40 @@ class CircuitBreaker:
                 return True
             return False
 
-    def record_success(self) -> None:
+    def call_started(self) -> int:
+        """A call goes out now: its ticket, to pass to its verdict (tickets rise in order)."""
         with self._lock:
+            ticket = next(self._tickets)
+            self._in_flight.add(ticket)
+            return ticket
+
+    def record_success(self, ticket: int | None = None) -> None:
+        with self._lock:
+            self._in_flight.discard(ticket or 0)
             self._state = self.CLOSED
             self._consecutive = 0
             self._probe_out = False
 
-    def record_failure(self) -> None:
+    def record_failure(self, ticket: int | None = None) -> None:
         with self._lock:
+            self._in_flight.discard(ticket or 0)
             state = self._current_state()
             self._consecutive += 1
             if state == self.OPEN:
                 return  # a call that started before the breaker opened; the rest stands
-            if state == self.HALF_OPEN or self._consecutive >= self.failures:
+            earlier_call_out = ticket is not None and any(t < ticket for t in self._in_flight)
+            if state == self.HALF_OPEN or (
+                self._consecutive >= self.failures and not earlier_call_out
+            ):
                 self.times_opened += 1
                 self._state = self.OPEN
                 self._opened_at = self._clock()
                 self._probe_out = False
 
-    def release_probe(self) -> None:
-        """A half-open probe ended without a verdict on health (e.g. a permanent error)."""
+    def release_probe(self, ticket: int | None = None) -> None:
+        """A call ended without a verdict on health (a 429, a permanent error)."""
         with self._lock:
+            self._in_flight.discard(ticket or 0)
             self._probe_out = False
 
     def seconds_until_retry(self) -> float:

@@ -34,7 +34,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from .base import FailureKind, GenerationFailed, ImageProvider, ImageRequest, ImageResult
@@ -101,7 +101,6 @@ class ImageRouter:
             image_deadline_seconds=image_deadline_seconds,
             clock=clock,
             sleep=sleep,
-            verdict=self._verdict,
             rng=rng or random.Random(),
         )
         self._lanes = [
@@ -110,6 +109,7 @@ class ImageRouter:
                 concurrency=concurrency.get(p.name, DEFAULT_CONCURRENCY),
                 breaker=CircuitBreaker(breaker_failures, breaker_rest_seconds, clock=clock),
                 bucket=rate_limits.get(p.name),
+                on_verdict=self._wake_waiters,
             )
             for p in providers
         ]
@@ -275,9 +275,8 @@ class ImageRouter:
                 return None  # no provider will be back before the deadline: fail now
             self._sleep(rest)
 
-    def _verdict(self, record: Callable[[], None]) -> None:
-        """Record a call's verdict on a breaker and wake the images waiting on it."""
-        record()
+    def _wake_waiters(self) -> None:
+        """A call's verdict reached a breaker: wake the images waiting on one."""
         with self._breaker_changed:
             self._breaker_changed.notify_all()
 

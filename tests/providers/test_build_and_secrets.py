@@ -45,15 +45,19 @@ def test_build_router_honours_limits_and_provider_list(provider_env: dict[str, s
     assert router.breaker_max_wait_seconds == 60  # the default
 
 
-def test_build_router_passes_the_breaker_settings_through(provider_env: dict[str, str]) -> None:
+def test_build_router_passes_the_breaker_and_deadline_settings_through(
+    provider_env: dict[str, str],
+) -> None:
     env = {
         **provider_env,
         "BULKGEN_BREAKER_FAILURES": "2",
         "BULKGEN_BREAKER_REST_SECONDS": "12",
         "BULKGEN_BREAKER_MAX_WAIT_SECONDS": "0",
+        "BULKGEN_PROVIDER_IMAGE_DEADLINE_SECONDS": "42",
     }
     router = build_router(ProviderSettings.from_env(env))
     assert router.breaker_max_wait_seconds == 0
+    assert router.image_deadline_seconds == 42
     breaker = router.lane("google").breaker
     assert (breaker.failures, breaker.rest_seconds) == (2, 12)
 

@@ -121,3 +121,42 @@ def test_backoff_spreads_out() -> None:
         round(RetryPolicy(base_seconds=1, max_seconds=8).delay(3, None, rng), 6) for _ in range(20)
     }
     assert len(delays) == 20 and max(delays) <= 4
+
+
+def test_breaker_waits_for_calls_sent_before_a_run_of_failures() -> None:
+    clock = still_clock()
+    breaker = CircuitBreaker(failures=2, rest_seconds=10, clock=clock)
+    slow = breaker.call_started()  # a slow call, still out
+    for _ in range(3):  # quick failures sent after it overtake it
+        breaker.record_failure(breaker.call_started())
+    assert breaker.state == "closed"  # the slow call may yet show the provider alive
+    breaker.record_success(slow)
+    assert breaker.state == "closed"
+    # Later failures count from zero again, and a call sent after them does not hold them.
+    first, second = breaker.call_started(), breaker.call_started()
+    later = breaker.call_started()
+    breaker.record_failure(first)
+    breaker.record_failure(second)
+    assert breaker.state == "open"
+    breaker.release_probe(later)
+
+
+def test_breaker_rests_once_the_earlier_call_fails_too() -> None:
+    clock = still_clock()
+    breaker = CircuitBreaker(failures=3, rest_seconds=10, clock=clock)
+    slow = breaker.call_started()
+    for _ in range(3):
+        breaker.record_failure(breaker.call_started())
+    assert breaker.state == "closed"
+    breaker.record_failure(slow)  # the provider is dead after all
+    assert breaker.state == "open" and breaker.times_opened == 1
+
+
+def test_a_call_without_a_verdict_on_health_no_longer_holds_the_breaker() -> None:
+    clock = still_clock()
+    breaker = CircuitBreaker(failures=2, rest_seconds=10, clock=clock)
+    busy = breaker.call_started()
+    breaker.record_failure(breaker.call_started())
+    breaker.release_probe(busy)  # answered 429: no verdict, and no longer out
+    breaker.record_failure(breaker.call_started())
+    assert breaker.state == "open"

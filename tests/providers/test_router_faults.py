@@ -4,6 +4,8 @@ provider, and which failures are worth another pass. Real SDKs against the fake 
 from __future__ import annotations
 
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -197,3 +199,36 @@ def test_constructor_rejects_a_bad_deadline() -> None:
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="image_deadline_seconds"):
             ImageRouter([LocalPreviewProvider()], image_deadline_seconds=bad)
+
+
+def test_quick_failures_do_not_rest_a_provider_while_a_slow_success_is_out(
+    replicate_provider, fake_replicate
+) -> None:
+    fake_replicate.latency = 0.5
+    router = ImageRouter(
+        [replicate_provider],
+        retry=RetryPolicy(max_attempts=1),
+        breaker_failures=3,
+        breaker_max_wait_seconds=0,
+    )
+    with ThreadPoolExecutor(1) as slow_thread:
+        slow = slow_thread.submit(router.generate, ratio(1))
+        deadline = time.monotonic() + 5
+        while not fake_replicate.predictions and time.monotonic() < deadline:
+            time.sleep(0.005)  # until the slow prediction is running at the provider
+        fake_replicate.failures.fail_next(5, 500)
+        quick = []
+        for seed in range(2, 7):  # five answers that come back at once, all 500
+            with pytest.raises(GenerationFailed) as info:
+                router.generate(ratio(seed))
+            quick.append(info.value)
+        assert router.lane("replicate").breaker.state == "closed"
+        assert slow.result().provider == "replicate"
+    assert all("HTTP 500" in failure.reason for failure in quick)
+    assert router.lane("replicate").breaker.times_opened == 0
+    # With nothing out, the same five failures rest it.
+    fake_replicate.failures.fail_next(5, 500)
+    for seed in range(10, 13):
+        with pytest.raises(GenerationFailed):
+            router.generate(ratio(seed))
+    assert router.lane("replicate").breaker.state == "open"
