@@ -144,7 +144,8 @@ def refresh_snapshot(
     if not stale and not gone and old_table is not None:
         return SnapshotRefresh(old_table, len(by_run), 0, 0, False)
     kept = old_table if old_table is not None else FACTS_SCHEMA.empty_table()
-    replaced = ({run_id_of_facts_key(key) for key in stale} | gone) & set(old_versions)
+    replaced = {run_id_of_facts_key(key) or "" for key in stale} | gone
+    replaced &= set(old_versions)
     if replaced and kept.num_rows:
         drop = pc.is_in(kept["run_id"], value_set=pa.array(sorted(replaced), pa.string()))
         kept = kept.filter(pc.invert(drop))

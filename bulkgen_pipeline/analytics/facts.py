@@ -122,6 +122,7 @@ def pool_label(pool: dict[str, Any] | None) -> str | None:
 def parse_pool(label: str) -> dict[str, float]:
     """`drawn_from` back to option -> probability."""
     parsed = json.loads(label)
+    weights: dict[str, float]
     if isinstance(parsed, list):
         weights = {}
         for option in parsed:

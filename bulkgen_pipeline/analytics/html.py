@@ -55,8 +55,8 @@ def _frequency_charts(report: RandomizationReport) -> list[Chart]:
     values = report.frequencies.values
     keys = ["category", "attribute", "strategy"]
     return [
-        value_frequency_chart(*key, group)
-        for key, group in values.groupby(keys, sort=True, observed=True)
+        value_frequency_chart(category, attribute, strategy, group)
+        for (category, attribute, strategy), group in values.groupby(keys, sort=True, observed=True)
     ]
 
 
@@ -291,7 +291,7 @@ def _cell(value: object) -> str:
     if isinstance(value, float | np.floating):
         if pd.isna(value):
             return "<td></td>"
-        if value != 0 and abs(value) < 1:
+        if value != 0 and abs(float(value)) < 1:
             text = f"{value:.3g}"
         else:
             text = f"{value:,.2f}".rstrip("0").rstrip(".")

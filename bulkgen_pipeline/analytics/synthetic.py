@@ -107,7 +107,7 @@ def synthetic_analytics(
             if name in drawn and rng.random() < share:
                 drawn[name] = value
         values = {**fixed, **drawn, "use_model": plan.use_model, "color": colour}
-        randomly = dict(drawn)
+        randomly: dict[str, str | None] = dict(drawn)
         if colour_is_drawn:
             randomly["color"] = colour
         failure_p = max(

@@ -54,7 +54,7 @@ def handled_cursor(instance: dg.DagsterInstance) -> int | None:
     materialization = event.asset_materialization if event else None
     if materialization is None or CURSOR not in materialization.metadata:
         return None
-    return int(materialization.metadata[CURSOR].value)
+    return int(materialization.metadata[CURSOR].value)  # type: ignore[arg-type]
 
 
 def analytics_key(database: db.Database, run_id: str) -> str | None:
@@ -84,13 +84,13 @@ def generation_facts(
     store = object_store.get_store()
     latest = latest_settlement_id(context.instance)
     previous = handled_cursor(context.instance)
+    missing: list[str] = []
     if previous is None:
         # First build (or the event log was wiped): every analytics.json in the store.
         rebuilt = dataset.rebuild_facts(store)
-        updated, missing, runs, rows = rebuilt.runs, [], rebuilt.runs, rebuilt.rows
+        updated, runs, rows = rebuilt.runs, rebuilt.runs, rebuilt.rows
     else:
         run_ids = settled_runs(context.instance, previous, latest) if latest else []
-        missing = []
         database_ = database.get_database()
         for run_id in run_ids:
             key = analytics_key(database_, run_id)

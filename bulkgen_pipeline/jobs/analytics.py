@@ -10,4 +10,6 @@ analytics_job = dg.define_asset_job(
     ANALYTICS_JOB_NAME,
     selection=dg.AssetSelection.assets(*ANALYTICS_ASSETS),
     description="generation_facts for the runs settled since the last refresh, then the report",
+    # Two steps in a row: one process, so pandas and pyarrow are loaded once.
+    executor_def=dg.in_process_executor,
 )

@@ -207,11 +207,10 @@ def random_pools(run: RunContext) -> dict[str, dict[str, Any]]:
     if len(set(palette)) > 1:
         strategy = ColorStrategy(config.get("color_strategy") or ColorStrategy.cycling)
         weights: dict[str, float] = defaultdict(float)
-        given = config.get("color_weights")
+        given = config.get("color_weights") if strategy is ColorStrategy.weighted else None
         for index, colour in enumerate(palette):
             # random picks palette positions, so a repeated colour counts once per position.
-            use_given = strategy is ColorStrategy.weighted and given
-            weights[colour] += float(given[index]) if use_given else 1.0
+            weights[colour] += float(given[index]) if given else 1.0
         pools["color"] = {
             "strategy": strategy.value,
             "options": dict(weights),
