@@ -117,7 +117,7 @@ def test_a_merchant_runs_a_preset_end_to_end(browser, sqlite_console, tmp_path, 
     card = page.locator(".card.preset", has_text="Professional Bags")
     assert "bags" in card.inner_text() and "combinations" in card.locator(".space").inner_text()
     assert "never" in card.inner_text()
-    shots.take(page, "presets")
+    shots.take(page, "presets_created")
 
     # Play → the modal shows the preset and the credits → start → a dismissible flash.
     card.locator("button.play").click()
@@ -180,6 +180,7 @@ def test_a_merchant_runs_a_preset_end_to_end(browser, sqlite_console, tmp_path, 
     shots.take(page, "runs")
     page.goto(console.base_url + "/presets")
     assert "completed" in page.locator(".card.preset").first.inner_text()  # its last run
+    shots.take(page, "presets")
     page.goto(console.base_url + "/account")
     assert page.locator("#balance").inner_text() == "37"
     assert page.locator("#ledger tbody tr").count() == 4  # grant, reserve, charge, release
