@@ -124,9 +124,10 @@ def preset_from_form(form: FormData, schema: CategorySchema) -> tuple[dict[str, 
     negative = optional_text(str(form.get("negative_prompt") or ""))
     if negative is not None:
         config["negative_prompt"] = negative
-    document = {"name": str(form.get("name") or ""), "category": category, "config": config}
+    name = str(form.get("name") or "")
+    document = {"name": name, "category": category, "config": config}
 
-    shown = form_from_preset(document["name"], category, {**config, "color_weights": None})
+    shown = form_from_preset(name, category, {**config, "color_weights": None})
     shown.values["color_weights"] = str(form.get("color_weights") or "")
     shown.values["colors"] = config["color_palette"]
     shown.values["generation_count"] = form.get("generation_count") or ""
