@@ -15,6 +15,7 @@ from benchmarks.bench_providers import (  # noqa: E402
     run_fault_benchmarks,
     run_provider_benchmarks,
 )
+from benchmarks.bench_queue import run_queue_benchmark  # noqa: E402
 from benchmarks.bench_resolution import run_resolution_benchmarks  # noqa: E402
 from benchmarks.table import print_table  # noqa: E402
 
@@ -41,6 +42,11 @@ def main() -> None:
         run_breaker_benchmarks(),
     )
     print_table("CLI: wall time of a fresh process (median of 7)", run_cli_benchmarks())
+    print_table(
+        "Queued to first image: POST /api/bulk-generation/start on a real bulkgen dev "
+        "(5 runs of 2 images, one at a time)",
+        run_queue_benchmark(),
+    )
     print_table(
         "Analytics: generation_facts and report.html from 10 000 runs of 50 generations",
         run_analytics_benchmarks(),

@@ -1,4 +1,5 @@
-"""`bulkgen dev` as an operator starts it: the UI answers and the daemon's sensor runs the queue."""
+"""`bulkgen dev` as an operator starts it: a job queued through the API is launched by the
+daemon's sensor and completes; SIGTERM then stops every process `bulkgen dev` started."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from bulkgen_pipeline import db
+from bulkgen_pipeline.config import Settings
+from bulkgen_pipeline.runs.queueing import create_preset
+from bulkgen_pipeline.statuses import JobStatus
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+PROC = Path("/proc")
+
+pytestmark = pytest.mark.skipif(not PROC.is_dir(), reason="reads the process table from /proc")
 
 
 def _free_port() -> int:
@@ -21,53 +32,122 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _cli(env: dict[str, str], *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "bulkgen_pipeline.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(done.stdout)
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """pid → (parent pid, process group, state) of every process, from /proc."""
+    table = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            after_name = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        table[int(entry.name)] = (int(after_name[1]), int(after_name[2]), after_name[0])
+    return table
 
 
-def test_dev_server_launches_a_queued_job_through_the_sensor(tmp_path):
-    env = {**os.environ, "BULKGEN_HOME": str(tmp_path / "home"), "BULKGEN_PROVIDERS": "local"}
-    for name in ("BULKGEN_DATABASE_URL", "BULKGEN_STORAGE_URL", "DAGSTER_HOME"):
-        env.pop(name, None)
-    user = _cli(env, "users", "create", "--name", "Ops", "--credits", "5")["user_id"]
-    preset = _cli(
-        env, "presets", "create", "--user", user, "--file", str(EXAMPLES / "professional_bags.json")
-    )["preset_id"]
-    job = _cli(env, "run", "--user", user, "--preset", preset, "--count", "2", "--queue-only")
-    assert job["status"] == "queued"
+def _descendants(pid: int) -> set[int]:
+    table = _processes()
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, (parent, _, _) in table.items() if parent in frontier}
+        found |= frontier
+    return found
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bulkgen_pipeline.cli", "dev", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+
+def _alive(pids: set[int], groups: set[int]) -> set[int]:
+    """Which of `pids`, or of any process in `groups`, still run (zombies do not count)."""
+    return {
+        pid
+        for pid, (_, group, state) in _processes().items()
+        if (pid in pids or group in groups) and state != "Z"
+    }
+
+
+def _get(url: str) -> int | None:
     try:
-        status, deadline = job, time.monotonic() + 180
-        while status["status"] not in ("completed", "failed") and time.monotonic() < deadline:
-            time.sleep(2)
-            status = _cli(env, "status", job["job_id"])
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status
+    except OSError:
+        return None
+
+
+def _wait(probe, what: str, timeout: float, dev: subprocess.Popen):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert dev.poll() is None, f"bulkgen dev exited with {dev.returncode} waiting for {what}"
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_dev_server_runs_a_job_queued_through_the_api_and_stops_everything(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKGEN_", "DAGSTER_"))}
+    env.update({"BULKGEN_HOME": str(tmp_path / "home"), "BULKGEN_PROVIDERS": "local"})
+    database = db.Database(Settings.from_env(env).database_url)
+    database.upgrade()
+    with database.session() as session:
+        user = db.create_user(session, "Ops", 5)
+    preset = create_preset(
+        database, user.user_id, json.loads((EXAMPLES / "professional_bags.json").read_text())
+    )
+
+    api_port, dagster_port = _free_port(), _free_port()
+    api, ui = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{dagster_port}"
+    log = (tmp_path / "dev.log").open("wb")
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "bulkgen_pipeline.cli", "dev"]
+        + ["--api-port", str(api_port), "--dagster-port", str(dagster_port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    started: set[int] = set()
+    try:
+        _wait(lambda: _get(f"{api}/healthz") == 200, "the API", 120, dev)
+        request = urllib.request.Request(
+            f"{api}/api/bulk-generation/start",
+            data=json.dumps({"preset_id": preset, "generation_count": 2}).encode(),
+            headers={
+                "Authorization": f"Bearer {user.api_key}",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert reply.status == 202
+            job_id = json.loads(reply.read())["job_id"]
+
+        def finished() -> dict | None:
+            with database.session(readonly=True) as session:
+                status = db.job_status_dict(session, job_id)
+            return status if JobStatus(status["status"]).is_final else None
+
+        status = _wait(finished, "the sensor to launch the run and the run to end", 240, dev)
         assert (status["status"], status["completed_images"], status["credits_consumed"]) == (
             "completed",
             2,
             2,
         )
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=10) as reply:
-            assert reply.status == 200 and "dagster_webserver_version" in reply.read().decode()
+        assert _get(f"{ui}/server_info") == 200
+
+        # The API, dagster dev, its webserver, daemon and code server(s), at least.
+        started = _descendants(dev.pid)
+        assert len(started) >= 5, started
+        groups = {group for pid, (_, group, _) in _processes().items() if pid in started}
+        dev.send_signal(signal.SIGTERM)
+        assert dev.wait(timeout=60) == 0
+        assert _alive(started, groups) == set()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        if dev.poll() is None:
+            started |= _descendants(dev.pid)
+            dev.send_signal(signal.SIGTERM)
+            try:
+                dev.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                dev.kill()
+        for pid in _alive(started, set()):  # never leave a server behind a failed test
+            os.kill(pid, signal.SIGKILL)
+        log.close()
+        database.dispose()
