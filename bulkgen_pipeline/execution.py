@@ -1,27 +1,44 @@
 """Running one queued bulk run now, in this process, recorded in the Dagster instance.
 
 The CLI and the demo use this: the same asset job the sensor launches, so the run shows up in
-the Dagster UI like any other. Failure handling mirrors the run-failure sensor, which does not
-see in-process runs unless a daemon happens to be running.
+the Dagster UI like any other. Failure and cancellation handling mirror the run-failure and
+cancellation sensors, which do not see in-process runs unless a daemon happens to be running.
+
+The run is recorded as a run of the `bulkgen` code location (the one `bulkgen dev` and the
+workspace files load), not as a location-less in-process run: the UI re-executes a run through
+its code location, and refuses ("Expected non-None value") a run that has none. The UI's
+"Terminate" reaches the execution through `TerminationWatch` (termination.py).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+from dagster._core.execution.api import create_execution_plan, execute_run
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._utils.interrupts import capture_interrupts
 from filelock import FileLock
 
 from . import db
 from .assets.partitions import bulk_run_partitions
 from .config import Settings
 from .jobs.bulk import BULK_JOB_NAME
-from .sensors.failures import run_failure_message
+from .sensors.failures import RUN_CANCELLED, run_failure_message
 from .sensors.queue import run_tags
+from .termination import TERMINATION_STATUSES, TerminationWatch
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 
@@ -75,13 +92,25 @@ def execute_bulk_run(
     poll_seconds: float = 0.25,
     log_level: str = "WARNING",
 ) -> dict[str, Any]:
-    """Materialize every asset of `run_id`'s partition; returns the job's status dict."""
+    """Materialize every asset of `run_id`'s partition; returns the job's status dict.
+
+    A terminate from the Dagster UI stops the execution (on the main thread; elsewhere it only
+    stops new images, see TerminationWatch) and ends the job `cancelled`."""
     instance.add_dynamic_partitions("bulk_runs", [run_id])
     with database.session() as session:
         job = db.get_job(session, run_id)
     if job is None:
         raise LookupError(f"no bulk job '{run_id}'")
 
+    job_def = definitions.resolve_job_def(BULK_JOB_NAME)
+    dagster_run = create_bulk_run(
+        instance,
+        job_def,
+        run_id,
+        tags=run_tags(job),
+        # The full event log is in the instance (and the UI); the terminal gets warnings only.
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
     stop = threading.Event()
     poller = None
     if on_progress is not None:
@@ -90,27 +119,75 @@ def execute_bulk_run(
         )
         poller.start()
     try:
-        result = definitions.resolve_job_def(BULK_JOB_NAME).execute_in_process(
-            partition_key=run_id,
-            instance=instance,
-            tags=run_tags(job),
-            raise_on_error=False,
-            # The full event log is in the instance (and the UI); the terminal gets warnings only.
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
+        # capture_interrupts: the watch's interrupt (and a Ctrl-C) reaches Dagster as an
+        # interrupted step, never as a KeyboardInterrupt between two of them.
+        with (
+            capture_interrupts(),
+            TerminationWatch(instance, dagster_run.run_id, database, run_id, every=poll_seconds),
+        ):
+            result = execute_run(InMemoryJob(job_def), dagster_run, instance)
     finally:
         stop.set()
         if poller is not None:
             poller.join()
-    if not result.success:
-        message = run_failure_message(instance, result.run_id, "run failed")
-        with database.session() as session:
-            db.fail_job(session, run_id, message, dagster_run_id=result.run_id)
+    ended = instance.get_run_by_id(dagster_run.run_id)
+    with database.session() as session:
+        # Terminated from the UI: cancelled, as the cancellation sensor ends a daemon-launched
+        # run (it may see this one too: mark_cancelled is idempotent).
+        if ended is not None and ended.status in TERMINATION_STATUSES:
+            db.mark_cancelled(session, run_id, RUN_CANCELLED, dagster_run_id=dagster_run.run_id)
+        elif not result.success:
+            message = run_failure_message(instance, dagster_run.run_id, "run failed")
+            db.fail_job(session, run_id, message, dagster_run_id=dagster_run.run_id)
     with database.session() as session:
         status = db.job_status_dict(session, run_id)
     if on_progress is not None:
         on_progress(status)
     return status
+
+
+def bulk_job_origin() -> RemoteJobOrigin:
+    """The bulk job in the `bulkgen` code location, as the UI and the daemon know it."""
+    # The location's one definition, which the workspace files are tested against.
+    from .cli.servers import CODE_LOCATION_NAME, DEFINITIONS_MODULE
+
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE),
+        location_name=CODE_LOCATION_NAME,
+    )
+    return RemoteJobOrigin(
+        RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), BULK_JOB_NAME
+    )
+
+
+def create_bulk_run(
+    instance: dg.DagsterInstance,
+    job_def: dg.JobDefinition,
+    partition_key: str,
+    *,
+    tags: dict[str, str],
+    run_config: dict[str, Any],
+) -> dg.DagsterRun:
+    """A not-yet-started run of `partition_key`, as `execute_in_process` would create it, but
+    belonging to the bulk job's code location (see the module docstring)."""
+    tags = {
+        **job_def.run_tags,
+        **tags,
+        **job_def.get_tags_for_partition_key(partition_key, selected_asset_keys=None),
+    }
+    plan = create_execution_plan(
+        InMemoryJob(job_def),
+        run_config=run_config,
+        instance_ref=instance.get_ref() if instance.is_persistent else None,
+        tags=tags,
+    )
+    return instance.create_run_for_job(
+        job_def=job_def,
+        execution_plan=plan,
+        run_config=run_config,
+        tags=tags,
+        remote_job_origin=bulk_job_origin(),
+    )
 
 
 def _poll(

@@ -18,6 +18,7 @@ from ..runs.image_checks import image_size_problems
 from ..runs.packaging import GenerationOutcome
 from ..runs.tracking import DatabaseTracker
 from ..statuses import SETTLED_JOB_STATUSES
+from ..termination import termination_requested
 from .common import leased, load_run, load_specs
 from .partitions import bulk_run_partitions
 
@@ -64,7 +65,12 @@ def generated_images(
     specs, _ = load_specs(store, loaded.layout)
     if loaded.job.status in SETTLED_JOB_STATUSES:
         context.log.info("This run is settled: its stored images are final, none is regenerated")
-    tracker = DatabaseTracker(database_, run_id, context.log)
+    tracker = DatabaseTracker(
+        database_,
+        run_id,
+        context.log,
+        terminated=lambda: termination_requested(context.instance, context.run_id),
+    )
     router = images.get_router()
     outcomes, reused = generate_images(
         specs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from .. import db
 from ..statuses import ItemStatus
@@ -10,14 +11,23 @@ from .packaging import GenerationOutcome
 
 
 class DatabaseTracker:
-    """Records each item's status and the run's progress counters as images finish."""
+    """Records each item's status and the run's progress counters as images finish.
+
+    `terminated` tells whether whoever executes the run was told to stop (an operator's
+    "Terminate" in the Dagster UI): the executor is then being interrupted, and an image started
+    meanwhile would be paid to the provider for nothing."""
 
     def __init__(
-        self, database: db.Database, run_id: str, log: logging.Logger | logging.LoggerAdapter
+        self,
+        database: db.Database,
+        run_id: str,
+        log: logging.Logger | logging.LoggerAdapter,
+        terminated: Callable[[], bool] | None = None,
     ):
         self.database = database
         self.run_id = run_id
         self.log = log
+        self.terminated = terminated
 
     def started(self, generation: int) -> None:
         with self.database.session() as session:
@@ -46,5 +56,7 @@ class DatabaseTracker:
         self.log.info(f"progress: {completed} succeeded, {failed} failed")
 
     def should_stop(self) -> bool:
+        if self.terminated is not None and self.terminated():
+            return True
         with self.database.session(readonly=True) as session:
             return db.is_stopped(session, self.run_id)

@@ -18,6 +18,7 @@ from ..resources.database import DatabaseResource
 
 PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
+RUN_CANCELLED = "The Dagster run was cancelled"
 
 
 def bulk_job_of(run: dg.DagsterRun) -> tuple[str | None, str | None]:
@@ -80,7 +81,7 @@ def bulk_run_cancellations(context: dg.RunStatusSensorContext, database: Databas
         status = db.mark_cancelled(
             session,
             run_id,
-            "The Dagster run was cancelled",
+            RUN_CANCELLED,
             dagster_run_id=context.dagster_run.run_id,
             key=key,
         )
