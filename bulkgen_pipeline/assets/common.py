@@ -97,12 +97,21 @@ def lease_seconds() -> float:
 
 def leased(step: Callable[..., Any]) -> Callable[..., Any]:
     """The step holds the job's lease while it runs, whichever process runs it: a killed
-    executor stops renewing it, and the lease watch takes the job over."""
+    executor stops renewing it, and the lease watch takes the job over.
+
+    The step also claims the job for its Dagster run first: a re-execution from failure starts
+    at the failed step, not at resolved_prompts, and its job must be processing again (a
+    failed job's re-execution counts as a retry) before it settles."""
 
     @functools.wraps(step)
     def holding_lease(context: dg.AssetExecutionContext, **resources: Any) -> Any:
         database = resources["database"].get_database()
-        with LeaseKeeper(database, context.partition_key, context.run_id, lease_seconds()):
+        seconds = lease_seconds()
+        with database.session() as session:
+            db.mark_job_processing(
+                session, context.partition_key, context.run_id, lease_seconds=seconds
+            )
+        with LeaseKeeper(database, context.partition_key, context.run_id, seconds):
             return step(context, **resources)
 
     return holding_lease
