@@ -96,10 +96,11 @@ class DeliveryOut(BaseModel):
     delivered_at: str | None
 
 
-class JobStatusOut(BaseModel):
+class RunSummaryOut(BaseModel):
+    """A run as listed: enough for a row with a progress bar and a download button."""
+
     job_id: str
     status: JobStatus
-    kind: str
     preset_id: str | None
     preset_name: str | None
     category: str
@@ -107,32 +108,23 @@ class JobStatusOut(BaseModel):
     completed_images: int
     failed_images: int
     credits_consumed: int
+    created_at: str | None
+    finished_at: str | None
+    download_link: str | None
+
+
+class JobStatusOut(RunSummaryOut):
+    """A run in full: its items, its timing and its webhook deliveries."""
+
+    kind: str
     estimated_credits: int
     pass_number: int
     retry_count: int
-    created_at: str | None
     started_at: str | None
-    finished_at: str | None
     eta_seconds: float | None
-    download_link: str | None
     error: str | None
     items: list[ItemOut]
     webhook_deliveries: list[DeliveryOut]
-
-
-class RunSummaryOut(BaseModel):
-    job_id: str
-    status: JobStatus
-    preset_id: str | None
-    preset_name: str | None
-    category: str
-    total_images: int
-    completed_images: int
-    failed_images: int
-    credits_consumed: int
-    created_at: str | None
-    finished_at: str | None
-    download_link: str | None
 
 
 class RunPageOut(BaseModel):
