@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..runs.overview import recent_ledger_entries
+from ..db.overview import recent_ledger_entries
 from .pages import MerchantDep, render
 
 router = APIRouter(include_in_schema=False)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .. import db
+from ..db.overview import last_runs_by_preset
 from ..domain.errors import InvalidInput
 from ..domain.presets import is_random
 from ..domain.schema import load_category_schema
 from ..runs import presets
-from ..runs.overview import last_runs_by_preset
 from ..runs.queueing import NotFound, create_preset, start_run
 from .pages import MerchantDep, Visitor, checked_form, not_found, redirect, render
 from .preset_form import (

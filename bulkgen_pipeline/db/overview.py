@@ -1,9 +1,5 @@
 """What a merchant's overview pages need at a glance, each in one bounded query whatever the
-number of runs: the newest run of each preset, and the newest credit ledger entries.
-
-(Reads only; the console's presets and account pages call these. They belong with the other
-repository reads in `db/` and can move there unchanged.)
-"""
+number of runs: the newest run of each preset, and the newest credit ledger entries."""
 
 from __future__ import annotations
 
@@ -14,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .. import db
-from ..db.models import BackendJob, CreditLedger
+from bulkgen_pipeline.db.ledger import LedgerEntry
+from bulkgen_pipeline.db.models import BackendJob, CreditLedger
 
 RECENT_LEDGER_ENTRIES = 20
 
@@ -53,7 +49,7 @@ def last_runs_by_preset(
 
 def recent_ledger_entries(
     session: Any, user_id: str, limit: int = RECENT_LEDGER_ENTRIES
-) -> list[db.LedgerEntry]:
+) -> list[LedgerEntry]:
     """The user's newest `limit` ledger entries, newest first."""
     rows = session.scalars(
         select(CreditLedger)
@@ -62,6 +58,6 @@ def recent_ledger_entries(
         .limit(limit)
     )
     return [
-        db.LedgerEntry(r.id, r.user_id, r.run_id, r.kind, r.amount, r.created_at, r.pass_number)
+        LedgerEntry(r.id, r.user_id, r.run_id, r.kind, r.amount, r.created_at, r.pass_number)
         for r in rows
     ]
