@@ -307,10 +307,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def job_status_dict(session: Session, run_id: str) -> dict[str, Any]:
-    """JSON-ready status of a run (what the API and `bulkgen status` print)."""
+    """JSON-ready summary of a run (what the CLI prints; the API's view builds on it)."""
     job = get_job(session, run_id)
     if job is None:
         raise UnknownJob(run_id)
+    return job_summary(job)
+
+
+def job_summary(job: JobView) -> dict[str, Any]:
     return {
         "job_id": job.run_id,
         "job_type": job.job_type,
@@ -323,7 +327,7 @@ def job_status_dict(session: Session, run_id: str) -> dict[str, Any]:
         "failed_images": job.failed_images,
         "credits_consumed": job.credits_consumed,
         "estimated_credits": job.estimated_credits,
-        "download_link": job.download_link,
+        "download_link": job.download_link if job.zip_key and job.deleted_at is None else None,
         "zip_file_s3_key": job.zip_key,
         "zip_file_expires_at": _iso(job.zip_expires_at),
         "error": job.error_message,

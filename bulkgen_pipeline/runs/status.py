@@ -70,25 +70,13 @@ def job_status(
     deliveries = list_deliveries(session, job.run_id) if job.webhook_url else []
     final = JobStatus(job.status).is_final
     return {
-        "job_id": job.run_id,
-        "status": job.status,
+        **db.job_summary(job),
         "kind": job.preset_snapshot.get("kind", "preset"),
-        "preset_id": job.preset_id,
         "preset_name": job.preset_snapshot.get("body", {}).get("name"),
-        "category": job.category,
-        "total_images": job.total_images,
-        "completed_images": job.completed_images,
-        "failed_images": job.failed_images,
-        "credits_consumed": job.credits_consumed,
-        "estimated_credits": job.estimated_credits,
         "pass_number": job.pass_number,
         "retry_count": job.retry_count,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
         "finished_at": _iso(job.completed_at) if final else None,
         "eta_seconds": eta_seconds(job, now),
-        "download_link": job.download_link if job.zip_key and job.deleted_at is None else None,
-        "error": job.error_message,
         "items": [item_view(item) for item in items],
         "webhook_deliveries": [delivery_view(d) for d in deliveries],
     }
