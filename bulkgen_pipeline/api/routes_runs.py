@@ -227,6 +227,7 @@ def download(user_id: uuid.UUID, run_id: uuid.UUID, user: UserDep, services: Ser
     target = zip_download(services.store, job)
     if target.url is not None:
         return RedirectResponse(target.url, status_code=307)
+    assert target.path is not None  # a download is a URL or a local file
     return FileResponse(target.path, media_type="application/zip", filename=target.filename)
 
 

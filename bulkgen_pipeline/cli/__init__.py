@@ -6,17 +6,8 @@ so that a quick command (`bulkgen status`) does not pay for loading Dagster.
 
 from __future__ import annotations
 
-import click
-
-from .common import CommandGroup
-
-
-@click.group(cls=CommandGroup)
-def main() -> None:
-    """bulkgen: one product preset in, a ZIP of unique AI images out."""
-
-
 from . import accounts, analytics, listing, runs, servers  # noqa: E402,F401  (registers the commands)
+from .common import main
 from .runs import run_now, summary_of  # noqa: E402
 
 __all__ = ["main", "run_now", "summary_of"]

@@ -8,8 +8,7 @@ from .. import db
 from ..config import Settings
 from ..db.users import list_users
 from ..domain.errors import InvalidInput, PresetValidationError
-from . import main
-from .common import database, emit, fail, read_json
+from .common import database, emit, fail, main, read_json
 
 
 @main.group()

@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from ..config import Settings
-from . import common, main
-from .common import emit, fail
+from . import common
+from .common import emit, fail, main
 
 # Below this many run files to read, a progress bar would only flicker.
 PROGRESS_FROM = 200

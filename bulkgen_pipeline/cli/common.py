@@ -62,3 +62,8 @@ def read_json(path: str) -> Any:
         check_document_size(os.fstat(file.fileno()).st_size, what=what)
         raw = file.read(MAX_DOCUMENT_BYTES + 1)
     return load_json_document(raw, what=what)
+
+
+@click.group(cls=CommandGroup)
+def main() -> None:
+    """bulkgen: one product preset in, a ZIP of unique AI images out."""

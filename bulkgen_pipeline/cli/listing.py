@@ -8,8 +8,7 @@ from .. import db
 from ..config import Settings
 from ..db.listing import job_ids
 from ..statuses import JobStatus
-from . import main
-from .common import database, emit, fail
+from .common import database, emit, fail, main
 
 
 @main.group("runs")

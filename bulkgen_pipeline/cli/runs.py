@@ -9,8 +9,7 @@ import click
 from .. import db
 from ..config import Settings
 from ..domain.errors import PresetValidationError
-from . import main
-from .common import database, emit, fail, read_json
+from .common import database, emit, fail, main, read_json
 
 
 @main.command("run")

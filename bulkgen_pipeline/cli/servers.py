@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..config import Settings
-from . import main
+from .common import main
 
 API_APP = "bulkgen_pipeline.api.app:create_app"
 DEFINITIONS_MODULE = "bulkgen_pipeline.definitions"

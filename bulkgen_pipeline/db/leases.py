@@ -31,7 +31,8 @@ def renew_lease(
         .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds))
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    # An UPDATE gives a CursorResult, which has rowcount.
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def stranded_jobs(

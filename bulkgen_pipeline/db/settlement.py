@@ -118,10 +118,20 @@ def settle_run(
         if available < consumed:
             raise InsufficientCredits(consumed, available)
         user.credits_balance -= consumed
-    kwargs = {"user_id": user.id, "run_id": run_id, "pass_number": job.pass_number}
-    add_ledger_entry(session, kind="charge", amount=consumed, **kwargs)
+
+    def book(kind: str, amount: int) -> None:
+        add_ledger_entry(
+            session,
+            user_id=user.id,
+            run_id=run_id,
+            kind=kind,
+            amount=amount,
+            pass_number=job.pass_number,
+        )
+
+    book("charge", consumed)
     if open_amount is not None:
-        add_ledger_entry(session, kind="release", amount=released, **kwargs)
+        book("release", released)
 
     now = utcnow()
     for img in sorted(new_images, key=lambda i: i.generation_index):

@@ -180,13 +180,18 @@ def is_stopped(session: Session, run_id: str) -> bool:
     return status is None or JobStatus(status) in STOPPED_JOB_STATUSES
 
 
-def has_settled_images(session: Session, run_id: str) -> bool:
-    """An earlier pass delivered (and charged) images of this run."""
-    return bool(
+def settled_image_count(session: Session, run_id: str) -> int:
+    """Images of this run delivered (and charged) by its passes so far."""
+    return int(
         session.scalar(
             select(func.count()).select_from(ImgHistory).where(ImgHistory.aws_folder_id == run_id)
         )
+        or 0
     )
+
+
+def has_settled_images(session: Session, run_id: str) -> bool:
+    return settled_image_count(session, run_id) > 0
 
 
 def fail_job(
@@ -211,11 +216,7 @@ def fail_job(
             target = JobStatus.CANCELLED
         elif has_settled_images(session, run_id):
             target = JobStatus.PARTIAL
-            header.completed_images = session.scalar(
-                select(func.count())
-                .select_from(ImgHistory)
-                .where(ImgHistory.aws_folder_id == run_id)
-            )
+            header.completed_images = settled_image_count(session, run_id)
             header.failed_images = header.total_images - header.completed_images
         else:
             target = JobStatus.FAILED
@@ -236,10 +237,7 @@ def requeue_failed(session: Session, run_id: str) -> tuple[int, int]:
         raise NothingToRetry(
             f"only a partial or failed job can be retried; this one is {job.status}"
         )
-    settled = session.scalar(
-        select(func.count()).select_from(ImgHistory).where(ImgHistory.aws_folder_id == run_id)
-    )
-    missing = job.requested_count - (settled or 0)
+    missing = job.requested_count - settled_image_count(session, run_id)
     if missing <= 0:
         raise NothingToRetry("every image of this job was delivered; there is nothing to retry")
     available = user.credits_balance - user.credits_reserved

@@ -35,6 +35,9 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def delete(self, key: str) -> None:
+        """Remove the object (nothing happens when it is already gone)."""
+
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys starting with `prefix` (plain string prefix, as S3 does)."""
 
