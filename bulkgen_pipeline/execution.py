@@ -50,6 +50,10 @@ telemetry:
 # Launch a run the sensor queued within a second (Dagster checks the queue every 5 s otherwise).
 run_queue:
   dequeue_interval_seconds: 1
+# Each sensor in its own thread: the queue sensor is evaluated at the start of every daemon loop
+# (5 s) instead of waiting behind the others, which take a second or more each under load.
+sensors:
+  use_threads: true
 """
 
 
