@@ -59,15 +59,16 @@ class ChildProcesses:
 
     def stop(self, *, timeout: float, force: threading.Event | None = None) -> None:
         """Ask every child to stop (SIGTERM to the child itself, which shuts its own children
-        down); after `timeout` seconds, or at once when `force` is set, SIGTERM what remains of
-        each process group, then SIGKILL it. Returns when no process of any group is left (or
-        KILL_AFTER_SECONDS after SIGKILL, which nothing survives)."""
+        down). Once every child has exited, or after `timeout` seconds, or at once when `force`
+        is set, SIGTERM what remains of each process group, then SIGKILL it. Returns when no
+        process of any group is left (or KILL_AFTER_SECONDS after SIGKILL, which nothing
+        survives)."""
         for child in self.children:
             _signal_process(child.process, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not (force is not None and force.is_set()):
-            if all(c.process.poll() is not None for c in self.children) and not self._alive():
-                return
+            if all(c.process.poll() is not None for c in self.children):
+                break  # what is left of a group was left behind by its parent: no one stops it
             time.sleep(0.1)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for child in self.children:
