@@ -129,7 +129,7 @@ def start_batch(
 
 def _status(services: ServicesDep, user_id: str, job_id: str) -> dict[str, Any]:
     with services.database.session(readonly=True) as session:
-        return job_status(session, control.owned_job(session, user_id, job_id))
+        return job_status(db.query_of(session), control.owned_job(session, user_id, job_id))
 
 
 @router.get(

@@ -1,12 +1,11 @@
-"""`bulkgen users …` and `bulkgen presets …`. Heavy imports wait for the command needing them."""
+"""`bulkgen users …` and `bulkgen presets …`. Heavy imports (the db layer with SQLAlchemy too)
+wait for the command needing them."""
 
 from __future__ import annotations
 
 import click
 
-from .. import db
 from ..config import Settings
-from ..db.users import list_users
 from ..domain.errors import InvalidInput, PresetValidationError
 from .common import database, emit, fail, main, read_json
 
@@ -21,6 +20,8 @@ def users() -> None:
 @click.option("--credits", "credits_", type=int, required=True, help="0 to 2147483647")
 def users_create(name: str, credits_: int) -> None:
     """Create a user; prints its id and its API key (shown only this once)."""
+    from .. import db
+
     try:
         with database(Settings.from_env()).session() as session:
             created = db.create_user(session, name, credits_)
@@ -53,6 +54,8 @@ def users_rotate_webhook_secret(user_id: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """Every user with its credits (balance, reserved, available)."""
+    from ..db.users import list_users
+
     with database(Settings.from_env()).session(readonly=True) as session:
         emit(
             [
@@ -96,6 +99,8 @@ def presets_create(user_id: str, path: str) -> None:
 @click.option("--user", "user_id", required=True)
 def presets_list(user_id: str) -> None:
     """A user's presets, oldest first."""
+    from .. import db
+
     with database(Settings.from_env()).session(readonly=True) as session:
         if db.get_user(session, user_id) is None:
             fail(f"user '{user_id}' does not exist")

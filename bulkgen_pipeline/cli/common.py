@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .. import db
 from ..config import Settings, SettingsError
 from ..runs.preflight import CannotExecute
+
+if TYPE_CHECKING:
+    from .. import db
 
 
 def __getattr__(name: str) -> Any:
@@ -41,6 +43,10 @@ def emit(data: Any) -> None:
 
 
 def database(settings: Settings) -> db.Database:
+    """The db layer, loaded on first use: SQLAlchemy alone takes longer to import than
+    `bulkgen status` may take to answer."""
+    from .. import db
+
     return db.shared_database(settings.database_url)
 
 

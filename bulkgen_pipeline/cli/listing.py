@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .. import db
 from ..config import Settings
-from ..db.listing import job_ids
 from ..statuses import JobStatus
-from .common import database, emit, fail, main
+from .common import emit, fail, main
 
 
 @main.group("runs")
@@ -21,9 +19,12 @@ def runs_group() -> None:
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]), help="Only this status")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 def runs_list(user_id: str | None, status: str | None, limit: int) -> None:
-    """Runs newest first, each as `bulkgen status` prints it."""
-    with database(Settings.from_env()).session(readonly=True) as session:
-        if user_id is not None and db.get_user(session, user_id) is None:
+    """Runs newest first (deleted ones too), each as its summary."""
+    from ..readmodel import job_summary, read_jobs, user_exists
+    from ..runs.status import status_query
+
+    with status_query(Settings.from_env().database_url) as query:
+        if user_id is not None and not user_exists(query, user_id):
             fail(f"user '{user_id}' does not exist")
-        ids = job_ids(session, user_id=user_id, status=status, limit=limit)
-        emit([db.job_status_dict(session, run_id) for run_id in ids])
+        jobs = read_jobs(query, user_id=user_id, status=status, limit=limit, include_deleted=True)
+    emit([job_summary(job) for job in jobs])

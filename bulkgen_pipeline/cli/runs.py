@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import db
 from ..config import Settings
 from ..domain.errors import PresetValidationError
 from .common import database, emit, fail, main, read_json
+
+if TYPE_CHECKING:
+    from .. import db
 
 
 @main.command("run")
@@ -40,6 +42,7 @@ def run(
 
     With --queue-only it prints the queued job's status instead and leaves the run to the sensor.
     """
+    from .. import db
     from ..runs.queueing import NotFound, queue_preset_run, queue_prompt_batch
 
     if (preset_id is None) == (batch_path is None):
@@ -147,14 +150,14 @@ def summary_of(status: dict[str, Any], settings: Settings) -> dict[str, Any]:
 @click.argument("job_id")
 def status(job_id: str) -> None:
     """Print a job's status as JSON: what the API shows its owner, plus who holds its lease."""
-    from ..runs.status import job_status
+    from ..readmodel import read_job
+    from ..runs.status import job_status, status_query
 
-    settings = Settings.from_env()
-    with database(settings).session(readonly=True) as session:
-        job = db.get_job(session, job_id)
+    with status_query(Settings.from_env().database_url) as query:
+        job = read_job(query, job_id)
         if job is None:
             fail(f"no job '{job_id}'")
-        view = job_status(session, job)
+        view = job_status(query, job)
     lease = job.lease_expires_at.isoformat() if job.lease_expires_at else None
     emit(
         {
@@ -194,6 +197,7 @@ def _execute_claimed(run_id: str, settings: Settings, database_: db.Database) ->
 def retry_failed(job_id: str, queue_only: bool) -> None:
     """Make the failed images of a finished (partial or failed) run again, one credit each;
     the ZIP, analytics and history then include them."""
+    from .. import db
     from ..runs.control import JobConflict
     from ..runs.control import retry_failed as retry
     from ..runs.queueing import NotFound

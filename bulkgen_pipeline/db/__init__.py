@@ -5,7 +5,12 @@ Every repository function takes a `Session`; the caller's ``with db.session() as
 the transaction.
 """
 
-from bulkgen_pipeline.db.engine import Database, dispose_shared_databases, shared_database
+from bulkgen_pipeline.db.engine import (
+    Database,
+    dispose_shared_databases,
+    query_of,
+    shared_database,
+)
 from bulkgen_pipeline.db.errors import (
     DatabaseError,
     InsufficientCredits,
@@ -77,6 +82,7 @@ __all__ = [
     "NO_IMAGES_ERROR",
     "CreatedUser",
     "Database",
+    "query_of",
     "DatabaseError",
     "EventView",
     "NothingToRetry",

@@ -13,11 +13,9 @@ psycopg 3, which bulkgen does not install).
 from __future__ import annotations
 
 import contextlib
-import functools
-import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,12 +26,12 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from bulkgen_pipeline.db.models import VERSION_TABLE
+from bulkgen_pipeline.readmodel.queries import Query
+from bulkgen_pipeline.readmodel.schema import MIGRATIONS_DIR, VERSION_TABLE, head_revisions
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 60.0
 # Arbitrary constant key for pg_advisory_xact_lock around migrations.
 _MIGRATION_LOCK_KEY = 0x62756C6B67656E  # "bulkgen"
@@ -167,22 +165,6 @@ class Database:
         self.engine.dispose()
 
 
-_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
-
-
-@functools.cache
-def head_revisions() -> frozenset[str]:
-    """The head revision(s) of migrations/versions, read from the files' `revision` and
-    `down_revision` lines (tests/db check this against Alembic's own answer)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
-            found = set(re.findall(r"[\"']([^\"']+)[\"']", value))
-            (revisions if name == "revision" else parents).update(found)
-    return frozenset(revisions - parents)
-
-
 def _in_wal_mode(path: Path) -> bool:
     """Whether an existing file is in WAL mode already (reading the mode takes no lock)."""
     if not path.exists() or path.stat().st_size == 0:
@@ -221,6 +203,17 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get(_READONLY_OPTION, False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def query_of(session: Session) -> Query:
+    """The session as a `readmodel.Query`: plain SQL in the session's transaction, after
+    flushing what the session holds so the reads see it."""
+
+    def query(sql: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        session.flush()
+        return [dict(row) for row in session.execute(sa.text(sql), dict(params)).mappings()]
+
+    return query
 
 
 _shared: dict[str, Database] = {}

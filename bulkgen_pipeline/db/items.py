@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bulkgen_pipeline.db.engine import query_of
 from bulkgen_pipeline.db.events import ITEM_EVENT, append_event
 from bulkgen_pipeline.db.jobs import item_counts
 from bulkgen_pipeline.db.ledger import dialect_name, lock_run_rows
 from bulkgen_pipeline.db.models import ITEM_STATUSES, GenerationItem, utcnow
 from bulkgen_pipeline.db.transitions import set_status
+from bulkgen_pipeline.readmodel import ItemView, read_items
 from bulkgen_pipeline.statuses import ItemStatus, JobStatus
-
-
-@dataclass(frozen=True)
-class ItemView:
-    run_id: str
-    generation_index: int
-    status: str
-    provider: str | None
-    model: str | None
-    attempts: int
-    error: str | None
-    object_key: str | None
-    latency_ms: int | None
-    updated_at: datetime
 
 
 def record_item(
@@ -98,27 +83,7 @@ def record_item(
 
 
 def list_items(session: Session, run_id: str) -> list[ItemView]:
-    rows = session.scalars(
-        select(GenerationItem)
-        .where(GenerationItem.run_id == run_id)
-        .order_by(GenerationItem.generation_index)
-        .execution_options(populate_existing=True)
-    )
-    return [
-        ItemView(
-            run_id=r.run_id,
-            generation_index=r.generation_index,
-            status=r.status,
-            provider=r.provider,
-            model=r.model,
-            attempts=r.attempts,
-            error=r.error,
-            object_key=r.object_key,
-            latency_ms=r.latency_ms,
-            updated_at=r.updated_at,
-        )
-        for r in rows
-    ]
+    return read_items(query_of(session), run_id)
 
 
 def refresh_progress(session: Session, run_id: str) -> tuple[int, int]:

@@ -9,13 +9,13 @@ import copy
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bulkgen_pipeline.db.engine import query_of
 from bulkgen_pipeline.db.errors import (
     InsufficientCredits,
     JobAlreadyExists,
@@ -32,6 +32,7 @@ from bulkgen_pipeline.db.models import (
     Preset,
     utcnow,
 )
+from bulkgen_pipeline.readmodel import JobView, job_summary, read_job, read_jobs
 from bulkgen_pipeline.runs.layout import RunLayout
 from bulkgen_pipeline.statuses import ACTIVE_JOB_STATUSES, JobStatus
 
@@ -64,48 +65,6 @@ def run_key(run_id: str, pass_number: int, resume_count: int) -> str:
     run carries an older key and is ignored."""
     key = run_id if pass_number == 0 else f"{run_id}:pass{pass_number}"
     return key if resume_count == 0 else f"{key}:resume{resume_count}"
-
-
-@dataclass(frozen=True)
-class JobView:
-    run_id: str
-    seq: int
-    user_id: str
-    preset_id: str | None
-    category: str
-    job_type: str
-    status: str
-    header_status: str
-    preset_snapshot: dict[str, Any]
-    requested_count: int
-    total_images: int
-    completed_images: int
-    failed_images: int
-    credits_consumed: int
-    estimated_credits: int
-    error_message: str | None
-    result_url: str | None
-    download_link: str | None
-    s3_folder_path: str
-    zip_key: str | None
-    zip_url: str | None
-    zip_expires_at: datetime | None
-    dagster_run_id: str | None
-    retry_count: int
-    created_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    pass_number: int = 0
-    webhook_url: str | None = None
-    webhook_events: list[str] | None = None
-    lease_owner: str | None = None
-    lease_expires_at: datetime | None = None
-    resume_count: int = 0
-    deleted_at: datetime | None = None
-
-    @property
-    def job_id(self) -> str:
-        return self.run_id
 
 
 def run_folder(user_id: str, category: str, run_id: str) -> str:
@@ -254,56 +213,7 @@ def queued_jobs(session: Session, limit: int = 100) -> list[JobRow]:
 
 
 def get_job(session: Session, run_id: str) -> JobView | None:
-    row = session.execute(
-        select(BackendJob, BulkGenerationHeader)
-        .join(BulkGenerationHeader, BulkGenerationHeader.id == BackendJob.uuid)
-        .where(BackendJob.uuid == run_id)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    return None if row is None else _job_view(*row)
-
-
-def _job_view(job: BackendJob, header: BulkGenerationHeader) -> JobView:
-    return JobView(
-        run_id=job.uuid,
-        seq=job.seq,
-        user_id=job.user_id,
-        preset_id=job.preset_id,
-        category=header.category,
-        job_type=job.job_type,
-        status=job.status,
-        header_status=header.status,
-        preset_snapshot=copy.deepcopy(job.preset_snapshot),
-        requested_count=job.requested_count,
-        total_images=header.total_images,
-        completed_images=header.completed_images,
-        failed_images=header.failed_images,
-        credits_consumed=header.credits_consumed,
-        estimated_credits=header.estimated_credits,
-        error_message=job.error_message,
-        result_url=job.result_url,
-        download_link=job.download_link,
-        s3_folder_path=header.s3_folder_path,
-        zip_key=header.zip_file_s3_key,
-        zip_url=header.zip_file_url,
-        zip_expires_at=header.zip_file_expires_at,
-        dagster_run_id=job.dagster_run_id,
-        retry_count=header.retry_count,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        completed_at=job.completed_at,
-        pass_number=job.pass_number,
-        webhook_url=job.webhook_url,
-        webhook_events=list(job.webhook_events) if job.webhook_events is not None else None,
-        lease_owner=job.lease_owner,
-        lease_expires_at=job.lease_expires_at,
-        resume_count=job.resume_count,
-        deleted_at=job.deleted_at,
-    )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    return read_job(query_of(session), run_id)
 
 
 def job_status_dict(session: Session, run_id: str) -> dict[str, Any]:
@@ -312,29 +222,6 @@ def job_status_dict(session: Session, run_id: str) -> dict[str, Any]:
     if job is None:
         raise UnknownJob(run_id)
     return job_summary(job)
-
-
-def job_summary(job: JobView) -> dict[str, Any]:
-    return {
-        "job_id": job.run_id,
-        "job_type": job.job_type,
-        "status": job.status,
-        "user_id": job.user_id,
-        "preset_id": job.preset_id,
-        "category": job.category,
-        "total_images": job.total_images,
-        "completed_images": job.completed_images,
-        "failed_images": job.failed_images,
-        "credits_consumed": job.credits_consumed,
-        "estimated_credits": job.estimated_credits,
-        "download_link": job.download_link if job.zip_key and job.deleted_at is None else None,
-        "zip_file_s3_key": job.zip_key,
-        "zip_file_expires_at": _iso(job.zip_expires_at),
-        "error": job.error_message,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "completed_at": _iso(job.completed_at),
-    }
 
 
 def item_counts(session: Session, run_id: str) -> tuple[int, int]:
@@ -385,18 +272,7 @@ def list_user_jobs(
     limit: int = 20,
 ) -> RunPage:
     """The user's jobs newest first, `limit` at a time; `before_seq` continues a listing."""
-    stmt = (
-        select(BackendJob, BulkGenerationHeader)
-        .join(BulkGenerationHeader, BulkGenerationHeader.id == BackendJob.uuid)
-        .where(BackendJob.user_id == user_id, BackendJob.deleted_at.is_(None))
-        .order_by(BackendJob.seq.desc())
-        .limit(limit + 1)
-        .execution_options(populate_existing=True)
+    jobs = read_jobs(
+        query_of(session), user_id=user_id, status=status, before_seq=before_seq, limit=limit + 1
     )
-    if status is not None:
-        stmt = stmt.where(BackendJob.status == status)
-    if before_seq is not None:
-        stmt = stmt.where(BackendJob.seq < before_seq)
-    rows = session.execute(stmt).all()
-    jobs = [_job_view(job, header) for job, header in rows[:limit]]
-    return RunPage(jobs, jobs[-1].seq if len(rows) > limit else None)
+    return RunPage(jobs[:limit], jobs[limit - 1].seq if len(jobs) > limit else None)

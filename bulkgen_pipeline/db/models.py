@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bulkgen_pipeline.readmodel.schema import VERSION_TABLE as VERSION_TABLE
+from bulkgen_pipeline.readmodel.views import utcnow as utcnow
 from bulkgen_pipeline.statuses import HEADER_STATUSES, ItemStatus, JobStatus
 
 NAMING_CONVENTION = {
@@ -25,10 +27,6 @@ LEDGER_KINDS = ("grant", "reserve", "charge", "release")
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 JOB_TYPE_BULK = "bulk_generation"
 OPERATION_BULK = "bulk_generation"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -53,11 +51,6 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-# Our own Alembic version table: Dagster's PostgreSQL storage keeps its migrations in
-# `alembic_version`, and both must be able to share one database.
-VERSION_TABLE = "bulkgen_alembic_version"
 
 
 class Base(DeclarativeBase):

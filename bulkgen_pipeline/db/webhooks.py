@@ -8,85 +8,24 @@ or schedules the next try, until the retry schedule (more than an hour in all) r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bulkgen_pipeline.db.engine import query_of
 from bulkgen_pipeline.db.errors import UnknownUser
 from bulkgen_pipeline.db.models import User, WebhookAttempt, WebhookDelivery, utcnow
+from bulkgen_pipeline.readmodel import DeliveryView, read_deliveries
 
 # Seconds to wait after the n-th failed attempt: 9 tries over about 2 hours.
 RETRY_SCHEDULE_S = (5, 30, 120, 300, 600, 1200, 1800, 3600)
 CLAIM_SECONDS = 60  # a sender that dies mid-delivery leaves it to be picked up again after this
 
 
-@dataclass(frozen=True)
-class AttemptView:
-    attempted_at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int | None
-
-
-@dataclass(frozen=True)
-class DeliveryView:
-    id: int
-    webhook_id: str
-    run_id: str
-    user_id: str
-    event_type: str
-    url: str
-    payload: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_status_code: int | None
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-    attempt_log: tuple[AttemptView, ...] = ()
-
-
-def _view(row: WebhookDelivery, attempts: tuple[AttemptView, ...] = ()) -> DeliveryView:
-    return DeliveryView(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        run_id=row.run_id,
-        user_id=row.user_id,
-        event_type=row.event_type,
-        url=row.url,
-        payload=row.payload,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
-        attempt_log=attempts,
-    )
-
-
 def list_deliveries(session: Session, run_id: str) -> list[DeliveryView]:
     """The job's deliveries in order, each with its attempts."""
-    rows = session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.run_id == run_id).order_by(WebhookDelivery.id)
-    ).all()
-    attempts: dict[int, list[AttemptView]] = {row.id: [] for row in rows}
-    if rows:
-        for attempt in session.scalars(
-            select(WebhookAttempt)
-            .where(WebhookAttempt.delivery_id.in_(list(attempts)))
-            .order_by(WebhookAttempt.id)
-        ):
-            attempts[attempt.delivery_id].append(
-                AttemptView(
-                    attempt.attempted_at, attempt.status_code, attempt.error, attempt.duration_ms
-                )
-            )
-    return [_view(row, tuple(attempts[row.id])) for row in rows]
+    return read_deliveries(query_of(session), run_id=run_id)
 
 
 def has_due(session: Session, now: datetime | None = None) -> bool:
@@ -112,7 +51,7 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 20) ->
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     ).all()
-    claimed = []
+    claimed: list[int] = []
     for row in due:
         won = session.execute(  # an UPDATE: a CursorResult, which counts rows
             update(WebhookDelivery)
@@ -125,8 +64,8 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 20) ->
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if won == 1:
-            claimed.append(_view(row))
-    return claimed
+            claimed.append(row.id)
+    return read_deliveries(query_of(session), ids=claimed)
 
 
 def record_attempt(

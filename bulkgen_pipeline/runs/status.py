@@ -1,24 +1,33 @@
 """What a job looks like to its owner: status, counts, items, ETA, download, webhooks.
 
-`bulkgen status`, the API and the console show this same view.
+`bulkgen status`, the API and the console show this same view. It reads through a
+`readmodel.Query` (from a session: `db.query_of`), so `bulkgen status` can build it without
+loading SQLAlchemy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from .. import db
-from ..db.models import utcnow
-from ..db.webhooks import list_deliveries
+from ..readmodel import (
+    DeliveryView,
+    ItemView,
+    JobView,
+    Query,
+    iso,
+    job_summary,
+    read_deliveries,
+    read_items,
+    utcnow,
+)
+from ..readmodel.direct import direct_query
 from ..statuses import JobStatus
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def eta_seconds(job: db.JobView, now: datetime | None = None) -> float | None:
+def eta_seconds(job: JobView, now: datetime | None = None) -> float | None:
     """Seconds until the last image, from the pace so far (None until one image is done)."""
     if job.status != JobStatus.PROCESSING or job.started_at is None:
         return None
@@ -30,7 +39,7 @@ def eta_seconds(job: db.JobView, now: datetime | None = None) -> float | None:
     return round(max(0.0, elapsed / done * remaining), 1)
 
 
-def item_view(item: db.ItemView) -> dict[str, Any]:
+def item_view(item: ItemView) -> dict[str, Any]:
     return {
         "generation_index": item.generation_index,
         "status": item.status,
@@ -39,44 +48,58 @@ def item_view(item: db.ItemView) -> dict[str, Any]:
         "attempts": item.attempts,
         "error": item.error,
         "latency_ms": item.latency_ms,
-        "updated_at": _iso(item.updated_at),
+        "updated_at": iso(item.updated_at),
     }
 
 
-def delivery_view(delivery: Any) -> dict[str, Any]:
+def delivery_view(delivery: DeliveryView) -> dict[str, Any]:
     return {
         "webhook_id": delivery.webhook_id,
         "event_type": delivery.event_type,
         "status": delivery.status,
         "attempts": [
             {
-                "attempted_at": _iso(a.attempted_at),
+                "attempted_at": iso(a.attempted_at),
                 "status_code": a.status_code,
                 "error": a.error,
                 "duration_ms": a.duration_ms,
             }
             for a in delivery.attempt_log
         ],
-        "next_attempt_at": _iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
-        "delivered_at": _iso(delivery.delivered_at),
+        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        "delivered_at": iso(delivery.delivered_at),
     }
 
 
 def job_status(
-    session: Any, job: db.JobView, *, with_items: bool = True, now: datetime | None = None
+    query: Query, job: JobView, *, with_items: bool = True, now: datetime | None = None
 ) -> dict[str, Any]:
     """The whole status of `job` as plain JSON-ready data."""
-    items = db.list_items(session, job.run_id) if with_items else []
-    deliveries = list_deliveries(session, job.run_id) if job.webhook_url else []
+    items = read_items(query, job.run_id) if with_items else []
+    deliveries = read_deliveries(query, run_id=job.run_id) if job.webhook_url else []
     final = JobStatus(job.status).is_final
     return {
-        **db.job_summary(job),
+        **job_summary(job),
         "kind": job.preset_snapshot.get("kind", "preset"),
         "preset_name": job.preset_snapshot.get("body", {}).get("name"),
         "pass_number": job.pass_number,
         "retry_count": job.retry_count,
-        "finished_at": _iso(job.completed_at) if final else None,
+        "finished_at": iso(job.completed_at) if final else None,
         "eta_seconds": eta_seconds(job, now),
         "items": [item_view(item) for item in items],
         "webhook_deliveries": [delivery_view(d) for d in deliveries],
     }
+
+
+@contextmanager
+def status_query(database_url: str) -> Iterator[Query]:
+    """A `Query` for reading statuses: straight through the driver when the database allows it
+    (no SQLAlchemy to load), else through the db layer, which first creates or migrates it."""
+    with direct_query(database_url) as query:
+        if query is not None:
+            yield query
+            return
+    from .. import db
+
+    with db.shared_database(database_url).session(readonly=True) as session:
+        yield db.query_of(session)

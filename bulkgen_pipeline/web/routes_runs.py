@@ -78,7 +78,7 @@ def _owned_status(who: Visitor, run_id: str) -> tuple[db.JobView, dict[str, Any]
         raise NotFound(run_id)
     with who.services.database.session(readonly=True) as session:
         job = control.owned_job(session, who.signed_in_user.id, wanted)
-        return job, job_status(session, job)
+        return job, job_status(db.query_of(session), job)
 
 
 @router.get("/runs/{run_id}")
