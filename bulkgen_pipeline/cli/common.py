@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -29,13 +30,34 @@ def __getattr__(name: str) -> Any:
 
 class CommandGroup(click.Group):
     """Every command answers a misconfigured deployment (a malformed setting, no provider able
-    to run the request) with a JSON error naming the setting, never a traceback."""
+    to run the request, a database it cannot connect to) with a JSON error naming the setting,
+    never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (SettingsError, CannotExecute) as exc:
             fail(str(exc))
+        except Exception as exc:
+            reason = _connection_failure(exc)
+            if reason is None:
+                raise
+            fail(reason)
+
+
+def _connection_failure(exc: Exception) -> str | None:
+    """What to tell an operator when `exc` is a failure to connect to the database (an error
+    raised before any statement ran), None for anything else. The URL is shown without its
+    password or query, where a password may be passed too."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.DBAPIError) or exc.statement is not None:
+        return None
+    from sqlalchemy.engine import make_url
+
+    url = make_url(Settings.from_env().database_url).set(query={})
+    shown = url.render_as_string(hide_password=True)
+    driver_message = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    return f"cannot connect to the database BULKGEN_DATABASE_URL={shown}: {driver_message}"
 
 
 def emit(data: Any) -> None:

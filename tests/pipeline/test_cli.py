@@ -293,3 +293,14 @@ def test_quick_commands_import_only_what_they_need(home):
     assert done.returncode == 0, done.stderr
     assert done.stderr.split() == ["[]", "[]"]
     assert queued["job_id"] in done.stdout
+
+
+@pytest.mark.parametrize("args", [("status", "some-job"), ("runs", "list"), ("users", "list")])
+def test_an_unreachable_database_is_named_without_its_secrets(home, args):
+    url = "postgresql://shop:s3cret-pw@127.0.0.1:1/bulkgen?password=query-pw"  # nothing on port 1
+    code, answer = bulkgen(*args, env={"BULKGEN_DATABASE_URL": url})
+    assert code == 1
+    message = answer["error"]
+    assert message.startswith("cannot connect to the database BULKGEN_DATABASE_URL=")
+    assert "127.0.0.1:1/bulkgen" in message and "Connection refused" in message
+    assert "s3cret-pw" not in message and "query-pw" not in message
