@@ -3,6 +3,7 @@ checks on forms, the not-found page, and the security headers."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from starlette.datastructures import FormData
 
 from .. import db
 from ..api.deps import Services, services
+from ..runs.queueing import NotFound
 from ..statuses import JobStatus
 from .sessions import CSRF_FIELD, ConsoleSession, SessionCookies
 
@@ -124,6 +126,15 @@ def render(
 def redirect(request: Request, who: Visitor, url: str) -> Response:
     response = RedirectResponse(url, status_code=303)
     return cookies(request).save(request, response, who.session)
+
+
+def canonical_id(raw: str) -> str:
+    """The run or preset id in a URL, canonical; NotFound for anything that is not a UUID (so a
+    hostile path segment never reaches a query)."""
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise NotFound(raw) from None
 
 
 def not_found(request: Request, who: Visitor) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +14,7 @@ from ..domain.presets import is_random
 from ..domain.schema import load_category_schema
 from ..runs import presets
 from ..runs.queueing import NotFound, create_preset, start_run
-from .pages import MerchantDep, Visitor, checked_form, not_found, redirect, render
+from .pages import MerchantDep, Visitor, canonical_id, checked_form, not_found, redirect, render
 from .preset_form import (
     PresetForm,
     blank_form,
@@ -123,19 +122,10 @@ async def create(request: Request, who: MerchantDep) -> Response:
     return redirect(request, who, "/presets")
 
 
-def _preset_id(raw: str) -> str | None:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        return None
-
-
 @router.get("/presets/{preset_id}/edit")
 def edit_page(request: Request, who: MerchantDep, preset_id: str) -> Response:
-    wanted = _preset_id(preset_id)
     try:
-        if wanted is None:
-            raise NotFound(preset_id)
+        wanted = canonical_id(preset_id)
         preset = presets.get_preset(who.services.database, who.signed_in_user.id, wanted)
     except NotFound:
         return not_found(request, who)
@@ -147,12 +137,10 @@ def edit_page(request: Request, who: MerchantDep, preset_id: str) -> Response:
 @router.post("/presets/{preset_id}/edit")
 async def edit(request: Request, who: MerchantDep, preset_id: str) -> Response:
     form = await checked_form(request, who)
-    wanted = _preset_id(preset_id)
     schema = load_category_schema()
     document, shown = preset_from_form(form, schema)
     try:
-        if wanted is None:
-            raise NotFound(preset_id)
+        wanted = canonical_id(preset_id)
         presets.replace_preset(
             who.services.database, who.signed_in_user.id, wanted, document, schema
         )
@@ -168,10 +156,8 @@ async def edit(request: Request, who: MerchantDep, preset_id: str) -> Response:
 @router.post("/presets/{preset_id}/delete")
 async def delete(request: Request, who: MerchantDep, preset_id: str) -> Response:
     await checked_form(request, who)
-    wanted = _preset_id(preset_id)
     try:
-        if wanted is None:
-            raise NotFound(preset_id)
+        wanted = canonical_id(preset_id)
         presets.delete_preset(who.services.database, who.signed_in_user.id, wanted)
     except NotFound:
         return not_found(request, who)
@@ -182,16 +168,13 @@ async def delete(request: Request, who: MerchantDep, preset_id: str) -> Response
 @router.post("/presets/{preset_id}/start")
 async def start(request: Request, who: MerchantDep, preset_id: str) -> Response:
     form = await checked_form(request, who)
-    wanted = _preset_id(preset_id)
-    if wanted is None:
-        return not_found(request, who)
     count = str(form.get("generation_count") or "").strip()
     settings = who.services.settings
     try:
         started = start_run(
             who.services.database,
             user_id=who.signed_in_user.id,
-            preset_id=wanted,
+            preset_id=canonical_id(preset_id),
             count=form_number(count) if count else None,
             max_active_jobs=settings.max_active_jobs_per_user,
             allow_private_webhooks=settings.webhook_allow_private,

@@ -4,7 +4,6 @@ its thumbnails (the owner's only), and cancel / retry-failed from the page."""
 from __future__ import annotations
 
 import io
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,20 +17,22 @@ from ..runs.queueing import NotFound
 from ..runs.status import job_status
 from ..statuses import IllegalTransition
 from ..storage.base import ObjectNotFound
-from .pages import MerchantDep, Visitor, checked_form, not_found, redirect, render, security_headers
+from .pages import (
+    MerchantDep,
+    Visitor,
+    canonical_id,
+    checked_form,
+    not_found,
+    redirect,
+    render,
+    security_headers,
+)
 from .run_view import can_cancel, can_retry, eta_text, layout_of, resolved_generations, tiles
 from .starting import REFUSALS, refusal_message
 
 router = APIRouter(include_in_schema=False)
 RUNS_PER_PAGE = 20
 THUMBNAIL_PX = 320
-
-
-def _run_id(raw: str) -> str | None:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        return None
 
 
 @router.get("/runs")
@@ -73,9 +74,7 @@ def list_page(
 
 def _owned_status(who: Visitor, run_id: str) -> tuple[db.JobView, dict[str, Any]]:
     """The caller's job and its status view (NotFound for anyone else's)."""
-    wanted = _run_id(run_id)
-    if wanted is None:
-        raise NotFound(run_id)
+    wanted = canonical_id(run_id)
     with who.services.database.session(readonly=True) as session:
         job = control.owned_job(session, who.signed_in_user.id, wanted)
         return job, job_status(db.query_of(session), job)
@@ -124,10 +123,8 @@ def image(
     size: Annotated[str, Query(pattern="^(thumb|full)$")] = "thumb",
 ) -> Response:
     """One image of one of the caller's runs; anyone else's is not found."""
-    wanted = _run_id(run_id)
     try:
-        if wanted is None:
-            raise NotFound(run_id)
+        wanted = canonical_id(run_id)
         with who.services.database.session(readonly=True) as session:
             job = control.owned_job(session, who.signed_in_user.id, wanted)
         data = who.services.store.get_bytes(layout_of(job).image_key(generation))
@@ -148,10 +145,8 @@ def image(
 @router.post("/runs/{run_id}/cancel")
 async def cancel(request: Request, who: MerchantDep, run_id: str) -> Response:
     await checked_form(request, who)
-    wanted = _run_id(run_id)
     try:
-        if wanted is None:
-            raise NotFound(run_id)
+        wanted = canonical_id(run_id)
         new_status = control.cancel_job(
             who.services.database, user_id=who.signed_in_user.id, run_id=wanted
         )
@@ -167,10 +162,8 @@ async def cancel(request: Request, who: MerchantDep, run_id: str) -> Response:
 @router.post("/runs/{run_id}/retry-failed")
 async def retry_failed(request: Request, who: MerchantDep, run_id: str) -> Response:
     await checked_form(request, who)
-    wanted = _run_id(run_id)
     try:
-        if wanted is None:
-            raise NotFound(run_id)
+        wanted = canonical_id(run_id)
         retried = control.retry_failed(
             who.services.database, user_id=who.signed_in_user.id, run_id=wanted
         )
