@@ -195,14 +195,7 @@ def interval_chart(
     height = top + row * n + 40
     ticks = nice_ticks(max([*high, *values], default=0.0))
     scale = plot_w / ticks[-1]
-    body = []
-    for tick in ticks:
-        x = left + tick * scale
-        body.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{top + row * n:.1f}" '
-            f'stroke="#e3e3e3"/><text x="{x:.1f}" y="{top + row * n + 14:.1f}" '
-            f'text-anchor="middle">{_tick_text(tick, True)}</text>'
-        )
+    body = _vertical_grid(ticks, left, scale, top, top + row * n, percent=True)
     for i, label in enumerate(labels):
         y = top + row * i
         w = max(0.0, float(values[i])) * scale
@@ -223,6 +216,18 @@ def interval_chart(
     return _svg(width, height, title, body)
 
 
+def _vertical_grid(
+    ticks: Sequence[float], left: float, scale: float, top: float, bottom: float, *, percent: bool
+) -> list[str]:
+    """A grid line from `top` to `bottom` at each tick of a horizontal axis, labelled below."""
+    return [
+        f'<line x1="{left + tick * scale:.1f}" x2="{left + tick * scale:.1f}" y1="{top:.1f}" '
+        f'y2="{bottom:.1f}" stroke="#e3e3e3"/><text x="{left + tick * scale:.1f}" '
+        f'y="{bottom + 14:.1f}" text-anchor="middle">{_tick_text(tick, percent)}</text>'
+        for tick in ticks
+    ]
+
+
 def box_chart(title: str, names: Sequence[str], samples: Sequence[np.ndarray], x_label: str):
     """One horizontal box per sample: p25–p75 box, p50 line, p5–p95 whiskers."""
     longest = max((len(n) for n in names), default=1)
@@ -233,14 +238,7 @@ def box_chart(title: str, names: Sequence[str], samples: Sequence[np.ndarray], x
     quantiles = [np.quantile(s, [0.05, 0.25, 0.5, 0.75, 0.95]) for s in samples]
     ticks = nice_ticks(max((q[-1] for q in quantiles), default=1.0))
     scale = plot_w / ticks[-1]
-    body = []
-    for tick in ticks:
-        x = left + tick * scale
-        body.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{top + row * len(names):.1f}" '
-            f'stroke="#e3e3e3"/><text x="{x:.1f}" y="{top + row * len(names) + 14:.1f}" '
-            f'text-anchor="middle">{_tick_text(tick, False)}</text>'
-        )
+    body = _vertical_grid(ticks, left, scale, top, top + row * len(names), percent=False)
     for i, (name, q) in enumerate(zip(names, quantiles, strict=True)):
         y = top + row * i + row / 2
         p5, p25, p50, p75, p95 = (left + v * scale for v in q)
