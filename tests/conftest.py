@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,19 @@ def s3_bucket(s3_client) -> str:
     bucket = f"bulkgen-test-{secrets.token_hex(4)}"
     s3_client.create_bucket(Bucket=bucket)
     return f"s3://{bucket}/data"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A fresh BULKGEN_HOME with the offline preview provider, for the CLI; restored after."""
+    from bulkgen_pipeline.db import dispose_shared_databases
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("BULKGEN_HOME", str(home))
+    monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
+    # `bulkgen run` points DAGSTER_HOME at the embedded instance; monkeypatch restores it.
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+    for name in ("BULKGEN_DATABASE_URL", "BULKGEN_STORAGE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+    dispose_shared_databases()

@@ -8,31 +8,9 @@ import random
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from click.testing import CliRunner
 
-from bulkgen_pipeline import db
 from bulkgen_pipeline.analytics.synthetic import SyntheticPlan, synthetic_analytics
-from bulkgen_pipeline.cli import main
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("BULKGEN_HOME", str(home))
-    monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-    for name in ("BULKGEN_DATABASE_URL", "BULKGEN_STORAGE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    yield home
-    db.dispose_shared_databases()
-
-
-def bulkgen(*args: str) -> tuple[int, dict]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, json.loads(result.stdout)
+from tests.cli_support import EXAMPLES, bulkgen
 
 
 def older_runs(home: Path) -> list[dict]:

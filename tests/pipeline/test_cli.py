@@ -16,27 +16,7 @@ from click.testing import CliRunner
 from bulkgen_pipeline import db
 from bulkgen_pipeline.cli import main
 from bulkgen_pipeline.db.users import MAX_CREDITS
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A fresh BULKGEN_HOME with the offline preview provider; restored after the test."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("BULKGEN_HOME", str(home))
-    monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    # `bulkgen run` points DAGSTER_HOME at the embedded instance; monkeypatch restores it.
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-    for name in ("BULKGEN_DATABASE_URL", "BULKGEN_STORAGE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    yield home
-    db.dispose_shared_databases()
-
-
-def bulkgen(*args: str, env: dict[str, str] | None = None) -> tuple[int, object]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, json.loads(result.stdout)
+from tests.cli_support import EXAMPLES, bulkgen
 
 
 def app_database(home: Path) -> db.Database:
