@@ -3,9 +3,7 @@ merchants signed in to it, over HTTP with httpx or in headless Chromium."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +12,7 @@ import pytest
 
 from ..api.conftest import ApiDeployment, deployment
 
-CHROMIUM = "/usr/bin/chromium"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @dataclass
@@ -56,19 +49,3 @@ def sqlite_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
     with deployment(tmp_path, f"sqlite:///{tmp_path / 'bulkgen.db'}") as deployed:
         yield deployed
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
