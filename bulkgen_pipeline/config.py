@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import quote
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
@@ -87,7 +88,10 @@ class Settings(EnvSettings):
     def _embedded_defaults(self) -> Settings:
         # Everything not configured lives under BULKGEN_HOME.
         self.home = self.home.expanduser().resolve()
-        self.database_url = self.database_url or f"sqlite:///{self.home / 'bulkgen.db'}"
+        # Quoted: SQLAlchemy decodes %XX in the path, so a home named "a%20b" would otherwise
+        # get its database in "a b".
+        embedded = quote(str(self.home / "bulkgen.db"))
+        self.database_url = self.database_url or f"sqlite:///{embedded}"
         self.storage_url = self.storage_url or str(self.home / "storage")
         self.dagster_home = (self.dagster_home or self.home / "dagster_home").expanduser().resolve()
         return self

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from bulkgen_pipeline.readmodel.queries import Query
 from bulkgen_pipeline.readmodel.schema import VERSION_TABLE, head_revisions
@@ -29,7 +30,8 @@ _BUSY_TIMEOUT_S = 10.0
 def direct_query(url: str) -> Iterator[Query | None]:
     """A read-only `Query` on `url` for the length of the block, or None (see the module)."""
     if url.startswith(_SQLITE_PREFIX):
-        with _sqlite_query(url[len(_SQLITE_PREFIX) :].split("?", 1)[0]) as query:
+        # The path as SQLAlchemy reads it: up to the query, %XX decoded.
+        with _sqlite_query(unquote(url[len(_SQLITE_PREFIX) :].split("?", 1)[0])) as query:
             yield query
     elif url.startswith(_POSTGRES_SCHEMES):
         with _postgres_query("postgresql://" + url.split("://", 1)[1]) as query:

@@ -159,3 +159,19 @@ def test_a_schema_behind_the_code_is_left_to_the_db_layer(db, database_url, make
     stamp(head)
     with direct_query(database_url) as query:
         assert query is not None and read_job(query, run_id) is not None
+
+
+def test_a_home_whose_name_looks_url_encoded_keeps_its_database_and_is_read_directly(
+    tmp_path, monkeypatch
+):
+    from bulkgen_pipeline.config import Settings
+
+    home = tmp_path / "shop #1 100%25 a%20b"
+    monkeypatch.setenv("BULKGEN_HOME", str(home))
+    monkeypatch.delenv("BULKGEN_DATABASE_URL", raising=False)
+    url = Settings.from_env().database_url
+    with status_query(url) as query:  # the db layer creates and migrates it
+        assert read_job(query, "no-such-job") is None
+    assert (home / "bulkgen.db").is_file(), "the database lives inside BULKGEN_HOME"
+    with direct_query(url) as query:
+        assert query is not None
