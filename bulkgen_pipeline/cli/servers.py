@@ -1,4 +1,5 @@
-"""`bulkgen api`: the HTTP API. `bulkgen dev`: the API, the Dagster UI and the daemon together."""
+"""`bulkgen api`: the HTTP API. `bulkgen worker`: the run slots of production.
+`bulkgen dev`: the API, the Dagster UI and the daemon together."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from ..config import Settings
 from .common import main
+
+if TYPE_CHECKING:
+    from .processes import ChildProcesses
 
 API_APP = "bulkgen_pipeline.api.app:create_app"
 DEFINITIONS_MODULE = "bulkgen_pipeline.definitions"
@@ -42,6 +48,20 @@ def api(host: str, port: int) -> None:
     )
 
 
+@main.command("worker")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 512),
+    default=None,
+    help="Run slots, one run each (default: BULKGEN_WORKER_CONCURRENCY, 20)",
+)
+def worker(concurrency: int | None) -> None:
+    """Execute the Dagster runs the CeleryRunLauncher queues (deploy/dagster.yaml)."""
+    from ..workers.worker import main as worker_main
+
+    worker_main(concurrency)
+
+
 @main.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface of both servers")
 @click.option("--api-port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -53,7 +73,6 @@ def dev(host: str, api_port: int, dagster_port: int) -> None:
     (by default the embedded one under BULKGEN_HOME); Ctrl-C or SIGTERM stops all of them."""
     from ..execution import prepare_dagster_home
     from .common import database
-    from .processes import ChildProcesses
 
     settings = Settings.from_env()
     dagster_home = prepare_dagster_home(settings)  # also sets DAGSTER_HOME for the children
@@ -62,19 +81,10 @@ def dev(host: str, api_port: int, dagster_port: int) -> None:
     # The children must find the same files whatever directory they resolve paths from.
     env = {**os.environ, "BULKGEN_HOME": str(settings.home)}
 
-    stop, force = threading.Event(), threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        (force if stop.is_set() else stop).set()  # a second Ctrl-C: no more waiting
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-
-    children = ChildProcesses()
     api_url = f"http://{_display_host(host)}:{api_port}"
     dagster_url = f"http://{_display_host(host)}:{dagster_port}"
-    exit_code = 0
-    try:
+
+    def start(children: ChildProcesses) -> dict[str, str]:
         children.start(
             "API",
             [sys.executable, "-m", "bulkgen_pipeline.cli", "api", "--host", host]
@@ -96,12 +106,34 @@ def dev(host: str, api_port: int, dagster_port: int) -> None:
             "Ctrl-C stops everything.",
             err=True,
         )
-        waiting = {"API": f"{api_url}/docs", "Dagster UI": f"{dagster_url}/server_info"}
+        return {"API": f"{api_url}/docs", "Dagster UI": f"{dagster_url}/server_info"}
+
+    supervise("bulkgen dev", start)
+
+
+def supervise(label: str, start: Callable[[ChildProcesses], dict[str, str]]) -> NoReturn:
+    """Start children with `start` (which returns name -> URL of those to report up), say when
+    each answers, and stop them all on Ctrl-C, SIGTERM or SIGHUP, or once one of them exits
+    (whose exit code this command then exits with)."""
+    from .processes import ChildProcesses
+
+    stop, force = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        (force if stop.is_set() else stop).set()  # a second Ctrl-C: no more waiting
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    children = ChildProcesses()
+    exit_code = 0
+    try:
+        waiting = start(children)
         while not stop.wait(0.5):
             gone = children.exited()
             if gone is not None:
                 click.echo(
-                    f"bulkgen dev: {gone.name} exited with code {gone.process.returncode}; "
+                    f"{label}: {gone.name} exited with code {gone.process.returncode}; "
                     "stopping the rest",
                     err=True,
                 )
@@ -110,11 +142,11 @@ def dev(host: str, api_port: int, dagster_port: int) -> None:
             for name, url in list(waiting.items()):
                 if _answers(url):
                     del waiting[name]
-                    click.echo(f"bulkgen dev: {name} is up", err=True)
+                    click.echo(f"{label}: {name} is up", err=True)
     finally:
-        click.echo("bulkgen dev: stopping…", err=True)
+        click.echo(f"{label}: stopping…", err=True)
         children.stop(timeout=STOP_TIMEOUT_SECONDS, force=force)
-        click.echo("bulkgen dev: stopped", err=True)
+        click.echo(f"{label}: stopped", err=True)
     raise SystemExit(exit_code)
 
 

@@ -26,7 +26,8 @@ def test_production_instance_shares_one_postgres_database_with_the_app(
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
     monkeypatch.setenv("DAGSTER_PG_DB", url.database)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("BULKGEN_BROKER_URL", "redis://127.0.0.1:6379/13")
+    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
@@ -34,8 +35,9 @@ def test_production_instance_shares_one_postgres_database_with_the_app(
         limits = concurrency.run_queue_config.tag_concurrency_limits
         assert {"key": "user_id", "value": {"applyLimitPerUniqueValue": True}, "limit": 3} in limits
         assert concurrency.run_queue_config.max_concurrent_runs == 20
-        assert concurrency.pool_config.default_pool_limit == 4
+        assert concurrency.pool_config.default_pool_limit == 20
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.run_launcher).__name__ == "CeleryRunLauncher"
         # The storage works: a dynamic partition round-trips through PostgreSQL.
         instance.add_dynamic_partitions("bulk_runs", ["run-1"])
         assert instance.get_dynamic_partitions("bulk_runs") == ["run-1"]
@@ -43,3 +45,46 @@ def test_production_instance_shares_one_postgres_database_with_the_app(
     assert app.current_revision() == "0002_api_events_leases"
     app.upgrade()
     app.dispose()
+
+
+@pytest.mark.postgres
+def test_production_storage_reuses_its_connections_instead_of_one_per_operation(
+    tmp_path, postgres_url, monkeypatch
+):
+    """dagster-postgres alone opens a PostgreSQL session per storage operation (224 per 5-image
+    run, measured); the pooled storage of deploy/dagster.yaml keeps reusing a few."""
+    import psycopg2
+
+    url = make_url(postgres_url)
+    for name, value in {
+        "DAGSTER_PG_HOST": url.host,
+        "DAGSTER_PG_USER": url.username,
+        "DAGSTER_PG_PASSWORD": url.password or "",
+        "DAGSTER_PG_DB": url.database,
+        "DAGSTER_HOME": str(tmp_path),
+        "BULKGEN_BROKER_URL": "redis://127.0.0.1:6379/13",
+    }.items():
+        monkeypatch.setenv(name, value)
+    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+
+    def sessions_so_far() -> int:
+        connection = psycopg2.connect(host=url.host, user=url.username, dbname=url.database)
+        try:
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT sessions FROM pg_stat_database WHERE datname = %s", (url.database,)
+                )
+                return cur.fetchone()[0]
+        finally:
+            connection.close()
+
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)  # the first use creates the pool's first connection
+        before = sessions_so_far()
+        for i in range(40):
+            instance.add_dynamic_partitions("bulk_runs", [f"run-{i}"])
+            instance.get_runs(limit=1)
+            instance.all_instigator_state()
+        opened = sessions_so_far() - before
+    # Our own two look-ups count as two sessions; the 120 storage operations opened none.
+    assert opened <= 3, opened
