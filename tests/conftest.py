@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,6 +64,47 @@ def postgres_url() -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def new_postgres_database(postgres_url: str) -> Iterator[Callable[[], str]]:
+    """Makes further empty databases on the test server, for tests that start a whole
+    deployment of their own (its app and Dagster tables); all are dropped after the session."""
+    admin, user = _pg_admin_connect()
+    names: list[str] = []
+
+    def create() -> str:
+        name = f"bulkgen_test_{secrets.token_hex(6)}"
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
+
+    try:
+        yield create
+    finally:
+        with admin.cursor() as cur:
+            for name in names:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+REDIS_URL = os.environ.get("BULKGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server the run queue uses (fails under CI when unreachable, skips elsewhere)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping()
+    except redis.RedisError as e:
+        message = f"Redis at {REDIS_URL} unreachable: {e}"
+        if _in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return REDIS_URL
 
 
 def _truncate_postgres(url: str) -> None:

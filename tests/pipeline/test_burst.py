@@ -1,0 +1,168 @@
+"""The production shape under a burst, through its real processes: deploy/production.sh
+(code server, daemon, `bulkgen worker`, API) on PostgreSQL and Redis, the fake Replicate server
+behind the real SDK. Checks delivery, credits, the run limits and terminate, never times (those
+are `make bench`'s)."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import pytest
+
+from tests.burst import create_merchants, credits_of, run_burst
+from tests.fakes.replicate_server import FakeReplicate
+from tests.production_shape import production_shape
+
+pytestmark = pytest.mark.postgres
+
+IMAGES = 3
+PER_USER_LIMIT = 3  # deploy/dagster.yaml: tag_concurrency_limits user_id
+WORKER_PID = "Started process for run (pid: "
+
+
+@pytest.fixture(scope="module")
+def replicate():
+    with FakeReplicate(latency=1.0) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shape(tmp_path_factory, new_postgres_database, redis_url, replicate):
+    provider_env = {
+        "REPLICATE_API_TOKEN": replicate.token,
+        "REPLICATE_BASE_URL": replicate.base_url,
+        "BULKGEN_REPLICATE_POLL_SECONDS": "0.05",
+    }
+    workdir = tmp_path_factory.mktemp("production")
+    with production_shape(workdir, new_postgres_database(), provider_env) as running:
+        yield running
+
+
+@pytest.fixture
+def instance(shape, monkeypatch):
+    """The shape's Dagster instance, opened from this process with the shape's environment."""
+    for name, value in shape.env.items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as opened:
+        yield opened
+
+
+def _bulk_runs(instance: dg.DagsterInstance, job_ids: set[str]) -> list[dg.DagsterRun]:
+    runs = instance.get_runs(dg.RunsFilter(job_name="bulk_generation"))
+    return [run for run in runs if run.tags.get("dagster/partition") in job_ids]
+
+
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = running = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int:
+    for record in instance.all_logs(run_id):
+        message = record.message or ""
+        if message.startswith(WORKER_PID):
+            return int(message[len(WORKER_PID) :].rstrip(")."))
+    raise AssertionError(f"run {run_id} has no worker pid")
+
+
+def test_a_burst_is_delivered_and_charged_exactly_within_the_run_limits(shape, instance):
+    merchants = create_merchants(shape, 9)
+    busy = merchants[0]
+    busy.runs = 6  # one merchant queues six runs at once, the others one each
+    result = run_burst(shape, merchants, images=IMAGES, timeout_s=300)
+
+    assert result.start_errors == []
+    jobs = {job for m in merchants for job in m.jobs}
+    assert len(jobs) == 14
+    assert {o.status for o in result.outcomes} == {"completed"}, result.outcomes
+    assert all(o.completed_images == IMAGES for o in result.outcomes)
+    # Credits exact: each image charged once, nothing left reserved.
+    balances = credits_of(shape, merchants)
+    for merchant in merchants:
+        assert balances[merchant.user_id] == (merchant.credits - IMAGES * merchant.runs, 0)
+
+    runs = _bulk_runs(instance, jobs)
+    assert len(runs) == len(jobs)
+    assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    records = {
+        r.dagster_run.run_id: r
+        for r in instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id for run in runs]))
+    }
+    spans = {run_id: (record.start_time, record.end_time) for run_id, record in records.items()}
+    by_user: dict[str, list[tuple[float, float]]] = {}
+    for run in runs:
+        by_user.setdefault(run.tags["user_id"], []).append(spans[run.run_id])
+    # The run limits: never more than three of one merchant's runs at once.
+    assert _most_at_once(by_user[busy.user_id]) == PER_USER_LIMIT
+    assert max(_most_at_once(spans) for spans in by_user.values()) <= PER_USER_LIMIT
+    # Fairness: no other merchant's run waited behind the busy merchant's queue — while it
+    # waited to start, at most the busy merchant's three allowed runs started.
+    busy_starts = sorted(start for start, _ in by_user[busy.user_id])
+    for run in runs:
+        if run.tags["user_id"] == busy.user_id:
+            continue
+        created = records[run.run_id].create_timestamp.timestamp()
+        started = spans[run.run_id][0]
+        assert sum(created <= s <= started for s in busy_starts) <= PER_USER_LIMIT
+    # Warm workers: the runs were executed by slots that had run others before (a fresh
+    # interpreter per run would show one pid per run).
+    pids = {_worker_pid(instance, run.run_id) for run in runs}
+    assert len(pids) < len(runs)
+    assert shape.process.poll() is None
+
+
+def test_terminate_reaches_the_worker_slot_and_cancels_the_job(shape, instance, replicate):
+    (merchant,) = create_merchants(shape, 1)
+    code, body = shape.request(
+        "POST",
+        "/api/bulk-generation/start",
+        merchant.api_key,
+        {"preset_id": merchant.preset_id, "generation_count": 40},
+    )
+    assert code == 202
+    job_id = body["job_id"]
+    run = _wait(lambda: _started_run(instance, job_id), "the run to start making images")
+    # What the UI's Terminate does: the instance's run launcher, here CeleryRunLauncher.
+    assert instance.run_launcher.terminate(run.run_id)
+    ended = _wait(
+        lambda: (r := instance.get_run_by_id(run.run_id)) and r.is_finished and r,
+        "the run to end",
+    )
+    assert ended.status == dg.DagsterRunStatus.CANCELED
+    status = _wait(
+        lambda: (s := _status(shape, merchant, job_id))["status"] == "cancelled" and s,
+        "the job to be cancelled",
+    )
+    assert status["completed_images"] < 40
+    # Images made before the terminate are kept, not charged; the reservation is released.
+    assert credits_of(shape, [merchant])[merchant.user_id] == (merchant.credits, 0)
+
+
+def _status(shape, merchant, job_id) -> dict:
+    code, body = shape.request(
+        "GET", f"/api/bulk-generation/jobs/{job_id}/status", merchant.api_key
+    )
+    assert code == 200
+    return body
+
+
+def _started_run(instance, job_id):
+    for run in _bulk_runs(instance, {job_id}):
+        if run.status == dg.DagsterRunStatus.STARTED:
+            return run
+    return None
+
+
+def _wait(probe, what: str, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,0 +1,104 @@
+"""The run workers' parts on their own: heartbeats and the launcher's health check (real
+Redis), a slot handed a run that is no longer startable, and `bulkgen serve`'s settings check.
+The whole path through real processes is tests/pipeline/test_burst.py."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import redis
+from dagster._core.launcher.base import WorkerStatus
+
+from bulkgen_pipeline.cli.production import REQUIRED
+from bulkgen_pipeline.workers.execution import execute_launched_run
+from bulkgen_pipeline.workers.launcher import CeleryRunLauncher
+from bulkgen_pipeline.workers.liveness import RunHeartbeat, heartbeat_key
+from tests.cli_support import bulkgen
+
+BROKER_DB = 12
+
+
+@pytest.fixture
+def broker(redis_url):
+    url = f"{redis_url}/{BROKER_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url, client
+    client.flushdb()
+
+
+def _run(instance: dg.DagsterInstance) -> dg.DagsterRun:
+    @dg.op
+    def noop() -> None:
+        pass
+
+    @dg.job
+    def tiny() -> None:
+        noop()
+
+    return instance.create_run_for_job(job_def=tiny)
+
+
+def test_health_follows_the_heartbeat_from_running_to_done_and_a_missing_one_is_a_dead_worker(
+    broker,
+):
+    url, client = broker
+    launcher = CeleryRunLauncher(broker_url=url)
+    with dg.instance_for_test() as instance:
+        run = _run(instance)
+        assert launcher.check_run_worker_health(run).status == WorkerStatus.FAILED
+        with RunHeartbeat(client, run.run_id, every=0.05):
+            assert launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
+            assert client.ttl(heartbeat_key(run.run_id)) > 0  # it expires if nobody renews it
+        assert launcher.check_run_worker_health(run).status == WorkerStatus.SUCCESS
+        client.delete(heartbeat_key(run.run_id))  # the worker died and its beat expired
+        health = launcher.check_run_worker_health(run)
+        assert health.status == WorkerStatus.FAILED
+        assert "no bulkgen worker" in (health.msg or "")
+
+
+def test_an_unreachable_queue_is_no_reason_to_fail_a_run():
+    launcher = CeleryRunLauncher(broker_url="redis://127.0.0.1:1/0")
+    with dg.instance_for_test() as instance:
+        health = launcher.check_run_worker_health(_run(instance))
+    assert health.status == WorkerStatus.RUNNING
+    assert "unreadable" in (health.msg or "")
+
+
+def test_a_run_terminated_while_it_waited_for_a_slot_ends_cancelled_without_starting(broker):
+    _, client = broker
+    with dg.instance_for_test() as instance:
+        run = _run(instance)
+        instance.report_run_canceling(run)
+        assert execute_launched_run(instance, client, run.run_id) == "cancelled before start"
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED
+        assert client.get(heartbeat_key(run.run_id)) is None  # no slot ever worked on it
+
+
+def test_a_run_delivered_after_it_finished_is_left_alone(broker):
+    _, client = broker
+    with dg.instance_for_test() as instance:
+        run = _run(instance)
+        instance.report_run_failed(run, "failed by run monitoring")
+        outcome = execute_launched_run(instance, client, run.run_id)
+        assert outcome == "skipped: the run is FAILURE"
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
+def test_serve_names_every_setting_it_is_missing(monkeypatch):
+    for name in REQUIRED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "")  # may be empty, but must be set
+    code, answer = bulkgen("serve")
+    assert code == 1
+    missing = [name for name in REQUIRED if name != "DAGSTER_PG_PASSWORD"]
+    assert answer["error"].endswith(", ".join(missing))
+    assert "production.env.example" in answer["error"]
+
+
+def test_the_example_environment_file_sets_everything_serve_needs():
+    from tests.production_shape import REPO
+
+    text = (REPO / "deploy" / "production.env.example").read_text()
+    names = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line and line[0] != "#"}
+    assert set(REQUIRED) <= names
