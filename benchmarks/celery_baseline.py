@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import IO
 
 from celery import Celery
+from celery.exceptions import TimeoutError as CeleryTimeout
+from celery.result import AsyncResult
+from kombu import Exchange, Queue
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.celery_baseline_worker import QUEUE, TASK_NAME, make_app  # noqa: E402
+from benchmarks.celery_baseline_worker import QUEUE_PREFIX, TASK_NAME, make_app  # noqa: E402
 from benchmarks.proc_stats import cpu_seconds, peak_rss_mb, process_tree  # noqa: E402
 
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/15"  # its own db: collides with nothing else
@@ -73,24 +76,27 @@ def run_celery_baseline(
     if merchants < 1 or images_per_job < 1:
         raise ValueError("need at least one merchant and one image per job")
     app = make_app(broker_url)
+    # A queue of its own: two benchmarks on the same Redis db must not run, or purge, each
+    # other's jobs (the worker consumes only this queue; pings go to its own hostname).
+    queue = f"{QUEUE_PREFIX}.{uuid.uuid4().hex[:12]}"
+    results: list[AsyncResult] = []
     try:
-        _purge(app)
-        with _worker(app, slots, broker_url, replicate_base_url, api_token) as worker:
+        with _worker(app, queue, slots, broker_url, replicate_base_url, api_token) as worker:
             cpu_ready = cpu_seconds(process_tree(worker.pid))
             enqueued = time.time()
-            results = [
-                app.send_task(TASK_NAME, args=(merchant, images_per_job), queue=QUEUE)
-                for merchant in range(merchants)
-            ]
+            for merchant in range(merchants):
+                results.append(
+                    app.send_task(TASK_NAME, args=(merchant, images_per_job), queue=queue)
+                )
             enqueue_s = time.time() - enqueued
-            deadline = time.monotonic() + JOBS_TIMEOUT_S
-            jobs = [r.get(timeout=max(1.0, deadline - time.monotonic())) for r in results]
+            jobs = _collect(results)
             tree = process_tree(worker.pid)
             cpu = cpu_seconds(tree)
             peaks = [peak_rss_mb(pid) for pid in tree]
+    finally:  # leave the Redis db as found, also when a job failed
         for result in results:
             result.forget()
-    finally:
+        _drop_queue(app, queue)
         app.close()
 
     first = [job["first_image"] - enqueued for job in jobs]
@@ -119,15 +125,30 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _purge(app: Celery) -> None:
-    """Drop jobs a previous, interrupted run left in the queue: they would run in this burst."""
+def _collect(results: list[AsyncResult]) -> list[dict[str, float]]:
+    """Every job's times, in order; the first failed job's exception is raised here."""
+    deadline = time.monotonic() + JOBS_TIMEOUT_S
+    try:
+        return [r.get(timeout=max(1.0, deadline - time.monotonic())) for r in results]
+    except CeleryTimeout:
+        done = sum(r.ready() for r in results)
+        raise RuntimeError(
+            f"only {done} of {len(results)} jobs done after {JOBS_TIMEOUT_S:g}s"
+        ) from None
+
+
+def _drop_queue(app: Celery, queue: str) -> None:
+    """Delete the call's queue: the jobs a failed burst never started, and its binding keys."""
     with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(QUEUE)
+        # Named as Celery names a queue it creates for send_task(queue=...).
+        bound = Queue(queue, Exchange(queue), routing_key=queue)(connection.default_channel)
+        bound.declare()  # binds it on this channel, so the delete finds what to remove
+        bound.delete()
 
 
 @contextmanager
 def _worker(
-    app: Celery, slots: int, broker_url: str, base_url: str, api_token: str
+    app: Celery, queue: str, slots: int, broker_url: str, base_url: str, api_token: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A Celery worker subprocess, answering pings when this yields; stopped on exit."""
     hostname = f"celery-baseline-{uuid.uuid4().hex[:8]}@localhost"
@@ -148,6 +169,8 @@ def _worker(
         "--loglevel=WARNING",
         "-n",
         hostname,
+        "-Q",
+        queue,
     ]
     env = {
         **os.environ,
@@ -155,6 +178,7 @@ def _worker(
         "CELERY_BASELINE_BROKER_URL": broker_url,
         "REPLICATE_BASE_URL": base_url,
         "REPLICATE_API_TOKEN": api_token,
+        "CELERY_BASELINE_PARENT_PID": str(os.getpid()),
     }
     with tempfile.TemporaryFile() as log:
         # Its own session, so a worker that will not stop can be killed as a group.
@@ -205,7 +229,13 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
+    from tests.fakes import _http
     from tests.fakes.replicate_server import FakeReplicate
+
+    # The fake listens with socketserver's backlog of 5: a burst of ~100 connects overflows
+    # it, and the kernel answers with 1 s SYN retransmits or a reset (a failed job). A real
+    # API does not, so give the fake a real server's backlog.
+    _http._Server.request_queue_size = 128
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--merchants", type=int, default=100)

@@ -6,6 +6,7 @@ nothing of bulkgen and reads all it needs from the environment it was started wi
 - CELERY_BASELINE_BROKER_URL  Redis, broker and result backend (default db 15)
 - REPLICATE_BASE_URL          where the Replicate API is (the fake server in the benchmark)
 - REPLICATE_API_TOKEN         the token that server accepts
+- CELERY_BASELINE_PARENT_PID  the benchmark process: the worker stops when it dies
 
 One task: one merchant's job, `images` image generations through the real `replicate` SDK,
 made concurrently on threads, returning when its first image and the whole job finished.
@@ -13,17 +14,20 @@ made concurrently on threads, returning when its first image and the whole job f
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import replicate
 from celery import Celery
+from celery.signals import worker_init
 from replicate.helpers import FileOutput
 
 BROKER_URL = os.environ.get("CELERY_BASELINE_BROKER_URL", "redis://127.0.0.1:6379/15")
-QUEUE = "celery_baseline"
+QUEUE_PREFIX = "celery_baseline"  # each call of the benchmark adds its own suffix
 TASK_NAME = "celery_baseline.make_images"
 MODEL = "black-forest-labs/flux-schnell"
 WAIT_S = 60  # Prefer: wait=60, the longest Replicate holds a create open
@@ -33,7 +37,6 @@ def make_app(broker_url: str) -> Celery:
     """The app, for the worker and for the benchmark process that sends it jobs."""
     app = Celery("celery_baseline", broker=broker_url, backend=broker_url)
     app.conf.update(
-        task_default_queue=QUEUE,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -44,6 +47,21 @@ def make_app(broker_url: str) -> Celery:
 
 
 app = make_app(BROKER_URL)
+PR_SET_PDEATHSIG = 1
+
+
+@worker_init.connect
+def _stop_with_parent(**_: object) -> None:
+    """SIGTERM this worker (a warm shutdown, pool included) when the benchmark process dies.
+
+    The benchmark starts the worker in its own session so it can kill it as a group; a
+    benchmark killed by a timeout would otherwise leave the worker and its pool running.
+    """
+    parent = int(os.environ.get("CELERY_BASELINE_PARENT_PID", "0"))
+    if parent:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # it died before the death signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _one_image(client: replicate.Client, merchant: int, index: int) -> float:

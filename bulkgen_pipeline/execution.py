@@ -35,7 +35,7 @@ from filelock import FileLock
 from . import db
 from .assets.partitions import bulk_run_partitions
 from .config import Settings
-from .jobs.bulk import BULK_JOB_NAME
+from .jobs.bulk import BULK_JOB_NAME, console_log_level
 from .sensors.failures import RUN_CANCELLED, run_failure_message
 from .sensors.queue import run_tags
 from .termination import TERMINATION_STATUSES, TerminationWatch
@@ -113,7 +113,7 @@ def execute_bulk_run(
         run_id,
         tags=run_tags(job),
         # The full event log is in the instance (and the UI); the terminal gets warnings only.
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config=console_log_level(log_level),
     )
     stop = threading.Event()
     poller = None

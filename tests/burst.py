@@ -41,7 +41,8 @@ class JobOutcome:
     user_id: str
     status: str
     queued_at: float
-    first_image_at: float | None
+    first_image_at: float | None  # the first image stored
+    first_asked_at: float | None  # the first image asked of a provider (stored less its latency)
     settled_at: float | None
     completed_images: int
     credits_consumed: int
@@ -52,6 +53,7 @@ class BurstResult:
     outcomes: list[JobOutcome]
     status_latencies_s: list[float]
     in_progress_samples: list[int]
+    connection_samples: list[int]  # PostgreSQL's open connections, all databases
     start_errors: list[str]
 
     @property
@@ -65,6 +67,11 @@ class BurstResult:
     def first_image_s(self) -> list[float]:
         return sorted(
             o.first_image_at - o.queued_at for o in self.outcomes if o.first_image_at is not None
+        )
+
+    def first_asked_s(self) -> list[float]:
+        return sorted(
+            o.first_asked_at - o.queued_at for o in self.outcomes if o.first_asked_at is not None
         )
 
     def done_s(self) -> list[float]:
@@ -141,9 +148,12 @@ def run_burst(
             time.sleep(STATUS_EVERY_S)
 
     samples: list[int] = []
+    connections: list[int] = []
     stop_sampling = threading.Event()
     threads = [threading.Thread(target=merchant_client, args=(m,)) for m in merchants]
-    sampler = threading.Thread(target=_sample_in_progress, args=(shape, samples, stop_sampling))
+    sampler = threading.Thread(
+        target=_sample_in_progress, args=(shape, samples, connections, stop_sampling)
+    )
     for thread in threads:
         thread.start()
     sampler.start()
@@ -152,10 +162,12 @@ def run_burst(
         thread.join()
     stop_sampling.set()
     sampler.join()
-    return BurstResult(_outcomes(shape, merchants), latencies, samples, errors)
+    return BurstResult(_outcomes(shape, merchants), latencies, samples, connections, errors)
 
 
-def _sample_in_progress(shape: Shape, samples: list[int], stop: threading.Event) -> None:
+def _sample_in_progress(
+    shape: Shape, samples: list[int], connections: list[int], stop: threading.Event
+) -> None:
     import psycopg2
 
     connection = psycopg2.connect(_dsn(shape.database_url))
@@ -165,6 +177,10 @@ def _sample_in_progress(shape: Shape, samples: list[int], stop: threading.Event)
             with connection.cursor() as cur:
                 cur.execute("SELECT count(*) FROM backend_jobs WHERE status = 'processing'")
                 samples.append(cur.fetchone()[0])
+                cur.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                )
+                connections.append(cur.fetchone()[0])
     finally:
         connection.close()
 
@@ -194,7 +210,9 @@ def _outcomes(shape: Shape, merchants: Sequence[Merchant]) -> list[JobOutcome]:
                 "SELECT j.uuid, j.status, h.completed_images, h.credits_consumed,"
                 " EXTRACT(EPOCH FROM j.completed_at),"
                 " (SELECT EXTRACT(EPOCH FROM min(i.updated_at)) FROM generation_items i"
-                "   WHERE i.run_id = j.uuid AND i.status = 'succeeded')"
+                "   WHERE i.run_id = j.uuid AND i.status = 'succeeded'),"
+                " (SELECT min(EXTRACT(EPOCH FROM i.updated_at) - i.latency_ms / 1000.0)"
+                "   FROM generation_items i WHERE i.run_id = j.uuid AND i.status = 'succeeded')"
                 " FROM backend_jobs j JOIN bulk_generation_header h ON h.id = j.uuid"
                 " WHERE j.uuid = ANY(%s)",
                 (list(queued),),
@@ -203,7 +221,7 @@ def _outcomes(shape: Shape, merchants: Sequence[Merchant]) -> list[JobOutcome]:
     finally:
         connection.close()
     outcomes = []
-    for job_id, status, completed, credits, settled, first in rows:
+    for job_id, status, completed, credits, settled, first, asked in rows:
         user_id, queued_at = queued[job_id]
         outcomes.append(
             JobOutcome(
@@ -212,6 +230,7 @@ def _outcomes(shape: Shape, merchants: Sequence[Merchant]) -> list[JobOutcome]:
                 status,
                 queued_at,
                 float(first) if first is not None else None,
+                float(asked) if asked is not None else None,
                 float(settled) if settled is not None and status in FINAL else None,
                 completed,
                 credits,

@@ -7,6 +7,7 @@ the transaction.
 
 from bulkgen_pipeline.db.engine import (
     Database,
+    PoolSize,
     dispose_shared_databases,
     query_of,
     shared_database,
@@ -82,6 +83,7 @@ __all__ = [
     "NO_IMAGES_ERROR",
     "CreatedUser",
     "Database",
+    "PoolSize",
     "DatabaseError",
     "EventView",
     "NothingToRetry",

@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +57,21 @@ def normalize_url(url: str) -> URL:
     return parsed
 
 
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections a process keeps (`size`) and opens beyond them when busy (`overflow`).
+
+    SQLAlchemy's default (5 + 10) suits one server process; twenty run slots, each a process,
+    would hold up to 300 of PostgreSQL's 100 default connections, so they take a small one."""
+
+    size: int = 5
+    overflow: int = 10
+
+
 class Database:
     """Cheap to share: create once per process (see `shared_database`), use from any thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolSize | None = None) -> None:
         self.url: URL = normalize_url(url)
         self.dialect: str = self.url.get_backend_name()
         # Held while a new SQLite file is set up or migrated, across processes.
@@ -81,6 +93,8 @@ class Database:
                         _enable_wal(path)
         else:
             kwargs["pool_pre_ping"] = True
+            pool = pool or PoolSize()
+            kwargs["pool_size"], kwargs["max_overflow"] = pool.size, pool.overflow
         self.engine: Engine = sa.create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
@@ -220,12 +234,14 @@ _shared: dict[str, Database] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_database(url: str, *, upgrade: bool = True) -> Database:
-    """The process-wide `Database` for `url`; migrations run the first time it is asked for."""
+def shared_database(url: str, *, upgrade: bool = True, pool: PoolSize | None = None) -> Database:
+    """The process-wide `Database` for `url`; migrations run the first time it is asked for.
+
+    `pool` applies when this call creates it (a process that wants a small pool asks first)."""
     with _shared_lock:
         db = _shared.get(url)
         if db is None:
-            db = Database(url)
+            db = Database(url, pool)
             if upgrade:
                 db.upgrade()
             _shared[url] = db

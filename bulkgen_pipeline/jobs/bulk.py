@@ -21,3 +21,11 @@ bulk_generation_job = dg.define_asset_job(
     # crash of the worker ends the whole run; the lease watch resumes it (missing images only).
     executor_def=dg.in_process_executor,
 )
+
+
+def console_log_level(level: str) -> dict[str, object]:
+    """Run config for the level the run's console (its process's stderr) logs at.
+
+    The full event log is in the instance and the UI whatever this says; at Dagster's default
+    (DEBUG) every one of a run's ~45 events is also formatted and written to stderr."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}

@@ -10,7 +10,7 @@ import dagster as dg
 from .. import db
 from ..assets.partitions import bulk_run_partitions
 from ..domain.kinds import PROMPT_BATCH
-from ..jobs.bulk import bulk_generation_job
+from ..jobs.bulk import bulk_generation_job, console_log_level
 from ..resources.database import DatabaseResource
 
 BATCH_SIZE = 100
@@ -40,7 +40,13 @@ def queued_bulk_jobs(
         return dg.SensorResult(skip_reason=dg.SkipReason("no queued job"))
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=job.run_key, partition_key=job.run_id, tags=run_tags(job))
+            dg.RunRequest(
+                run_key=job.run_key,
+                partition_key=job.run_id,
+                tags=run_tags(job),
+                # A worker slot's stderr gets what the assets log, not every Dagster event.
+                run_config=console_log_level("INFO"),
+            )
             for job in jobs
         ],
         dynamic_partitions_requests=[

@@ -143,6 +143,9 @@ def small_size_for_ratio(ratio: str | None, long_side: int = 64) -> tuple[int, i
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hung handler must never block interpreter exit
     allow_reuse_address = True
+    # The stdlib's listen backlog is 5: a burst of a hundred clients overflowed it (connections
+    # reset, or retried a second later), which no real provider does.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that time out or drop a keep-alive connection are part of the tests;
