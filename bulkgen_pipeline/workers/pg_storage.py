@@ -48,23 +48,12 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         super().__init__(postgres_url, should_autocreate_tables, inst_data)
         self.pool_size = check.int_param(pool_size, "pool_size")
         self.max_overflow = check.int_param(max_overflow, "max_overflow")
-        engine = create_pg_engine(
-            postgres_url,
-            isolation_level="AUTOCOMMIT",
-            pool_size=self.pool_size,
-            max_overflow=self.max_overflow,
-            pool_recycle=POOL_RECYCLE_S,
-            # No pre-ping: it doubled the round trips (11 % of a run worker's time, profiled).
-            # A connection PostgreSQL dropped fails its operation once, and SQLAlchemy then
-            # replaces every connection of the pool that is older than that failure.
-        )
-        for part in (self._run_storage, self._event_log_storage, self._schedule_storage):
-            part._engine.dispose()
-            part._engine = engine
+        parts = (self._run_storage, self._event_log_storage, self._schedule_storage)
+        _share_engine(parts, _pooled_engine(postgres_url, self.pool_size, self.max_overflow))
+        for part in parts:
             for probe in _SCHEMA_PROBES:
                 if hasattr(part, probe):
                     setattr(part, probe, _remembered(getattr(part, probe)))
-        _guard_forks(engine)
 
     @classmethod
     def config_type(cls) -> UserConfigSchema:
@@ -85,6 +74,41 @@ class PooledPostgresStorage(DagsterPostgresStorage):
             pool_size=config_value.get("pool_size", DEFAULT_POOL_SIZE),
             max_overflow=config_value.get("max_overflow", DEFAULT_MAX_OVERFLOW),
         )
+
+
+def _pooled_engine(postgres_url: str, pool_size: int, max_overflow: int) -> Any:
+    engine = create_pg_engine(
+        postgres_url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=POOL_RECYCLE_S,
+        # No pre-ping: it doubled the round trips (11 % of a run worker's time, profiled). A
+        # connection PostgreSQL dropped fails its operation once, and SQLAlchemy then replaces
+        # every connection of the pool that is older than that failure.
+    )
+    _guard_forks(engine)
+    return engine
+
+
+def _share_engine(parts: Any, engine: Any) -> None:
+    for part in parts:
+        part._engine.dispose()
+        part._engine = engine
+
+
+def _parts(instance: Any) -> list[Any]:
+    parts = (instance.run_storage, instance.event_log_storage, instance.schedule_storage)
+    return [part for part in parts if getattr(part, "_engine", None) is not None]
+
+
+def resize_pool(instance: Any, pool_size: int, max_overflow: int) -> None:
+    """Give `instance`'s storage a pool of another size (a worker slot's is smaller than the
+    daemon's: twenty slots share PostgreSQL's connections)."""
+    parts = _parts(instance)
+    if parts:
+        url = parts[0]._engine.url.render_as_string(hide_password=False)
+        _share_engine(parts, _pooled_engine(url, pool_size, max_overflow))
 
 
 # Methods of the run and event-log storages that inspect the schema on every call. Each takes
@@ -135,7 +159,5 @@ def release_connections(instance: Any) -> None:
     A worker slot calls this after each run: an idle slot then holds no connection, so twenty
     slots cost PostgreSQL connections only while they work (the pool still saves the ~220 a run
     would open one by one)."""
-    for part in (instance.run_storage, instance.event_log_storage, instance.schedule_storage):
-        engine = getattr(part, "_engine", None)
-        if engine is not None:
-            engine.dispose()
+    for part in _parts(instance):
+        part._engine.dispose()
