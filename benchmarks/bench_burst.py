@@ -78,6 +78,48 @@ def run_burst_benchmarks(sizes: tuple[int, ...] = SIZES) -> dict[str, list[dict[
     return {"idle": [idle], "bursts": bursts, "fairness": [fairness], "memory": memory}
 
 
+DESIGN_MERCHANTS = 10
+
+
+def run_design_comparison(merchants: int = DESIGN_MERCHANTS) -> list[dict[str, object]]:
+    """The same burst on the design this replaced: Dagster's default run launcher (a fresh
+    interpreter per run, started by the code server) and dagster-postgres' storage (a
+    connection per operation), with its compute-log capture; against the chosen design."""
+    rows = []
+    with FakeReplicate(latency=LATENCY_S) as replicate, tempfile.TemporaryDirectory() as work:
+        provider_env = {
+            "REPLICATE_API_TOKEN": replicate.token,
+            "REPLICATE_BASE_URL": replicate.base_url,
+        }
+        for design, yaml in (
+            ("fresh run worker per run, connection per operation", _before_yaml()),
+            ("warm Celery slots, pooled storage (deploy/dagster.yaml)", None),
+        ):
+            folder = Path(work) / str(len(rows))
+            folder.mkdir()
+            with production_shape(
+                folder, _fresh_database(), provider_env, dagster_yaml=yaml
+            ) as shape:
+                run_burst(shape, create_merchants(shape, 1), images=IMAGES)  # warm
+                replicate.max_in_flight_seen = 0
+                row = _burst(shape, merchants, replicate)
+            rows.append({"design": design, **row})
+    return rows
+
+
+def _before_yaml() -> str:
+    """deploy/dagster.yaml as it was: dagster-postgres storage, the default launcher."""
+    yaml = (ROOT / "deploy" / "dagster.yaml").read_text()
+    before = yaml.split("storage:", 1)[0] + (
+        "storage:\n  postgres:\n    postgres_db:\n"
+        "      hostname: {env: DAGSTER_PG_HOST}\n      username: {env: DAGSTER_PG_USER}\n"
+        "      password: {env: DAGSTER_PG_PASSWORD}\n      db_name: {env: DAGSTER_PG_DB}\n"
+        "      port: 5432\n      scheme: postgresql+psycopg2\n"
+    )
+    rest = yaml.split("# Runs wait in a queue", 1)[1]
+    return before + "\n# Runs wait in a queue" + rest
+
+
 def _fresh_database() -> str:
     import secrets
 
@@ -201,6 +243,9 @@ def _memory(shape: Shape) -> list[dict[str, object]]:
 if __name__ == "__main__":
     from benchmarks.table import print_table
 
+    if sys.argv[1:] == ["designs"]:
+        print_table("Burst benchmark: designs", run_design_comparison())
+        raise SystemExit(0)
     sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
     tables = run_burst_benchmarks(sizes)
     for title, rows in tables.items():

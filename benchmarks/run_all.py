@@ -9,7 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_analytics import run_analytics_benchmarks  # noqa: E402
 from benchmarks.bench_breaker import run_breaker_benchmarks  # noqa: E402
-from benchmarks.bench_cli import run_cli_benchmarks  # noqa: E402
+from benchmarks.bench_burst import run_burst_benchmarks  # noqa: E402
+from benchmarks.bench_cli import run_cli_benchmarks, run_whole_run_benchmark  # noqa: E402
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
 from benchmarks.bench_providers import (  # noqa: E402
     run_fault_benchmarks,
@@ -43,10 +44,25 @@ def main() -> None:
     )
     print_table("CLI: wall time of a fresh process (median of 7)", run_cli_benchmarks())
     print_table(
+        "CLI: a whole 50-image bulkgen run on the embedded default", run_whole_run_benchmark()
+    )
+    print_table(
         "Queued to first image: POST /api/bulk-generation/start on a real bulkgen dev "
         "(5 runs of 2 images, one at a time)",
         run_queue_benchmark(),
     )
+    burst = run_burst_benchmarks()
+    print_table(
+        "Production shape, idle: one merchant at a time, 5-image runs, provider at 2 s",
+        burst["idle"],
+    )
+    print_table(
+        "Production shape, bursts: N merchants x one 5-image run at once, provider at 2 s; "
+        "baseline: 20-slot Celery worker, same calls, no credits/database/ZIP",
+        burst["bursts"],
+    )
+    print_table("Production shape, fairness", burst["fairness"])
+    print_table("Production shape, peak memory per process", burst["memory"])
     print_table(
         "Analytics: generation_facts and report.html from 10 000 runs of 50 generations",
         run_analytics_benchmarks(),

@@ -97,11 +97,18 @@ def production_shape(
     provider_env: Mapping[str, str],
     *,
     broker_db: int = 14,
+    dagster_yaml: str | None = None,
 ) -> Iterator[Shape]:
-    """Start deploy/production.sh with a fresh environment file; stop it (SIGTERM) on exit."""
+    """Start deploy/production.sh with a fresh environment file; stop it (SIGTERM) on exit.
+
+    `dagster_yaml` replaces deploy/dagster.yaml (production.sh keeps an instance's own file),
+    for the benchmark's comparison of designs."""
     import redis
 
     env = shape_env(workdir, postgres_url, provider_env, broker_db=broker_db)
+    if dagster_yaml is not None:
+        Path(env["DAGSTER_HOME"]).mkdir(parents=True)
+        (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(dagster_yaml)
     redis.Redis.from_url(env["BULKGEN_BROKER_URL"]).flushdb()  # no message of an earlier run
     env_file = workdir / "production.env"
     env_file.write_text("".join(f"{name}='{value}'\n" for name, value in env.items()))
