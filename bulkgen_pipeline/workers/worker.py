@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import dagster as dg
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_process_init
 
 from .. import db
 from .. import definitions as _definitions  # loaded here, once, before the fork
@@ -43,10 +43,12 @@ app = make_celery(settings.broker_url)
 _per_process: dict[str, Any] = {}
 
 
-@worker_init.connect
-def _prepare_before_fork(**_: Any) -> None:
+def prepare_before_fork() -> None:
     """Everything a run needs that can be made once: made here, in the parent, so that every
-    slot starts with it (profiled: a fresh slot's first run spent a third of its CPU on it)."""
+    slot starts with it (profiled: a fresh slot's first run spent a third of its CPU on it).
+
+    Called by `main` before Celery starts, so that a worker that cannot reach its database or
+    read its instance fails at once, loudly, instead of taking runs it cannot execute."""
     import redis
     from sqlalchemy.orm import configure_mappers
 
@@ -113,6 +115,7 @@ def execute_dagster_run(run_id: str) -> str:
 
 
 def main(concurrency: int | None = None, loglevel: str = "INFO") -> None:
+    prepare_before_fork()
     app.worker_main(
         [
             "worker",

@@ -4,6 +4,9 @@ The whole path through real processes is tests/pipeline/test_burst.py."""
 
 from __future__ import annotations
 
+import json
+import os
+
 import dagster as dg
 import pytest
 import redis
@@ -102,3 +105,34 @@ def test_the_example_environment_file_sets_everything_serve_needs():
     text = (REPO / "deploy" / "production.env.example").read_text()
     names = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line and line[0] != "#"}
     assert set(REQUIRED) <= names
+
+
+def test_a_worker_that_cannot_reach_its_database_exits_before_taking_any_run(tmp_path):
+    """It prepares everything before Celery starts: a slot must never take a run it cannot
+    execute (the run would wait out run monitoring's start timeout)."""
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": os.environ["PATH"],
+        "BULKGEN_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "BULKGEN_PROVIDERS": "local",
+        "BULKGEN_DATABASE_URL": "postgresql://bulkgen:secret-pw@127.0.0.1:1/nowhere",
+        "BULKGEN_BROKER_URL": f"redis://127.0.0.1:1/{BROKER_DB}",
+    }
+    (tmp_path / "dagster_home").mkdir()
+    (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bulkgen_pipeline.cli", "worker", "--concurrency", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    # The CLI's one JSON error, naming the variable, with the password hidden.
+    answer = json.loads(done.stdout)
+    assert "BULKGEN_DATABASE_URL" in answer["error"]
+    assert "Connection refused" in answer["error"]
+    assert "secret-pw" not in done.stderr + done.stdout
