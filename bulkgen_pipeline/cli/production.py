@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import Field
@@ -19,6 +20,9 @@ from pydantic import Field
 from ..config import EnvSettings, Settings
 from .common import main
 from .servers import CODE_LOCATION_NAME, DEFINITIONS_MODULE, supervise
+
+if TYPE_CHECKING:
+    from .processes import ChildProcesses
 
 WORKSPACE_FILE = "bulkgen_grpc_workspace.yaml"
 # Settings this shape cannot do without; each process must see the same values.
@@ -92,7 +96,7 @@ def serve(ui: bool) -> None:
     python = [sys.executable, "-m"]
     api_url = f"http://{serve_settings.api_host}:{serve_settings.api_port}"
 
-    def start(children):  # type: ignore[no-untyped-def]
+    def start(children: ChildProcesses) -> dict[str, str]:
         children.start(
             "code server",
             [*python, "dagster", "code-server", "start", "-m", DEFINITIONS_MODULE]
