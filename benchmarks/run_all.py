@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_analytics import run_analytics_benchmarks  # noqa: E402
 from benchmarks.bench_breaker import run_breaker_benchmarks  # noqa: E402
-from benchmarks.bench_burst import run_burst_benchmarks  # noqa: E402
+from benchmarks.bench_burst import run_burst_benchmarks, run_design_comparison  # noqa: E402
 from benchmarks.bench_cli import run_cli_benchmarks, run_whole_run_benchmark  # noqa: E402
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
 from benchmarks.bench_providers import (  # noqa: E402
@@ -62,6 +62,10 @@ def main() -> None:
         burst["bursts"],
     )
     print_table("Production shape, fairness", burst["fairness"])
+    print_table(
+        "Production shape, designs: 10 merchants on the old dagster.yaml and on deploy/",
+        run_design_comparison(),
+    )
     print_table("Production shape, peak memory per process", burst["memory"])
     print_table(
         "Analytics: generation_facts and report.html from 10 000 runs of 50 generations",
