@@ -345,3 +345,19 @@ def build_router(
         sleep=sleep,
         rng=rng,
     )
+
+
+_shared: dict[tuple[tuple[str, str], ...], ImageRouter] = {}
+_shared_lock = threading.Lock()
+_SETTING_PREFIXES = ("BULKGEN_", "REPLICATE_", "GOOGLE_")
+
+
+def shared_router(env: Mapping[str, str]) -> ImageRouter:
+    """The router of the provider settings in `env`, built once per process and shared: its
+    limits hold for every run here, and building one creates every provider's SDK client (an
+    SSL context each, ~20 ms of CPU), which a start request's preflight would otherwise pay."""
+    key = tuple(sorted((k, v) for k, v in env.items() if k.startswith(_SETTING_PREFIXES)))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = build_router(ProviderSettings.from_env(env))
+        return _shared[key]

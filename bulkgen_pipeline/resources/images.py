@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import dagster as dg
 
-from ..providers.router import ImageRouter, build_router
-from ..providers.settings import ProviderSettings
-
-_routers: dict[tuple[tuple[str, str], ...], ImageRouter] = {}
-_routers_lock = threading.Lock()
+from ..providers.router import ImageRouter, shared_router
 
 
 class ImageGenerationResource(dg.ConfigurableResource):
@@ -28,14 +23,4 @@ class ImageGenerationResource(dg.ConfigurableResource):
         if self.providers:
             env["BULKGEN_PROVIDERS"] = self.providers
         # One router per configuration per process: its limits must be shared by every run here.
-        key = tuple(
-            sorted(
-                (k, v)
-                for k, v in env.items()
-                if k.startswith(("BULKGEN_", "REPLICATE_", "GOOGLE_"))
-            )
-        )
-        with _routers_lock:
-            if key not in _routers:
-                _routers[key] = build_router(ProviderSettings.from_env(env))
-            return _routers[key]
+        return shared_router(env)

@@ -7,21 +7,15 @@ so that such a failure refuses the request instead of stranding a job with its r
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-
-from pydantic import SecretStr
 
 from ..config import Settings, SettingsError
 from ..providers.base import ImageRequest
 
 if TYPE_CHECKING:
     from ..domain.requests import BulkRequest
-    from ..providers.router import ImageRouter
-    from ..providers.settings import ProviderSettings
 
 
 class CannotExecute(RuntimeError):
@@ -39,36 +33,16 @@ def dimensions_of(request: BulkRequest) -> dict[str, object]:
     return request.batch.shared_settings.dimensions.as_dict()
 
 
-_routers: dict[str, ImageRouter] = {}
-_routers_lock = threading.Lock()
-
-
-def _router_for(settings: ProviderSettings) -> ImageRouter:
-    """The router these settings build, built once per process: building one creates every
-    provider's SDK client (an SSL context each, ~20 ms of CPU), and every start request asks."""
-    from ..providers.router import build_router
-
-    values = settings.model_dump()
-    for name, value in values.items():
-        if isinstance(value, SecretStr):  # in the key by digest only, never as itself
-            values[name] = hashlib.sha256(value.get_secret_value().encode()).hexdigest()
-    key = json.dumps(values, sort_keys=True, default=str)
-    with _routers_lock:
-        if key not in _routers:
-            _routers[key] = build_router(settings)
-        return _routers[key]
-
-
 def check_can_execute(request: BulkRequest, env: Mapping[str, str] | None = None) -> None:
     """Raise CannotExecute naming the setting or the size no enabled provider can make."""
-    from ..providers.settings import ProviderSettings
+    from ..providers.router import shared_router
 
     try:
         Settings.from_env(env)
     except SettingsError as exc:
         raise CannotExecute(str(exc)) from None
     try:
-        router = _router_for(ProviderSettings.from_env(env))
+        router = shared_router(os.environ if env is None else env)
     except ValueError as exc:  # settings errors name the variable and never hold its secret
         raise CannotExecute(f"provider settings: {exc}") from None
     dimensions = dimensions_of(request)
