@@ -9,7 +9,8 @@ run worker it started), or CANCELED at once ("force termination"). Two things li
   way Dagster's own run worker is interrupted (SIGINT, which Dagster turns into an interrupted
   step inside user code), so the run ends CANCELED without packaging or settling. The caller
   then ends the job `cancelled` with its reservation released, as the cancellation sensor does
-  for daemon-launched runs.
+  for daemon-launched runs. A production worker slot (workers/execution.py) uses it too, for
+  any job, to interrupt only: the cancellation sensor ends the job.
 """
 
 from __future__ import annotations
@@ -48,18 +49,20 @@ class TerminationWatch:
         self,
         instance: dg.DagsterInstance,
         dagster_run_id: str,
-        database: db.Database,
-        run_id: str,
+        database: db.Database | None,
+        run_id: str | None,
         *,
         every: float,
     ) -> None:
+        """`database` and `run_id` name the bulk job to mark `cancelling`; without them the
+        watch only interrupts (a worker slot's run of any job)."""
         self.instance, self.dagster_run_id = instance, dagster_run_id
         self.database, self.run_id, self.every = database, run_id, every
         self.interrupt = threading.current_thread() is threading.main_thread()
         self.seen = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, name=f"bulkgen-terminate-{run_id[:8]}", daemon=True
+            target=self._run, name=f"bulkgen-terminate-{dagster_run_id[:8]}", daemon=True
         )
 
     def _run(self) -> None:
@@ -77,6 +80,13 @@ class TerminationWatch:
 
     def _terminate(self) -> None:
         self.seen.set()
+        if self.database is not None and self.run_id is not None:
+            self._report_for_the_cli()
+        if self.interrupt and not self._stop.is_set():
+            send_interrupt()
+
+    def _report_for_the_cli(self) -> None:
+        assert self.database is not None and self.run_id is not None
         with self.database.session() as session:
             db.request_cancel(session, self.run_id)
         run = self.instance.get_run_by_id(self.dagster_run_id)
@@ -88,8 +98,6 @@ class TerminationWatch:
                 + (", the run stops now." if self.interrupt else "; the run then settles."),
                 run,
             )
-        if self.interrupt and not self._stop.is_set():
-            send_interrupt()
 
     def __enter__(self) -> TerminationWatch:
         self._thread.start()

@@ -6,19 +6,14 @@ start: the slot's process imported Dagster and the definitions before it was for
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
 import dagster as dg
 from dagster._cli.api import _execute_run_command_body
-from dagster._utils import send_interrupt
 from dagster._utils.interrupts import capture_interrupts
 
-from ..termination import termination_requested
+from ..termination import TerminationWatch
 from .liveness import RunHeartbeat
-
-log = logging.getLogger(__name__)
 
 CANCEL_POLL_S = 1.0
 _STARTABLE = frozenset({dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING})
@@ -36,43 +31,15 @@ def execute_launched_run(instance: dg.DagsterInstance, redis_client: Any, run_id
     if run.status not in _STARTABLE:
         # Delivered twice, or already handled (force-terminated, failed by run monitoring).
         return f"skipped: the run is {run.status.value}"
+    # On terminate, SIGINT (which `capture_interrupts` turns into an interrupted step): the run
+    # then ends CANCELED, as under Dagster's own run worker; the cancellation sensor ends the job.
     with (
         RunHeartbeat(redis_client, run_id),
         capture_interrupts(),
-        _InterruptOnTerminate(instance, run_id),
+        TerminationWatch(instance, run_id, None, None, every=CANCEL_POLL_S),
     ):
         _execute_run_command_body(
             run_id, instance, write_stream_fn=lambda _event: None, set_exit_code_on_failure=False
         )
     ended = instance.get_run_by_id(run_id)
     return ended.status.value if ended is not None else "gone"
-
-
-class _InterruptOnTerminate:
-    """Interrupts this process's run (SIGINT, which `capture_interrupts` turns into an
-    interrupted step) once an operator terminates it: the run then ends CANCELED, as under
-    Dagster's own run worker."""
-
-    def __init__(self, instance: dg.DagsterInstance, run_id: str) -> None:
-        self.instance, self.run_id = instance, run_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._watch, name=f"bulkgen-terminate-{run_id[:8]}", daemon=True
-        )
-
-    def _watch(self) -> None:
-        while not self._stop.wait(CANCEL_POLL_S):
-            try:
-                if termination_requested(self.instance, self.run_id):
-                    send_interrupt()
-                    return
-            except Exception:  # a storage hiccup must not end the run; look again next time
-                log.warning("could not check run %s for termination", self.run_id, exc_info=True)
-
-    def __enter__(self) -> _InterruptOnTerminate:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
