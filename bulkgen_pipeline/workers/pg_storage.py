@@ -29,6 +29,8 @@ from dagster._serdes import ConfigurableClassData
 from dagster_postgres.storage import DagsterPostgresStorage
 from dagster_postgres.utils import create_pg_engine, pg_config, pg_url_from_config
 
+from ..db.engine import PoolSize
+
 # Kept: a run's main thread (its events) and a watcher; beyond them a connection is opened for
 # the moment and closed again.
 DEFAULT_POOL_SIZE = 2
@@ -102,13 +104,13 @@ def _parts(instance: Any) -> list[Any]:
     return [part for part in parts if getattr(part, "_engine", None) is not None]
 
 
-def resize_pool(instance: Any, pool_size: int, max_overflow: int) -> None:
+def resize_pool(instance: Any, pool: PoolSize) -> None:
     """Give `instance`'s storage a pool of another size (a worker slot's is smaller than the
     daemon's: twenty slots share PostgreSQL's connections)."""
     parts = _parts(instance)
     if parts:
         url = parts[0]._engine.url.render_as_string(hide_password=False)
-        _share_engine(parts, _pooled_engine(url, pool_size, max_overflow))
+        _share_engine(parts, _pooled_engine(url, pool.size, pool.overflow))
 
 
 # Methods of the run and event-log storages that inspect the schema on every call. Each takes
@@ -159,5 +161,5 @@ def release_connections(instance: Any) -> None:
     A worker slot calls this after each run: an idle slot then holds no connection, so twenty
     slots cost PostgreSQL connections only while they work (the pool still saves the ~220 a run
     would open one by one)."""
-    for part in _parts(instance):
-        part._engine.dispose()
+    for engine in {id(part._engine): part._engine for part in _parts(instance)}.values():
+        engine.dispose()  # the parts share one engine: each is closed once

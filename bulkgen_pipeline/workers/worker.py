@@ -57,7 +57,7 @@ def prepare_before_fork() -> None:
     from ..resources.images import ImageGenerationResource
 
     instance = dg.DagsterInstance.get()
-    resize_pool(instance, SLOT_DAGSTER_POOL.size, SLOT_DAGSTER_POOL.overflow)
+    resize_pool(instance, SLOT_DAGSTER_POOL)
     instance.event_log_storage.initialize_concurrency_limit_to_default(images_pool())
     instance.get_runs(limit=1)  # and the storage's schema probes answered once
     database = db.shared_database(Settings.from_env().database_url, pool=SLOT_APP_POOL)
