@@ -170,7 +170,7 @@ def _sample_in_progress(
 ) -> None:
     import psycopg2
 
-    connection = psycopg2.connect(_dsn(shape.database_url))
+    connection = psycopg2.connect(shape.database_url)  # a new snapshot for every sample
     connection.autocommit = True
     try:
         while not stop.wait(0.5):
@@ -185,55 +185,48 @@ def _sample_in_progress(
         connection.close()
 
 
-def _dsn(url: str) -> str:
-    from sqlalchemy.engine import make_url
+def _read(shape: Shape, sql: str, **params: object) -> list:
+    """Rows of one read-only query on the shape's database (the CLI's direct read path)."""
+    from bulkgen_pipeline.readmodel.direct import direct_query
 
-    parsed = make_url(url)
-    return (
-        f"host={parsed.host} port={parsed.port or 5432} user={parsed.username} "
-        f"dbname={parsed.database}" + (f" password={parsed.password}" if parsed.password else "")
-    )
+    with direct_query(shape.database_url) as query:
+        assert query is not None, "the shape's database is not at the schema head"
+        return query(sql, params)
 
 
 def _outcomes(shape: Shape, merchants: Sequence[Merchant]) -> list[JobOutcome]:
-    import psycopg2
-
     queued = {
         job_id: (merchant.user_id, at)
         for merchant in merchants
         for job_id, at in zip(merchant.jobs, merchant.queued_at, strict=True)
     }
-    connection = psycopg2.connect(_dsn(shape.database_url))
-    try:
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT j.uuid, j.status, h.completed_images, h.credits_consumed,"
-                " EXTRACT(EPOCH FROM j.completed_at),"
-                " (SELECT EXTRACT(EPOCH FROM min(i.updated_at)) FROM generation_items i"
-                "   WHERE i.run_id = j.uuid AND i.status = 'succeeded'),"
-                " (SELECT min(EXTRACT(EPOCH FROM i.updated_at) - i.latency_ms / 1000.0)"
-                "   FROM generation_items i WHERE i.run_id = j.uuid AND i.status = 'succeeded')"
-                " FROM backend_jobs j JOIN bulk_generation_header h ON h.id = j.uuid"
-                " WHERE j.uuid = ANY(%s)",
-                (list(queued),),
-            )
-            rows = cur.fetchall()
-    finally:
-        connection.close()
+    rows = _read(
+        shape,
+        "SELECT j.uuid, j.status, h.completed_images, h.credits_consumed,"
+        " EXTRACT(EPOCH FROM j.completed_at) AS settled,"
+        " (SELECT EXTRACT(EPOCH FROM min(i.updated_at)) FROM generation_items i"
+        "   WHERE i.run_id = j.uuid AND i.status = 'succeeded') AS first,"
+        " (SELECT min(EXTRACT(EPOCH FROM i.updated_at) - i.latency_ms / 1000.0)"
+        "   FROM generation_items i WHERE i.run_id = j.uuid AND i.status = 'succeeded') AS asked"
+        " FROM backend_jobs j JOIN bulk_generation_header h ON h.id = j.uuid"
+        " WHERE j.uuid = ANY(:jobs)",
+        jobs=list(queued),
+    )
     outcomes = []
-    for job_id, status, completed, credits, settled, first, asked in rows:
-        user_id, queued_at = queued[job_id]
+    for row in rows:
+        user_id, queued_at = queued[row["uuid"]]
+        final = row["settled"] is not None and row["status"] in FINAL
         outcomes.append(
             JobOutcome(
-                job_id,
+                row["uuid"],
                 user_id,
-                status,
+                row["status"],
                 queued_at,
-                float(first) if first is not None else None,
-                float(asked) if asked is not None else None,
-                float(settled) if settled is not None and status in FINAL else None,
-                completed,
-                credits,
+                float(row["first"]) if row["first"] is not None else None,
+                float(row["asked"]) if row["asked"] is not None else None,
+                float(row["settled"]) if final else None,
+                row["completed_images"],
+                row["credits_consumed"],
             )
         )
     return outcomes
@@ -241,15 +234,9 @@ def _outcomes(shape: Shape, merchants: Sequence[Merchant]) -> list[JobOutcome]:
 
 def credits_of(shape: Shape, merchants: Sequence[Merchant]) -> dict[str, tuple[int, int]]:
     """user id -> (balance, reserved)."""
-    import psycopg2
-
-    connection = psycopg2.connect(_dsn(shape.database_url))
-    try:
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT id, credits_balance, credits_reserved FROM users WHERE id = ANY(%s)",
-                ([m.user_id for m in merchants],),
-            )
-            return {row[0]: (row[1], row[2]) for row in cur.fetchall()}
-    finally:
-        connection.close()
+    rows = _read(
+        shape,
+        "SELECT id, credits_balance, credits_reserved FROM users WHERE id = ANY(:users)",
+        users=[m.user_id for m in merchants],
+    )
+    return {row["id"]: (row["credits_balance"], row["credits_reserved"]) for row in rows}
