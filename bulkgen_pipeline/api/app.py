@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from .. import db
 from ..config import Settings
 from ..storage import open_object_store
-from ..web import install_console
+from ..web import install_console, unavailable_page
 from . import errors
 from .deps import Services
 from .limits import RequestBodyLimit
@@ -64,4 +64,6 @@ def create_app(settings: Settings | None = None, *, webhooks: bool = True) -> Fa
     for router in (runs_router, presets_router, account_router):
         app.include_router(router)
     install_console(app)  # the merchants' console at / (bulkgen_pipeline/web)
+    # Added last, so it is outside every other middleware (one reads the session's user).
+    app.add_middleware(errors.DatabaseOutage, page=unavailable_page)
     return app

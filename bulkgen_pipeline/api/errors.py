@@ -4,12 +4,14 @@ named for bad input, never a stack trace, SQL or secret."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import db
 from ..domain.errors import FieldProblem, InvalidInput
@@ -20,6 +22,10 @@ from ..statuses import IllegalTransition
 from .models import ErrorBody
 
 log = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "the database is unavailable right now; retry in a few seconds"
+# Long enough for a failover or a restart to finish, short enough that clients come back soon.
+DATABASE_RETRY_AFTER_SECONDS = 10
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -49,6 +55,52 @@ def error(status: int, detail: str, **extra: Any) -> JSONResponse:
 def invalid(exc: InvalidInput) -> JSONResponse:
     """422 naming every field at fault (the first 50; `more_problems` counts the rest)."""
     return error(422, "invalid request", **exc.report())
+
+
+def database_unavailable() -> JSONResponse:
+    response = error(503, DATABASE_UNAVAILABLE)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseOutage:
+    """A request that finds the database unreachable is answered 503 with Retry-After, from
+    wherever it was raised (a handler, a dependency, a middleware reading the session's user):
+    the API in its error shape, and, given `page`, every other path (the console) with that
+    page. The pool reconnects by itself, so the app serves again once the database is back.
+
+    A middleware rather than an exception handler: Starlette re-raises what reaches its last
+    resort handler, which would log a traceback per request for as long as the outage lasts."""
+
+    def __init__(self, app: ASGIApp, page: Callable[[Request], Response] | None = None) -> None:
+        self.app = app
+        self.page = page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if started or not db.is_unreachable(exc):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0]
+            log.warning("database unreachable on %s %s: %s", scope["method"], scope["path"], reason)
+            response: Response
+            if scope["path"].startswith("/api/") or self.page is None:
+                response = database_unavailable()
+            else:
+                response = self.page(Request(scope))
+                response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+            await response(scope, receive, send)
 
 
 def _location(loc: tuple[Any, ...]) -> str:

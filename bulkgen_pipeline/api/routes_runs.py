@@ -185,7 +185,14 @@ def events(
         nonlocal after
         idle = 0.0
         while True:
-            found, current = await anyio.to_thread.run_sync(fetch, after)
+            try:
+                found, current = await anyio.to_thread.run_sync(fetch, after)
+            except Exception as exc:
+                # Ending the stream makes the client reconnect with Last-Event-ID (and get 503
+                # until the database is back); an aborted one is an error to it.
+                if db.is_unreachable(exc):
+                    return
+                raise
             for event in found:
                 after = event.id
                 yield _sse(event.id, event.kind, event.data)

@@ -9,6 +9,7 @@ from bulkgen_pipeline.db.engine import (
     Database,
     PoolSize,
     dispose_shared_databases,
+    is_unreachable,
     query_of,
     shared_database,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "get_preset",
     "get_user",
     "hash_api_key",
+    "is_unreachable",
     "is_cancel_requested",
     "is_stopped",
     "item_counts",

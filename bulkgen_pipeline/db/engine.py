@@ -219,6 +219,32 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+# SQLSTATE classes that mean the server cannot serve this connection now: connection
+# exceptions, and an administrator or crash shutting it down or starting it up.
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+_NO_SQLSTATE = object()
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached right now (refused, dropped, shutting
+    down, no pooled connection free), a fault that retrying later cures, as opposed to a
+    statement the database refused."""
+    if isinstance(exc, sa.exc.TimeoutError):  # every pooled connection busy past the timeout
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
+    # psycopg2 sets pgcode to the server's SQLSTATE, None when the client found the connection
+    # gone or never got one; SQLite's errors have no pgcode and are never a network fault.
+    code = getattr(exc.orig, "pgcode", _NO_SQLSTATE)
+    if code is _NO_SQLSTATE:
+        return False
+    return code is None or str(code).startswith(_UNREACHABLE_SQLSTATES)
+
+
 def query_of(session: Session) -> Query:
     """The session as a `readmodel.Query`: plain SQL in the session's transaction, after
     flushing what the session holds so the reads see it."""

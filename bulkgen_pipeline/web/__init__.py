@@ -19,6 +19,7 @@ from .pages import (
     security_headers,
     sign_in_url,
     templates,
+    unavailable_page,
 )
 from .routes_account import router as account_router
 from .routes_auth import router as auth_router
@@ -51,4 +52,4 @@ def install_console(app: FastAPI) -> None:
         return security_headers(response)
 
 
-__all__ = ["install_console"]
+__all__ = ["install_console", "unavailable_page"]

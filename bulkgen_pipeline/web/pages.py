@@ -17,6 +17,8 @@ from starlette.datastructures import FormData
 
 from .. import db
 from ..api.deps import Services, services
+from ..api.errors import DATABASE_UNAVAILABLE
+from ..runs.console_sessions import signed_in_user
 from ..runs.queueing import NotFound
 from ..statuses import JobStatus
 from .sessions import CSRF_FIELD, ConsoleSession, SessionCookies
@@ -82,9 +84,10 @@ def visitor(request: Request) -> Visitor:
     session = cookies(request).load(request)
     found = services(request)
     user = None
-    if session.user_id is not None:
-        with found.database.session(readonly=True) as s:
-            user = db.get_user(s, session.user_id)
+    if session.sign_in_token is not None:
+        user = signed_in_user(found.database, session.sign_in_token)
+        if user is None:
+            session.forget_sign_in()
     return Visitor(session, user, found)
 
 
@@ -139,6 +142,18 @@ def canonical_id(raw: str) -> str:
 
 def not_found(request: Request, who: Visitor) -> Response:
     return render(request, who, "not_found.html", status_code=404)
+
+
+def unavailable_page(request: Request) -> Response:
+    """What a page answers while the database is unreachable; it reads nothing from it, so
+    the visitor shows as signed out for the moment."""
+    response = templates.TemplateResponse(
+        request,
+        "unavailable.html",
+        {"user": None, "csrf_token": "", "flash": None, "reason": DATABASE_UNAVAILABLE},
+        status_code=503,
+    )
+    return security_headers(response)
 
 
 def sign_in_url(path: str) -> str:
