@@ -271,12 +271,24 @@ def requeue_failed(session: Session, run_id: str) -> tuple[int, int]:
     return job.pass_number, missing
 
 
-def resume_stranded(session: Session, run_id: str, *, max_resumes: int, reason: str) -> str:
-    """A job whose executor stopped renewing its lease: a cancelling one ends cancelled; a
-    processing one goes back to the queue for a new run that makes only the missing images,
-    up to `max_resumes` times, then fails with `reason`. The reservation is released whenever
-    the job ends. Returns the job's status."""
+def resume_stranded(
+    session: Session,
+    run_id: str,
+    *,
+    max_resumes: int,
+    reason: str,
+    dagster_run_id: str | None = None,
+    key: str | None = None,
+) -> str:
+    """A job whose executor is gone (its lease ran out, or Dagster saw its run worker die): a
+    cancelling one ends cancelled; a processing one goes back to the queue for a new run that
+    makes only the missing images, up to `max_resumes` times, then fails with `reason`. The
+    reservation is released whenever the job ends. An event about a superseded Dagster run
+    (see `_superseded`) changes nothing: whichever of the lease watch and the failure sensor
+    comes first resumes the job, the other finds it taken. Returns the job's status."""
     job, header, user = lock_run(session, run_id)
+    if _superseded(job, dagster_run_id, key):
+        return job.status
     status = JobStatus(job.status)
     if status == JobStatus.CANCELLING:
         refresh_counts(session, job, header)

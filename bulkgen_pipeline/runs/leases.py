@@ -19,6 +19,7 @@ from .control import JobConflict, owned_job
 
 log = logging.getLogger(__name__)
 LEASE_LOST = "its executor stopped renewing the job's lease (killed or lost)"
+EXECUTOR_LOST = "the process executing its run died (killed, out of memory or its machine lost)"
 
 
 class LeaseKeeper:
@@ -69,6 +70,28 @@ def recover_stranded(
                 session, run_id, max_resumes=max_resumes, reason=LEASE_LOST
             )
     return outcome
+
+
+def resume_after_lost_executor(
+    database: db.Database,
+    run_id: str,
+    *,
+    dagster_run_id: str,
+    key: str | None,
+    max_resumes: int,
+) -> str:
+    """Dagster ended the job's run without any step failing: the process executing it died.
+    That is the lease watch's case, seen sooner, so it ends the same way: resumed (missing
+    images only) within `max_resumes`. Returns the job's status."""
+    with database.session() as session:
+        return db.resume_stranded(
+            session,
+            run_id,
+            max_resumes=max_resumes,
+            reason=EXECUTOR_LOST,
+            dagster_run_id=dagster_run_id,
+            key=key,
+        )
 
 
 def resume_job(

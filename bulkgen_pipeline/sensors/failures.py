@@ -1,6 +1,7 @@
 """When a bulk run ends badly in Dagster, its job says so and its credit reservation comes back.
 
-bulk_run_failures: a failed run marks the job failed with the asset's error.
+bulk_run_failures: a run failed by a step marks the job failed with the asset's error; a run
+that failed with no step failing lost its run worker, and its job is resumed.
 bulk_run_cancellations: a run terminated in the UI, or dropped from the run queue, marks the job
 cancelled (run-failure sensors never see those: Dagster ends them CANCELED, not FAILED).
 Both leave a job alone when a newer Dagster run already works on it. They watch every run of
@@ -13,8 +14,10 @@ from collections.abc import Iterable
 import dagster as dg
 
 from .. import db
+from ..config import Settings
 from ..jobs.bulk import bulk_generation_job
 from ..resources.database import DatabaseResource
+from ..runs.leases import resume_after_lost_executor
 
 PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
@@ -28,8 +31,28 @@ def bulk_job_of(run: dg.DagsterRun) -> tuple[str | None, str | None]:
     return run.tags.get(PARTITION_TAG), run.tags.get(RUN_KEY_TAG)
 
 
+# What each step of a bulk run does, in the words a merchant reads in a failed job's error.
+STEP_ACTIVITIES = {
+    "resolved_prompts": "resolving the prompts",
+    "generated_images": "generating the images",
+    "bulk_zip": "packaging the ZIP",
+    "run_analytics": "writing analytics.json",
+    "run_settlement": "settling the credits",
+}
+
+
+def unexpected_step_error(step_key: str | None) -> str:
+    activity = STEP_ACTIVITIES.get(step_key or "", "running the job")
+    # The exception itself (class, traceback) is for operators: it is in the run's event log.
+    return (
+        f"The run stopped because of an unexpected error while {activity}. The images made "
+        "so far are kept; retry the job to make the missing ones."
+    )
+
+
 def failure_message(step_failures: Iterable[dg.DagsterEvent], fallback: str) -> str:
-    """The most useful sentence about why a run failed: the asset's own Failure text if any."""
+    """The most useful sentence about why a run failed: the asset's own Failure text if any,
+    else what the failing step was doing (never an exception's class name)."""
     for event in step_failures:
         data = event.step_failure_data
         if data is None:
@@ -37,7 +60,7 @@ def failure_message(step_failures: Iterable[dg.DagsterEvent], fallback: str) -> 
         if data.user_failure_data is not None and data.user_failure_data.description:
             return data.user_failure_data.description
         if data.error is not None:
-            return f"{event.step_key}: {data.error.message.strip()}"
+            return unexpected_step_error(event.step_key)
     return fallback
 
 
@@ -56,13 +79,23 @@ def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseRes
     run_id, key = bulk_job_of(context.dagster_run)
     if not run_id:
         return
-    message = failure_message(
-        context.get_step_failure_events(), context.failure_event.message or "run failed"
-    )
-    with database.get_database().session() as session:
-        status = db.fail_job(
-            session, run_id, message, dagster_run_id=context.dagster_run.run_id, key=key
+    step_failures = context.get_step_failure_events()
+    dagster_run_id = context.dagster_run.run_id
+    if not step_failures:
+        # No step failed: the run worker died (kill -9, out of memory, a lost machine) and
+        # Dagster noticed before the job's lease ran out. Resume it, as the lease watch would.
+        status = resume_after_lost_executor(
+            database.get_database(),
+            run_id,
+            dagster_run_id=dagster_run_id,
+            key=key,
+            max_resumes=Settings.from_env().max_resumes,
         )
+        context.log.info(f"job {run_id} lost its run worker: now {status}")
+        return
+    message = failure_message(step_failures, context.failure_event.message or "run failed")
+    with database.get_database().session() as session:
+        status = db.fail_job(session, run_id, message, dagster_run_id=dagster_run_id, key=key)
     context.log.info(f"job {run_id} is {status}: {message}")
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.instance.ref import InstanceRef
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
@@ -21,6 +22,7 @@ from bulkgen_pipeline.resources.images import ImageGenerationResource
 from bulkgen_pipeline.resources.object_store import ObjectStoreResource
 from bulkgen_pipeline.runs.leases import recover_stranded
 from bulkgen_pipeline.runs.queueing import create_preset
+from bulkgen_pipeline.sensors.failures import PARTITION_TAG, bulk_run_failures
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -128,3 +130,63 @@ def test_bulkgen_resume_takes_a_killed_run_over_at_once(tmp_path):
     with database.session(readonly=True) as session:
         user = db.get_user(session, user_id)
     assert (user.credits_balance, user.credits_reserved) == (6, 0)
+
+
+def test_a_run_whose_worker_died_is_resumed_at_once_by_the_failure_sensor(tmp_path):
+    """Dagster notices a dead run worker (its code server or run monitoring marks the run failed,
+    no step having failed) long before the job's lease runs out: the job is resumed, not failed,
+    and the lease watch, coming second, finds nothing left to do."""
+    home = tmp_path / "home"
+    env = {**_env(home), "BULKGEN_LEASE_SECONDS": "600"}
+    database, user_id, run_id = _start_and_kill(home, env, count=6)
+    settings = Settings.from_env(env)
+    with database.session(readonly=True) as session:
+        made_before = {i.object_key for i in db.list_items(session, run_id) if i.object_key}
+    storage = Path(settings.storage_url)
+    stamps = {key: (storage / key).stat().st_mtime_ns for key in made_before}
+    resources = {
+        "database": DatabaseResource(url=settings.database_url),
+        "object_store": ObjectStoreResource(storage_url=str(storage)),
+        "images": ImageGenerationResource(providers="local"),
+    }
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(settings.dagster_home))) as instance:
+        [killed] = instance.get_runs(filters=dg.RunsFilter(tags={PARTITION_TAG: run_id}))
+        assert killed.status == dg.DagsterRunStatus.STARTED  # nobody told Dagster yet
+        # What Dagster's code server does when its run worker exits without ending the run.
+        instance.report_run_failed(killed)
+        failure = next(
+            r.dagster_event
+            for r in instance.all_logs(killed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        )
+        context = dg.build_run_status_sensor_context(
+            sensor_name="bulk_run_failures",
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(killed.run_id),
+            resources={"database": resources["database"]},
+        ).for_run_failure()
+        bulk_run_failures(context)
+        bulk_run_failures(context)  # a sensor may see the same event twice: one resume only
+
+        with database.session(readonly=True) as session:
+            job = db.get_job(session, run_id)
+            assert (job.status, job.resume_count) == ("queued", 1)
+            assert db.get_user(session, user_id).credits_reserved == 6  # still reserved
+        # The lease watch comes second and leaves the job alone.
+        assert recover_stranded(database, lease_seconds=0, max_resumes=3) == {}
+
+        result = queued_bulk_jobs(dg.build_sensor_context(instance=instance, resources=resources))
+        [request] = result.run_requests
+        assert request.run_key == f"{run_id}:resume1"
+        assert dg.materialize(
+            BULK_ASSETS, partition_key=run_id, instance=instance, resources=resources
+        ).success
+
+    with database.session(readonly=True) as session:
+        job = db.get_job(session, run_id)
+        user = db.get_user(session, user_id)
+        assert db.credit_invariant_violations(session) == []
+    assert (job.status, job.completed_images, job.credits_consumed) == ("completed", 6, 6)
+    assert (user.credits_balance, user.credits_reserved) == (4, 0)
+    assert {key: (storage / key).stat().st_mtime_ns for key in made_before} == stamps

@@ -83,13 +83,35 @@ def _wait(probe, what: str, timeout: float, dev: subprocess.Popen):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def test_dev_server_runs_a_job_queued_through_the_api_and_stops_everything(tmp_path):
+def _cmdline(pid: int) -> str:
+    try:
+        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _run_workers(dev: subprocess.Popen) -> set[int]:
+    """The run workers Dagster's code server started (multiprocessing children of it)."""
+    return {pid for pid in _descendants(dev.pid) if "spawn_main" in _cmdline(pid)}
+
+
+def test_dev_server_runs_jobs_queued_through_the_api_resumes_a_killed_one_and_stops_everything(
+    tmp_path,
+):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKGEN_", "DAGSTER_"))}
-    env.update({"BULKGEN_HOME": str(tmp_path / "home"), "BULKGEN_PROVIDERS": "local"})
+    env.update(
+        {
+            "BULKGEN_HOME": str(tmp_path / "home"),
+            "BULKGEN_PROVIDERS": "local",
+            # Slow enough to kill the second job's run worker half-way through it.
+            "BULKGEN_LOCAL_SECONDS_PER_IMAGE": "0.25",
+            "BULKGEN_LOCAL_CONCURRENCY": "2",
+        }
+    )
     database = db.Database(Settings.from_env(env).database_url)
     database.upgrade()
     with database.session() as session:
-        user = db.create_user(session, "Ops", 5)
+        user = db.create_user(session, "Ops", 50)
     preset = create_preset(
         database, user.user_id, json.loads((EXAMPLES / "professional_bags.json").read_text())
     )
@@ -107,30 +129,58 @@ def test_dev_server_runs_a_job_queued_through_the_api_and_stops_everything(tmp_p
     started: set[int] = set()
     try:
         _wait(lambda: _get(f"{api}/healthz") == 200, "the API", 120, dev)
-        request = urllib.request.Request(
-            f"{api}/api/bulk-generation/start",
-            data=json.dumps({"preset_id": preset, "generation_count": 2}).encode(),
-            headers={
-                "Authorization": f"Bearer {user.api_key}",
-                "Content-Type": "application/json",
-            },
-        )
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            assert reply.status == 202
-            job_id = json.loads(reply.read())["job_id"]
 
-        def finished() -> dict | None:
+        def start(count: int) -> str:
+            request = urllib.request.Request(
+                f"{api}/api/bulk-generation/start",
+                data=json.dumps({"preset_id": preset, "generation_count": count}).encode(),
+                headers={
+                    "Authorization": f"Bearer {user.api_key}",
+                    "Content-Type": "application/json",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                assert reply.status == 202
+                return json.loads(reply.read())["job_id"]
+
+        def status_of(job_id: str) -> dict:
             with database.session(readonly=True) as session:
-                status = db.job_status_dict(session, job_id)
+                return db.job_status_dict(session, job_id)
+
+        def finished(job_id: str) -> dict | None:
+            status = status_of(job_id)
             return status if JobStatus(status["status"]).is_final else None
 
-        status = _wait(finished, "the sensor to launch the run and the run to end", 240, dev)
+        job_id = start(2)
+        status = _wait(
+            lambda: finished(job_id), "the sensor to launch the run and the run to end", 240, dev
+        )
         assert (status["status"], status["completed_images"], status["credits_consumed"]) == (
             "completed",
             2,
             2,
         )
         assert _get(f"{ui}/server_info") == 200
+
+        # kill -9 of the run worker the daemon launched, after 4 of 40 images: the job is
+        # resumed (with the default lease), only the missing images are made, all charged once.
+        idle_workers = _run_workers(dev)
+        killed_job = start(40)
+        _wait(lambda: status_of(killed_job)["completed_images"] >= 4, "4 images", 240, dev)
+        [worker] = _run_workers(dev) - idle_workers
+        os.kill(worker, signal.SIGKILL)
+        made_before = status_of(killed_job)["completed_images"]
+        assert made_before < 40
+        status = _wait(lambda: finished(killed_job), "the killed job to end", 300, dev)
+        assert (status["status"], status["completed_images"], status["credits_consumed"]) == (
+            "completed",
+            40,
+            40,
+        ), status
+        with database.session(readonly=True) as session:
+            assert db.get_job(session, killed_job).resume_count == 1
+            assert db.get_user(session, user.user_id).credits_reserved == 0
+            assert db.credit_invariant_violations(session) == []
 
         # The API, dagster dev, its webserver, daemon and code server(s), at least.
         started = _descendants(dev.pid)
