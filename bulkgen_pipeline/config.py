@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 DEFAULT_HOME = "./.bulkgen"
@@ -76,6 +76,11 @@ class Settings(EnvSettings):
     )
     max_resumes: int = Field(default=3, ge=0, le=100, validation_alias="BULKGEN_MAX_RESUMES")
     api_base_url: str | None = Field(default=None, validation_alias="BULKGEN_API_BASE_URL")
+    # Signs the console's session cookies. Unset: a random secret kept in BULKGEN_HOME (set it
+    # when several machines serve the console, so each accepts the others' cookies).
+    console_secret: SecretStr | None = Field(
+        default=None, validation_alias="BULKGEN_CONSOLE_SECRET", repr=False
+    )
 
     @field_validator("api_base_url")
     @classmethod

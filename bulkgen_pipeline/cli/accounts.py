@@ -51,6 +51,21 @@ def users_rotate_webhook_secret(user_id: str) -> None:
     emit({"user_id": user_id, "webhook_secret": secret})
 
 
+@users.command("rotate-api-key")
+@click.option("--user", "user_id", required=True)
+def users_rotate_api_key(user_id: str) -> None:
+    """Replace the user's API key and sign them out of the console everywhere; prints the new
+    key (shown only this once)."""
+    from ..runs.api_keys import rotate_api_key
+    from ..runs.queueing import NotFound
+
+    try:
+        api_key = rotate_api_key(database(Settings.from_env()), user_id)
+    except NotFound as exc:
+        fail(str(exc))
+    emit({"user_id": user_id, "api_key": api_key})
+
+
 @users.command("list")
 def users_list() -> None:
     """Every user with its credits (balance, reserved, available)."""

@@ -75,6 +75,18 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ConsoleSession(Base):
+    """A merchant signed in to the console. The cookie carries a random token and this row only
+    its SHA-256, so that signing out (or a new API key) ends the session on every process."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Preset(Base):
     __tablename__ = "presets"
 
@@ -275,4 +287,5 @@ ALL_TABLES = (
     "idempotency_keys",
     "webhook_deliveries",
     "webhook_attempts",
+    "console_sessions",
 )

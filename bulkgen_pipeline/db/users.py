@@ -8,9 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bulkgen_pipeline.db.errors import UnknownUser
 from bulkgen_pipeline.db.ledger import add_ledger_entry, lock_user
 from bulkgen_pipeline.db.models import User
 from bulkgen_pipeline.domain.errors import FieldProblem, InvalidInput
@@ -60,7 +61,11 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
-def _view(user: User) -> UserView:
+def _new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def user_view(user: User) -> UserView:
     return UserView(
         id=user.id,
         name=user.name,
@@ -97,7 +102,7 @@ def create_user(session: Session, name: str, credits: int) -> CreatedUser:
     problems.extend(p for p in [credits_problem(credits)] if p is not None)
     if problems:
         raise InvalidInput(problems)
-    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = _new_api_key()
     webhook_secret = new_secret()
     user = User(
         id=str(uuid.uuid4()),
@@ -118,7 +123,19 @@ def get_user(session: Session, user_id: str) -> UserView | None:
     user = session.execute(
         select(User).where(User.id == user_id).execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    return None if user is None else _view(user)
+    return None if user is None else user_view(user)
+
+
+def replace_api_key(session: Session, user_id: str) -> str:
+    """Give the user a new API key and return it; the old one stops working. Raises
+    UnknownUser when there is no such user."""
+    api_key = _new_api_key()
+    changed = session.execute(
+        update(User).where(User.id == user_id).values(api_key_hash=hash_api_key(api_key))
+    ).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        raise UnknownUser(user_id)
+    return api_key
 
 
 def find_user_by_api_key(session: Session, api_key: str) -> UserView | None:
@@ -127,7 +144,7 @@ def find_user_by_api_key(session: Session, api_key: str) -> UserView | None:
     user = session.execute(
         select(User).where(User.api_key_hash == hash_api_key(api_key))
     ).scalar_one_or_none()
-    return None if user is None else _view(user)
+    return None if user is None else user_view(user)
 
 
 def add_credits(session: Session, user_id: str, amount: int) -> UserView:
@@ -148,9 +165,9 @@ def add_credits(session: Session, user_id: str, amount: int) -> UserView:
     if amount:
         add_ledger_entry(session, user_id=user_id, run_id=None, kind="grant", amount=amount)
     session.flush()
-    return _view(user)
+    return user_view(user)
 
 
 def list_users(session: Session) -> list[UserView]:
     """Every user, oldest first (operators find ids here; no key hash is returned)."""
-    return [_view(u) for u in session.scalars(select(User).order_by(User.created_at, User.id))]
+    return [user_view(u) for u in session.scalars(select(User).order_by(User.created_at, User.id))]

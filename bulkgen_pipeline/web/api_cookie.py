@@ -13,15 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .. import db
+from ..runs.console_sessions import signed_in_user
 from .sessions import CSRF_HEADER, SessionCookies
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def load_user(database: db.Database, user_id: str) -> db.UserView | None:
-    with database.session(readonly=True) as session:
-        return db.get_user(session, user_id)
 
 
 class CookieAuthForApi:
@@ -38,7 +33,7 @@ class CookieAuthForApi:
             await self.app(scope, receive, send)
             return
         session = self.cookies.read(request)
-        if session is None or session.user_id is None:
+        if session is None or session.sign_in_token is None:
             await self.app(scope, receive, send)
             return
         if request.method not in SAFE_METHODS and not session.csrf_ok(
@@ -51,7 +46,7 @@ class CookieAuthForApi:
             await response(scope, receive, send)
             return
         database = scope["app"].state.services.database
-        user = await anyio.to_thread.run_sync(load_user, database, session.user_id)
+        user = await anyio.to_thread.run_sync(signed_in_user, database, session.sign_in_token)
         if user is not None:
             scope.setdefault("state", {})["user"] = user
         await self.app(scope, receive, send)

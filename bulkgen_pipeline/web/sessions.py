@@ -1,8 +1,10 @@
-"""The console's session: a signed, HttpOnly, SameSite=Strict cookie that holds the signed-in
-user's id, the session's CSRF token and at most one flash message. Never the API key.
+"""The console's session: a signed, HttpOnly, SameSite=Strict cookie that holds the session's
+CSRF token, at most one flash message and, once signed in, the token of the server-side sign-in
+(runs/console_sessions.py), never the API key nor the user id: signing out ends the sign-in on
+the server, so a copy of the cookie is worthless afterwards.
 
 Every visitor gets a session (signed in or not), so the sign-in form is CSRF-protected too;
-signing in issues a new token, so a token seen before sign-in is worthless after it.
+signing in issues a new CSRF token, so a token seen before sign-in is worthless after it.
 """
 
 from __future__ import annotations
@@ -16,30 +18,22 @@ from typing import Any
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from pydantic import Field, SecretStr
 
-from ..config import EnvSettings, Settings
+from ..config import Settings
+from ..db.console_sessions import SESSION_LIFETIME
 
 COOKIE_NAME = "bulkgen_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SESSION_MAX_AGE_SECONDS = 12 * 3600
+SESSION_MAX_AGE_SECONDS = int(SESSION_LIFETIME.total_seconds())
 SECRET_FILE = "console_secret"
 _SALT = "bulkgen-console-session"
 
 
-class ConsoleSettings(EnvSettings):
-    # Signs the session cookies. Unset: a random secret kept in BULKGEN_HOME (set it when
-    # several machines serve the console, so each accepts the others' cookies).
-    session_secret: SecretStr | None = Field(
-        default=None, validation_alias="BULKGEN_CONSOLE_SECRET", repr=False
-    )
-
-
 def session_secret(settings: Settings) -> str:
-    given = ConsoleSettings.from_env().session_secret
-    if given is not None:
-        return given.get_secret_value()
+    """The deployment's BULKGEN_CONSOLE_SECRET, or else a random one kept in BULKGEN_HOME."""
+    if settings.console_secret is not None:
+        return settings.console_secret.get_secret_value()
     return _stored_secret(settings.home / SECRET_FILE)
 
 
@@ -65,7 +59,7 @@ class Flash:
 @dataclass
 class ConsoleSession:
     csrf_token: str
-    user_id: str | None = None
+    sign_in_token: str | None = None  # the server-side sign-in's token, once signed in
     flash: Flash | None = None
     changed: bool = field(default=False, compare=False)
 
@@ -73,9 +67,14 @@ class ConsoleSession:
     def fresh() -> ConsoleSession:
         return ConsoleSession(secrets.token_urlsafe(32), changed=True)
 
-    def sign_in(self, user_id: str) -> None:
-        self.user_id = user_id
+    def sign_in(self, sign_in_token: str) -> None:
+        self.sign_in_token = sign_in_token
         self.csrf_token = secrets.token_urlsafe(32)
+        self.changed = True
+
+    def forget_sign_in(self) -> None:
+        """The server ended the sign-in (signed out elsewhere, new API key, expired)."""
+        self.sign_in_token = None
         self.changed = True
 
     def set_flash(self, kind: str, message: str, job_id: str | None = None) -> None:
@@ -92,7 +91,7 @@ class ConsoleSession:
         return bool(token) and hmac.compare_digest(self.csrf_token, str(token))
 
     def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"t": self.csrf_token, "u": self.user_id}
+        data: dict[str, Any] = {"t": self.csrf_token, "s": self.sign_in_token}
         if self.flash is not None:
             data["f"] = [self.flash.kind, self.flash.message, self.flash.job_id]
         return data
@@ -101,12 +100,12 @@ class ConsoleSession:
     def from_data(data: Any) -> ConsoleSession | None:
         if not isinstance(data, dict) or not isinstance(data.get("t"), str):
             return None
-        user_id = data.get("u") if isinstance(data.get("u"), str) else None
+        sign_in_token = data.get("s") if isinstance(data.get("s"), str) else None
         flash = None
         raw = data.get("f")
         if isinstance(raw, list) and len(raw) == 3:
             flash = Flash(*(str(v) if v is not None else None for v in raw))  # type: ignore[arg-type]
-        return ConsoleSession(data["t"], user_id, flash)
+        return ConsoleSession(data["t"], sign_in_token, flash)
 
 
 class SessionCookies:

@@ -42,7 +42,7 @@ def test_production_instance_shares_one_postgres_database_with_the_app(
         instance.add_dynamic_partitions("bulk_runs", ["run-1"])
         assert instance.get_dynamic_partitions("bulk_runs") == ["run-1"]
     # Each kept its own migration history: the app is still at head, and upgrades again cleanly.
-    assert app.current_revision() == "0002_api_events_leases"
+    assert app.current_revision() == "0003_console_sessions"
     app.upgrade()
     app.dispose()
 

@@ -1,0 +1,23 @@
+"""A user's API key: made when the user is created (db.create_user), replaced on request.
+
+The key is shown once, by the command that makes it; only its hash is kept.
+"""
+
+from __future__ import annotations
+
+from .. import db
+from ..db.console_sessions import end_console_sessions_of
+from ..db.users import replace_api_key
+from .queueing import NotFound
+
+
+def rotate_api_key(database: db.Database, user_id: str) -> str:
+    """Give the user a new API key and return it. The old key stops working at once, and so
+    do the console sessions signed in with any key of theirs (a leaked key may have made one)."""
+    with database.session() as session:
+        try:
+            api_key = replace_api_key(session, user_id)
+        except db.UnknownUser:
+            raise NotFound(f"user '{user_id}' does not exist") from None
+        end_console_sessions_of(session, user_id)
+    return api_key
