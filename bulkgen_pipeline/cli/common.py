@@ -30,8 +30,8 @@ def __getattr__(name: str) -> Any:
 
 class CommandGroup(click.Group):
     """Every command answers a misconfigured deployment (a malformed setting, no provider able
-    to run the request, a database it cannot connect to) with a JSON error naming the setting,
-    never a traceback."""
+    to run the request, a database URL it cannot open or a database it cannot connect to) with
+    a JSON error naming the setting, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -46,18 +46,26 @@ class CommandGroup(click.Group):
 
 
 def _connection_failure(exc: Exception) -> str | None:
-    """What to tell an operator when `exc` is a failure to connect to the database (an error
-    raised before any statement ran), None for anything else. The URL is shown without its
-    password or query, where a password may be passed too."""
+    """What to tell an operator when `exc` is a failure to open the database (a URL that
+    cannot be opened, or an error raised before any statement ran), None for anything else.
+    The URL is shown without its password or query, where a password may be passed too.
+
+    The db layer is only looked at once something loaded it: quick commands that never do
+    (`bulkgen status`) do not pay for importing SQLAlchemy here."""
+    db_errors = sys.modules.get("bulkgen_pipeline.db.errors")
+    if db_errors is not None and isinstance(exc, db_errors.InvalidDatabaseUrl):
+        return _cannot_connect(exc.shown_url, exc.reason)
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is None or not isinstance(exc, sa_exc.DBAPIError) or exc.statement is not None:
         return None
-    from sqlalchemy.engine import make_url
+    from ..db.engine import shown_url
 
-    url = make_url(Settings.from_env().database_url).set(query={})
-    shown = url.render_as_string(hide_password=True)
     driver_message = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-    return f"cannot connect to the database BULKGEN_DATABASE_URL={shown}: {driver_message}"
+    return _cannot_connect(shown_url(Settings.from_env().database_url), driver_message)
+
+
+def _cannot_connect(shown_url: str, reason: str) -> str:
+    return f"cannot connect to the database BULKGEN_DATABASE_URL={shown_url}: {reason}"
 
 
 def emit(data: Any) -> None:

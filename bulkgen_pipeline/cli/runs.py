@@ -43,7 +43,7 @@ def run(
     With --queue-only it prints the queued job's status instead and leaves the run to the sensor.
     """
     from .. import db
-    from ..runs.queueing import NotFound, queue_preset_run, queue_prompt_batch
+    from ..runs.queueing import NotFound, TooManyActiveJobs, queue_preset_run, queue_prompt_batch
 
     if (preset_id is None) == (batch_path is None):
         fail("give exactly one of --preset or --batch")
@@ -61,7 +61,7 @@ def run(
             )
     except PresetValidationError as exc:
         fail("invalid request", **exc.report())
-    except (NotFound, db.InsufficientCredits) as exc:
+    except (NotFound, TooManyActiveJobs, db.InsufficientCredits) as exc:
         fail(str(exc))
     if queue_only:
         with database_.session(readonly=True) as session:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from bulkgen_pipeline.db.errors import InvalidDatabaseUrl
 from bulkgen_pipeline.readmodel.queries import Query
 from bulkgen_pipeline.readmodel.schema import MIGRATIONS_DIR, VERSION_TABLE, head_revisions
 
@@ -48,13 +49,50 @@ def _is_memory_sqlite(url: URL) -> bool:
 
 def normalize_url(url: str) -> URL:
     """The URL with its driver made explicit: ``postgres://`` (libpq, Heroku) and bare
-    ``postgresql://`` go through psycopg2, the PostgreSQL driver bulkgen installs."""
+    ``postgresql://`` go through psycopg2, the PostgreSQL driver bulkgen installs.
+
+    Raises InvalidDatabaseUrl, saying why, for a URL that SQLAlchemy cannot read, names a
+    database it does not know, or needs a driver that is not installed: every way of opening
+    the database comes through here, so each of them refuses such a URL the same way."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ValueError:  # the one ValueError make_url raises: int() of the port
+        raise InvalidDatabaseUrl(shown_url(url), "its port is not a number") from None
+    except sa.exc.ArgumentError:
+        raise InvalidDatabaseUrl(shown_url(url), _NOT_A_URL) from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except sa.exc.NoSuchModuleError:
+        reason = f"'{parsed.drivername}' is not a database bulkgen knows; {_EXAMPLES}"
+        raise InvalidDatabaseUrl(shown_url(url), reason) from None
+    except ImportError:
+        reason = f"no driver for '{parsed.drivername}' is installed; {_EXAMPLES}"
+        raise InvalidDatabaseUrl(shown_url(url), reason) from None
     return parsed
+
+
+_EXAMPLES = "use sqlite:///path/to/bulkgen.db or postgresql://user:password@host:5432/database"
+_NOT_A_URL = f"not a database URL; {_EXAMPLES}"
+
+
+def shown_url(url: str) -> str:
+    """`url` as it may be printed: without its password, nor its query (libpq reads a
+    ``?password=`` there too). A URL too malformed to parse shows nothing before its last "@"
+    but the scheme, since where its password ends cannot be told."""
+    try:
+        return make_url(url).set(query={}).render_as_string(hide_password=True)
+    except (ValueError, sa.exc.ArgumentError):
+        pass
+    credentials, at, location = url.rpartition("@")
+    location = location.split("?", 1)[0]
+    if not at:
+        return location
+    scheme, separator, _ = credentials.partition("://")
+    return f"{scheme}{separator}***@{location}" if separator else f"***@{location}"
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,14 @@ class InsufficientCredits(DatabaseError):
         self.needed = needed
         self.available = available
         super().__init__(f"Insufficient credits: {needed} needed, {available} available")
+
+
+class InvalidDatabaseUrl(DatabaseError, ValueError):
+    """A database URL that cannot be opened: not a URL, a database SQLAlchemy does not know, or
+    one whose driver is not installed. `shown_url` is the URL as it may be printed (see
+    `engine.shown_url`), `reason` a sentence saying what is wrong with it."""
+
+    def __init__(self, shown_url: str, reason: str) -> None:
+        self.shown_url = shown_url
+        self.reason = reason
+        super().__init__(f"{shown_url}: {reason}")
