@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic_core import PydanticCustomError
 
 from ..db.events import WEBHOOK_SUBSCRIPTIONS
 from ..statuses import JobStatus
 
 WebhookSubscription = Literal["completed", "failed", "cancelled", "item"]
 assert set(WebhookSubscription.__args__) == set(WEBHOOK_SUBSCRIPTIONS)  # type: ignore[attr-defined]
+
+
+def _decimal_digits(value: Any) -> Any:
+    # Query and path values arrive as text, and pydantic reads "5.0", "+5", " 5" and "5_0" as
+    # the integer 5 (while refusing "1e3"): only a plain decimal number is taken for one.
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise PydanticCustomError("int_parsing", "Input should be an integer in decimal digits")
+    return value
+
+
+# For an integer in a query or a path: `Annotated[int, Query(...), DECIMAL_DIGITS]`, after the
+# Query (placed before it, FastAPI leaves the Query's bounds out of the OpenAPI schema).
+DECIMAL_DIGITS = BeforeValidator(_decimal_digits)
 
 
 class Strict(BaseModel):

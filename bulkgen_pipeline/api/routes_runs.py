@@ -21,6 +21,7 @@ from ..statuses import FINAL_JOB_STATUSES, JobStatus
 from .deps import ServicesDep, UserDep
 from .errors import responses
 from .models import (
+    DECIMAL_DIGITS,
     ActionOut,
     BatchRequest,
     DeletedOut,
@@ -298,7 +299,7 @@ def list_runs(
     services: ServicesDep,
     status: JobStatus | None = None,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=100), DECIMAL_DIGITS] = 20,
 ) -> RunPageOut:
     with services.database.session(readonly=True) as session:
         page = db.list_user_jobs(

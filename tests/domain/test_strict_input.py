@@ -169,8 +169,6 @@ def document_problem(raw) -> str:
         (b'{"a": \xff}', "not valid UTF-8: byte 0xff at offset 6"),
         (b'{"a": "\xc3"}', "not valid UTF-8"),
         (b'{"a": }', "not valid JSON: Expecting value at line 1, column 7"),
-        (b'{"a": "x\\u0000y"}', "NUL character"),
-        (b'{"a\\u0000": 1}', "NUL character"),
         (b"[" + b"9" * 5000 + b"]", "not valid JSON"),
     ],
 )
@@ -178,6 +176,25 @@ def test_broken_documents_get_one_clear_error(raw, expected):
     message = document_problem(raw)
     assert message.startswith("preset file p.json")
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "expected"),
+    [
+        (b'{"a": "x\\u0000y"}', "a", "NUL character (\\u0000) in the string 'x\\\\u0000y'"),
+        (b'{"a\\u0000": 1}', "a\\u0000", "NUL character"),
+        (b'{"a": [1, {"b": "\\u0000"}]}', "a.1.b", "NUL character"),
+        (b'"\\u0000"', "(document)", "NUL character"),
+        (b'{"count": 80, "count": 1}', "count", "gives the key 'count' more than once"),
+        (b'{"a": {"b": 1, "c": 2, "b": 1}}', "a.b", "more than once"),
+        (b'{"a": [{}, {"x": 1, "x": 1}]}', "a.1.x", "more than once"),
+    ],
+)
+def test_a_nul_character_or_a_key_given_twice_is_refused_naming_the_field(raw, field, expected):
+    error = problems_of(load_json_document, raw, what="preset file p.json")
+    assert [p.field for p in error.problems] == [field]
+    assert error.problems[0].message.startswith("preset file p.json")
+    assert expected in error.problems[0].message
 
 
 def test_nesting_is_limited_to_32_levels():
