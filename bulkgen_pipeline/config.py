@@ -15,6 +15,8 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
+from .storage.retrying import DEFAULT_WRITE_RETRY_S
+
 DEFAULT_HOME = "./.bulkgen"
 
 
@@ -75,6 +77,9 @@ class Settings(EnvSettings):
         default=120.0, gt=0, le=86_400, validation_alias="BULKGEN_LEASE_SECONDS"
     )
     max_resumes: int = Field(default=3, ge=0, le=100, validation_alias="BULKGEN_MAX_RESUMES")
+    store_retry_seconds: float = Field(
+        default=DEFAULT_WRITE_RETRY_S, ge=0, le=3600, validation_alias="BULKGEN_STORE_RETRY_SECONDS"
+    )
     api_base_url: str | None = Field(default=None, validation_alias="BULKGEN_API_BASE_URL")
     # Signs the console's session cookies. Unset: a random secret kept in BULKGEN_HOME (set it
     # when several machines serve the console, so each accepts the others' cookies).

@@ -31,7 +31,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         database_url = dg.EnvVar("BULKGEN_DATABASE_URL")
     return {
         "database": DatabaseResource(url=database_url),
-        "object_store": ObjectStoreResource(storage_url=settings.storage_url),
+        "object_store": ObjectStoreResource(
+            storage_url=settings.storage_url, write_retry_seconds=settings.store_retry_seconds
+        ),
         "images": ImageGenerationResource(),
     }
 

@@ -15,9 +15,11 @@ from ..resources.object_store import ObjectStoreResource
 from ..runs.contact_sheet import contact_sheet
 from ..runs.generation import generate_images
 from ..runs.image_checks import image_size_problems
+from ..runs.layout import RunLayout
 from ..runs.packaging import GenerationOutcome
 from ..runs.tracking import DatabaseTracker
 from ..statuses import SETTLED_JOB_STATUSES
+from ..storage.base import ObjectStore
 from ..termination import termination_requested
 from .common import leased, load_run, load_specs
 from .partitions import bulk_run_partitions
@@ -59,7 +61,7 @@ def generated_images(
 ) -> dg.MaterializeResult:
     """The run's images, generated concurrently across providers; failures don't stop the run."""
     run_id = context.partition_key
-    store = object_store.get_store()
+    store = object_store.get_run_store()
     database_ = database.get_database()
     loaded = load_run(database_, run_id)
     specs, _ = load_specs(store, loaded.layout)
@@ -107,14 +109,7 @@ def generated_images(
         "failures": dg.MetadataValue.json(_failures(outcomes)),
         "images_folder": store.location(f"{loaded.layout.folder}/images"),
     }
-    sheet = contact_sheet(store.get_bytes(loaded.layout.image_key(g)) for g in succeeded)
-    if sheet is not None:
-        store.put_bytes(loaded.layout.contact_sheet_key, sheet, "image/jpeg")
-        encoded = base64.b64encode(sheet).decode()
-        metadata["contact_sheet"] = dg.MetadataValue.md(
-            f"![contact sheet](data:image/jpeg;base64,{encoded})"
-        )
-        metadata["contact_sheet_path"] = store.location(loaded.layout.contact_sheet_key)
+    metadata.update(_contact_sheet(context, store, loaded.layout, succeeded))
     bad_sizes = image_size_problems(store, loaded.layout, specs, succeeded)
     return dg.MaterializeResult(
         metadata=metadata,
@@ -126,6 +121,26 @@ def generated_images(
             )
         ],
     )
+
+
+def _contact_sheet(
+    context: dg.AssetExecutionContext, store: ObjectStore, layout: RunLayout, succeeded: list[int]
+) -> dict[str, Any]:
+    """The contact sheet's metadata; {} when there is none. It is a convenience for operators,
+    not something a merchant paid for: failing to make or store it never fails the run."""
+    try:
+        sheet = contact_sheet(store.get_bytes(layout.image_key(g)) for g in succeeded)
+        if sheet is None:
+            return {}
+        store.put_bytes(layout.contact_sheet_key, sheet, "image/jpeg")
+    except Exception as exc:
+        context.log.warning(f"No contact sheet for this run: {type(exc).__name__}: {exc}")
+        return {}
+    encoded = base64.b64encode(sheet).decode()
+    return {
+        "contact_sheet": dg.MetadataValue.md(f"![contact sheet](data:image/jpeg;base64,{encoded})"),
+        "contact_sheet_path": store.location(layout.contact_sheet_key),
+    }
 
 
 def _failures(outcomes: list[GenerationOutcome]) -> dict[str, str]:

@@ -32,7 +32,7 @@ def bulk_zip(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:
     """The downloadable ZIP: images, per-image metadata and the run summary."""
-    store = object_store.get_store()
+    store = object_store.get_run_store()
     generated = load_generated_run(database.get_database(), store, context.partition_key)
     outcomes = generated.outcomes
     summary = run_summary(generated.run, generated.specs, outcomes, generated.resolution)
@@ -76,7 +76,7 @@ def run_analytics(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:
     """analytics.json v2.0: per generation, what was drawn at random and what the user fixed."""
-    store = object_store.get_store()
+    store = object_store.get_run_store()
     generated = load_generated_run(database.get_database(), store, context.partition_key)
     specs = generated.specs
     analytics = build_analytics(generated.run, specs, generated.outcomes, generated.resolution)

@@ -38,7 +38,7 @@ def resolved_prompts(
 ) -> dg.MaterializeResult:
     """One prompt per generation: every __RANDOM__ resolved, every user value kept."""
     run_id = context.partition_key
-    store = object_store.get_store()
+    store = object_store.get_run_store()
     loaded = load_run(database.get_database(), run_id)
     layout = loaded.layout
     if not store.exists(layout.resolved_prompts_key):

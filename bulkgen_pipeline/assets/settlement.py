@@ -23,7 +23,7 @@ def run_settlement(
     context: dg.AssetExecutionContext, database: DatabaseResource, object_store: ObjectStoreResource
 ) -> dg.MaterializeResult:
     """Charge only successful images, release the rest, record history, complete the job."""
-    store = object_store.get_store()
+    store = object_store.get_run_store()
     database_ = database.get_database()
     generated = load_generated_run(database_, store, context.partition_key)
     layout, outcomes = generated.layout, generated.outcomes

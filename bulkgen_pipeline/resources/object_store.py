@@ -7,6 +7,7 @@ import threading
 import dagster as dg
 
 from bulkgen_pipeline.storage import ObjectStore, default_s3_endpoint, open_object_store
+from bulkgen_pipeline.storage.retrying import DEFAULT_WRITE_RETRY_S, RetryingStore
 
 _stores: dict[tuple[str, str | None, str | None], ObjectStore] = {}
 _lock = threading.Lock()
@@ -20,6 +21,13 @@ class ObjectStoreResource(dg.ConfigurableResource):
     storage_url: str
     endpoint_url: str | None = None
     region_name: str | None = None
+    # How long a bulk run keeps retrying a write the store refuses (BULKGEN_STORE_RETRY_SECONDS).
+    write_retry_seconds: float = DEFAULT_WRITE_RETRY_S
+
+    def get_run_store(self) -> ObjectStore:
+        """The store a bulk run writes through: a refused write is retried for
+        `write_retry_seconds`, the bytes kept, before the run gives up on it."""
+        return RetryingStore(self.get_store(), self.write_retry_seconds)
 
     def get_store(self) -> ObjectStore:
         """The store (one per configuration per process; boto3 clients are thread-safe)."""

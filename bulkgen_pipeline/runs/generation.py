@@ -27,6 +27,10 @@ from .packaging import GenerationOutcome, RunContext, image_metadata
 
 log = logging.getLogger(__name__)
 
+# What a merchant reads for a generation that failed on our side (never an exception's class).
+IMAGE_NOT_STORED = "the image was made but the store kept refusing it; retry the job to make it"
+PROVIDER_CRASHED = "the image provider failed unexpectedly; retry the job to make it"
+
 
 class GenerationTracker(Protocol):
     def started(self, generation: int) -> None: ...
@@ -198,14 +202,11 @@ def _generate_one(
             ),
             worth_another_pass=failure.transient,
         )
-    except Exception as exc:  # a provider bug must fail one generation, not the whole run
-        log.exception("generation %s crashed", spec.generation)
+    except Exception:  # a provider bug must fail one generation, not the whole run
+        log.exception("generation %s crashed", spec.generation)  # the details, for operators
         return _Try(
             GenerationOutcome(
-                spec.generation,
-                False,
-                attempts=earlier_attempts + 1,
-                error=f"{type(exc).__name__}: {exc}",
+                spec.generation, False, attempts=earlier_attempts + 1, error=PROVIDER_CRASHED
             )
         )
     attempts = earlier_attempts + result.attempts
@@ -228,7 +229,7 @@ def _generate_one(
             json.dumps(metadata, indent=2).encode(),
             "application/json",
         )
-    except Exception as exc:  # one failed upload fails one generation, not the run
+    except Exception:  # one failed upload fails one generation, not the run
         log.exception("could not store generation %s", spec.generation)
         outcome = GenerationOutcome(
             spec.generation,
@@ -236,10 +237,10 @@ def _generate_one(
             provider=result.provider,
             model=result.model,
             attempts=attempts,
-            error=f"the image was made but could not be stored ({type(exc).__name__})",
+            error=IMAGE_NOT_STORED,
         )
-        # No second pass: the store client retries its own requests already, and another
-        # pass would pay the provider for the same image again.
+        # No second pass: the store (see storage/retrying.py) has retried the write with the
+        # bytes kept already, and another pass would pay the provider for the same image again.
         return _Try(outcome)
     return _Try(
         GenerationOutcome(

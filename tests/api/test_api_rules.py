@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +52,23 @@ def test_authentication(sqlite_api):
     assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
     assert sqlite_api.client("bgk_not-a-key").get("/api/me").status_code == 401
     assert anonymous.get("/healthz").json() == {"status": "ok", "database": "ok", "store": "ok"}
+
+
+def test_health_says_unavailable_while_the_store_refuses_writes(sqlite_api):
+    """A store that still reads but refuses writes fails every run: /healthz must say so."""
+    folder = Path(sqlite_api.settings.storage_url)
+    folder.mkdir(parents=True, exist_ok=True)
+    anonymous = sqlite_api.client()
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        assert os.environ.get("CI") != "true", "chattr must work in CI"
+        pytest.skip("this filesystem cannot make a folder immutable")
+    try:
+        answer = anonymous.get("/healthz")
+        assert answer.status_code == 503
+        assert answer.json()["store"] == "unavailable (PermissionError)"
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert anonymous.get("/healthz").status_code == 200
 
 
 def test_start_checks_in_the_seeds_order_each_with_its_own_error(api):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 
 import dagster as dg
+import pytest
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.definitions import BULK_ASSETS
@@ -15,6 +19,8 @@ from bulkgen_pipeline.providers.preview import LocalPreviewProvider
 from bulkgen_pipeline.providers.router import ImageRouter
 from bulkgen_pipeline.resources.images import ImageGenerationResource
 from bulkgen_pipeline.resources.object_store import ObjectStoreResource
+from bulkgen_pipeline.runs.generation import IMAGE_NOT_STORED
+from bulkgen_pipeline.runs.layout import RunLayout
 
 # What the instrumented provider does before each image; set by each test.
 HOOK: dict[str, Callable[[ImageRequest], None]] = {}
@@ -150,7 +156,9 @@ def test_a_failed_upload_fails_that_generation_only(local_deployment):
     HOOK["before"] = lambda _request: None
     resources = d.resources(InstrumentedImages())
     resources["object_store"] = FailingUploads(
-        storage_url=d.storage_url, fail_suffixes=["images/generation_2.png"]
+        storage_url=d.storage_url,
+        fail_suffixes=["images/generation_2.png"],
+        write_retry_seconds=0.5,  # an upload that never works: give up soon
     )
     result = dg.materialize(
         BULK_ASSETS, partition_key=run_id, instance=d.instance, resources=resources
@@ -161,4 +169,74 @@ def test_a_failed_upload_fails_that_generation_only(local_deployment):
     with d.database.session() as session:
         item = next(i for i in db.list_items(session, run_id) if i.generation_index == 2)
     assert item.status == "failed"
-    assert item.error == "the image was made but could not be stored (ConnectionError)"
+    assert item.error == IMAGE_NOT_STORED  # a sentence, not an exception's class name
+
+
+def _immutable(folder, on: bool) -> None:
+    """chattr ±i: even root cannot write into an immutable folder (a real refused write)."""
+    done = subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"chattr failed: {done.stderr!r}")
+        pytest.skip(f"this filesystem cannot make a folder immutable: {done.stderr!r}")
+
+
+def test_a_store_that_refuses_writes_for_a_while_loses_no_image(local_deployment, tmp_path):
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=5)
+    with d.database.session() as session:
+        job = db.get_job(session, run_id)
+    images = (
+        tmp_path
+        / "storage"
+        / RunLayout(job.user_id, job.category, run_id, job.preset_id).folder
+        / "images"
+    )
+    calls = []
+    refusing = threading.Event()
+
+    def refuse_writes_for_a_while(_request):
+        calls.append(1)
+        if len(calls) == 2:  # generation 1 is stored: its folder exists
+            _immutable(images, True)
+            refusing.set()
+            threading.Timer(1.5, _immutable, args=(images, False)).start()
+
+    HOOK["before"] = refuse_writes_for_a_while
+    try:
+        result = d.materialize(run_id, images=InstrumentedImages(concurrency=1))
+    finally:
+        _immutable(images, False)
+    assert refusing.is_set() and result.success
+    job = d.job(run_id)
+    assert (job["status"], job["completed_images"], job["failed_images"]) == ("completed", 5, 0)
+    assert job["credits_consumed"] == 5 and len(calls) == 5  # no image was paid for twice
+    assert sorted(p.name for p in images.iterdir()) == [f"generation_{i}.png" for i in range(1, 6)]
+
+
+def test_a_contact_sheet_that_cannot_be_stored_does_not_fail_the_run(local_deployment):
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=3)
+    with d.database.session() as session:
+        job = db.get_job(session, run_id)
+    layout = RunLayout(job.user_id, job.category, run_id, job.preset_id)
+    # A folder where the contact sheet's file should go: every write of it fails.
+    (d.store.root / layout.contact_sheet_key).mkdir(parents=True)
+    resources = d.resources()
+    resources["object_store"] = ObjectStoreResource(
+        storage_url=d.storage_url, write_retry_seconds=0.5
+    )
+    result = dg.materialize(
+        BULK_ASSETS, partition_key=run_id, instance=d.instance, resources=resources
+    )
+    assert result.success
+    job = d.job(run_id)
+    assert (job["status"], job["completed_images"], job["credits_consumed"]) == ("completed", 3, 3)
+    images = result.asset_materializations_for_node("generated_images")[0]
+    assert "contact_sheet" not in images.metadata
+    warnings = [
+        r.user_message for r in d.instance.all_logs(result.run_id) if r.level == logging.WARNING
+    ]
+    assert any(m.startswith("No contact sheet for this run") for m in warnings), warnings
