@@ -161,8 +161,11 @@ class Preset(BaseModel):
         return canonical_shape(data) if isinstance(data, dict) else data
 
     def canonical(self) -> dict[str, Any]:
-        """The canonical JSON form, as stored in a job's snapshot."""
-        return self.model_dump(mode="json", exclude_none=False)
+        """The canonical JSON form, as stored (presets) and in a job's snapshot. The size is in
+        the one form it was given, never beside nulls for the other (which read as both)."""
+        document = self.model_dump(mode="json", exclude_none=False)
+        document["config"]["dimensions"] = self.config.dimensions.as_dict()
+        return document
 
 
 def canonical_shape(data: dict[str, Any]) -> dict[str, Any]:

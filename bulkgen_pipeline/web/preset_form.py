@@ -48,6 +48,9 @@ class PresetForm:
 
 def form_from_preset(name: str, category: str, config: dict[str, Any]) -> PresetForm:
     dimensions = config.get("dimensions") or DEFAULT_DIMENSIONS
+    # Presets stored before nulls were left out carry `"aspect_ratio": null` beside an exact
+    # size: only a ratio that is there makes the form's mode "aspect".
+    aspect_ratio = dimensions.get("aspect_ratio")
     model = config.get("model_attributes") or {}
     values: dict[str, Any] = {
         "name": name,
@@ -57,10 +60,10 @@ def form_from_preset(name: str, category: str, config: dict[str, Any]) -> Preset
         "color_strategy": config.get("color_strategy") or ColorStrategy.cycling.value,
         "color_weights": ", ".join(f"{w:g}" for w in config.get("color_weights") or []),
         "generation_count": config.get("generation_count", 5),
-        "dimension_mode": "aspect" if "aspect_ratio" in dimensions else "exact",
-        "width": dimensions.get("width", 1024),
-        "height": dimensions.get("height", 1024),
-        "aspect_ratio": dimensions.get("aspect_ratio", "1:1"),
+        "dimension_mode": "exact" if aspect_ratio is None else "aspect",
+        "width": dimensions.get("width") or DEFAULT_DIMENSIONS["width"],
+        "height": dimensions.get("height") or DEFAULT_DIMENSIONS["height"],
+        "aspect_ratio": aspect_ratio or "1:1",
         "sampling": config.get("sampling") or Sampling.unique.value,
         "seed": "" if config.get("seed") is None else config["seed"],
         "negative_prompt": config.get("negative_prompt") or "",

