@@ -20,6 +20,8 @@ from ..domain.schema import MODEL_ATTRIBUTE_NAMES, CategorySchema
 
 _INTEGER = re.compile(r"^-?\d{1,19}$")
 DEFAULT_DIMENSIONS = {"width": 1024, "height": 1024}
+# Posted with the new-preset form when its category changes: show the form again, save nothing.
+CHANGE_CATEGORY = "change_category"
 
 
 def form_number(raw: str | None) -> Any:

@@ -16,6 +16,7 @@ from ..runs import presets
 from ..runs.queueing import NotFound, create_preset, start_run
 from .pages import MerchantDep, Visitor, canonical_id, checked_form, not_found, redirect, render
 from .preset_form import (
+    CHANGE_CATEGORY,
     PresetForm,
     blank_form,
     form_choices,
@@ -98,6 +99,7 @@ def _form_page(
         form=form,
         choices=choices,
         preset_id=preset_id,
+        change_category=CHANGE_CATEGORY,
     )
 
 
@@ -113,6 +115,10 @@ async def create(request: Request, who: MerchantDep) -> Response:
     form = await checked_form(request, who)
     schema = load_category_schema()
     document, shown = preset_from_form(form, schema)
+    if form.get("intent") == CHANGE_CATEGORY:  # not to be saved yet: shown again as typed
+        if not schema.has_category(shown.category):
+            shown.category = schema.categories[0]
+        return _form_page(request, who, shown, None)
     try:
         create_preset(who.services.database, who.signed_in_user.id, document, schema)
     except InvalidInput as exc:

@@ -59,6 +59,53 @@ def test_saving_a_preset_unchanged_keeps_its_size_as_it_was(browser, sqlite_cons
     context.close()
 
 
+def test_changing_the_category_keeps_what_was_typed(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console)
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    page.goto(console.base_url + "/presets/new")
+    page.fill("#name", "Carry-all")
+    page.select_option("#attr-material", "leather")
+    page.check("#use_model")
+    page.select_option("#model-model_sex", "Female")
+    page.click("#add-colour")
+    page.locator("#palette input[type=color]").last.fill("#c00000")
+    page.fill("#generation_count", "7")
+    page.fill("#seed", "42")
+    page.check("#dim-aspect")
+    page.select_option("#aspect_ratio", "16:9")
+    page.fill("#negative_prompt", "blurry")
+
+    with page.expect_navigation():
+        page.select_option("select[name=category]", "mugs")
+    assert page.locator("select[name=category]").input_value() == "mugs"
+    assert page.locator("#attr-handle").count() == 1  # the new category's attributes
+    assert page.locator("#attr-closure").count() == 0
+    assert page.input_value("#name") == "Carry-all"
+    assert page.is_checked("#use_model")
+    assert page.input_value("#model-model_sex") == "Female"
+    assert page.locator("#palette input[type=color]").evaluate_all("l => l.map(i => i.value)") == [
+        "#c00000"
+    ]
+    assert page.input_value("#generation_count") == "7"
+    assert page.input_value("#seed") == "42"
+    assert page.is_checked("#dim-aspect") and page.input_value("#aspect_ratio") == "16:9"
+    assert page.input_value("#negative_prompt") == "blurry"
+    assert page.locator(".field-error, [role=alert], [data-flash]").count() == 0
+    with console.database.session() as session:
+        assert db.list_presets(session, shop.user_id) == []  # nothing stored yet
+
+    page.click("button:has-text('Create preset')")
+    page.wait_for_url("**/presets")
+    with console.database.session() as session:
+        [created] = db.list_presets(session, shop.user_id)
+    assert (created.name, created.category) == ("Carry-all", "mugs")
+    assert created.config["seed"] == 42 and created.config["generation_count"] == 7
+    assert created.config["dimensions"] == {"aspect_ratio": "16:9"}
+    assert errors == []
+    context.close()
+
+
 DATES_ON_ONE_LINE = """
 () => {
   const date = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC/g;

@@ -15,7 +15,13 @@ on("[data-open]", "click", (e, button) => {
   if (dialog) dialog.showModal();
 });
 on("[data-close]", "click", (e, button) => button.closest("dialog").close());
-on("[data-autosubmit]", "change", (e, select) => select.form.submit());
+// A select that changes what the form offers posts the form as typed, naming why.
+on("[data-intent]", "change", (e, select) => {
+  const intent = document.createElement("input");
+  intent.type = "hidden"; intent.name = "intent"; intent.value = select.dataset.intent;
+  select.form.appendChild(intent);
+  select.form.submit();
+});
 on("[data-credits-for]", "input", (e, input) => {
   document.getElementById(input.dataset.creditsFor).textContent = input.value || "0";
 });
