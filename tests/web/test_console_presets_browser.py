@@ -106,6 +106,32 @@ def test_changing_the_category_keeps_what_was_typed(browser, sqlite_console):
     context.close()
 
 
+def test_deleting_a_preset_asks_first(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console)
+    preset_id = preset(console, shop.user_id, "Keep me?")
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    card = page.locator(".card.preset", has_text="Keep me?")
+
+    card.get_by_role("button", name="Delete", exact=True).click()
+    question = page.locator("dialog[open]")
+    assert question.count() == 1 and "Keep me?" in question.inner_text()
+    question.locator("button:has-text('Cancel')").click()
+    assert page.locator("dialog[open]").count() == 0
+    page.reload()
+    assert card.count() == 1
+
+    card.get_by_role("button", name="Delete", exact=True).click()
+    page.locator("dialog[open] button:has-text('Delete preset')").click()
+    page.wait_for_url("**/presets")
+    assert "Preset deleted" in page.locator("[data-flash]").inner_text()
+    assert card.count() == 0
+    with console.database.session() as session:
+        assert db.get_preset(session, preset_id).deleted_at is not None
+    assert errors == []
+    context.close()
+
+
 DATES_ON_ONE_LINE = """
 () => {
   const date = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC/g;
