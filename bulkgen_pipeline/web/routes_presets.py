@@ -193,4 +193,4 @@ async def start(request: Request, who: MerchantDep, preset_id: str) -> Response:
     who.session.set_flash(
         "ok", f"Run started: {started.estimated_credits} credits reserved.", started.job_id
     )
-    return redirect(request, who, "/presets")
+    return redirect(request, who, f"/runs/{started.job_id}")

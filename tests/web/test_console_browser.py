@@ -119,9 +119,10 @@ def test_a_merchant_runs_a_preset_end_to_end(browser, sqlite_console, tmp_path, 
     assert "never" in card.inner_text()
     shots.take(page, "presets_created")
 
-    # Play → the modal shows the preset and the credits → start → a dismissible flash.
+    # Play → the modal shows the preset and the credits → start → its run, with a dismissible
+    # flash.
     card.locator("button.play").click()
-    modal = card.locator("dialog")
+    modal = card.locator("dialog[open]")
     assert modal.is_visible()
     text = modal.inner_text()
     assert "leather" in text and "Credits needed: 3" in text and "available: 40" in text
@@ -130,10 +131,10 @@ def test_a_merchant_runs_a_preset_end_to_end(browser, sqlite_console, tmp_path, 
     modal.locator("input[name=generation_count]").fill("3")
     shots.take(page, "start_modal")
     modal.locator("button:has-text('Start run')").click()
-    page.wait_for_url("**/presets")
+    page.wait_for_url("**/runs/*")
     flash = page.locator("[data-flash]")
     job_id = flash.locator("code.job-id").inner_text()
-    assert "Run started" in flash.inner_text()
+    assert "Run started" in flash.inner_text() and page.url.endswith(f"/runs/{job_id}")
     flash.locator("[data-dismiss]").click()
     assert page.locator("[data-flash]").count() == 0
 

@@ -149,7 +149,7 @@ def test_the_preset_form_stores_what_the_api_stores_and_names_bad_fields(sqlite_
     assert stored["generation_count"] == 2
 
 
-def test_play_starts_the_run_and_flashes_its_job_id_or_says_why_not(sqlite_console):
+def test_play_starts_the_run_and_shows_its_page_or_says_why_not(sqlite_console):
     shop = sign_in(sqlite_console, credits=3)
     form = {**PRESET_FORM, "csrf_token": shop.csrf_token}
     assert shop.client.post("/presets/new", data=form).status_code == 303
@@ -168,6 +168,7 @@ def test_play_starts_the_run_and_flashes_its_job_id_or_says_why_not(sqlite_conso
         follow_redirects=True,
     )
     job_id = re.search(r'<code class="job-id">([^<]+)</code>', started.text).group(1)
+    assert started.url.path == f"/runs/{job_id}"  # the run's page, where it can be followed
     with sqlite_console.database.session() as session:
         job = db.get_job(session, job_id)
         assert (job.user_id, job.total_images, job.status) == (shop.user_id, 2, "queued")

@@ -132,6 +132,24 @@ def test_deleting_a_preset_asks_first(browser, sqlite_console):
     context.close()
 
 
+def test_starting_a_preset_leads_to_its_run(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console, credits=10)
+    preset(console, shop.user_id, "Tote bags")
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    card = page.locator(".card.preset", has_text="Tote bags")
+    card.locator("button.play").click()
+    card.locator("dialog button:has-text('Start run')").click()
+    page.wait_for_url(re.compile(f"/runs/{UUID}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    assert page.locator("h1").inner_text() == "Tote bags"
+    assert "Run started: 2 credits reserved." in page.locator("[data-flash]").inner_text()
+    with console.database.session() as session:
+        assert db.get_job(session, job_id).user_id == shop.user_id
+    assert errors == []
+    context.close()
+
+
 DATES_ON_ONE_LINE = """
 () => {
   const date = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC/g;
