@@ -47,8 +47,14 @@ def _thousands(value: int) -> str:
     return f"{value:,}".replace(",", " ") if value < 10**12 else f"{value:.2e}"
 
 
+def _short_id(value: str) -> str:
+    """Enough of a UUID to tell a merchant's presets or runs apart at a glance."""
+    return value[:8]
+
+
 templates.env.filters["when"] = _when
 templates.env.filters["thousands"] = _thousands
+templates.env.filters["short_id"] = _short_id
 templates.env.globals["static"] = STATIC_ROUTE
 templates.env.globals["FINAL"] = sorted(s.value for s in JobStatus if s.is_final)
 

@@ -73,6 +73,7 @@ def list_page(request: Request, who: MerchantDep) -> Response:
         {
             "id": p.id,
             "name": p.name,
+            "created_at": p.created_at,
             "category": p.category,
             "count": p.config.get("generation_count", 5),
             "space": _space(p, schema),

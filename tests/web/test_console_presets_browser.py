@@ -150,6 +150,23 @@ def test_starting_a_preset_leads_to_its_run(browser, sqlite_console):
     context.close()
 
 
+def test_presets_of_one_name_can_be_told_apart(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console)
+    first, second = (preset(console, shop.user_id, "Bags") for _ in range(2))
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    cards = page.locator(".card.preset")
+    assert cards.count() == 2
+    texts = [cards.nth(i).inner_text() for i in range(2)]
+    assert texts[0] != texts[1]
+    for card_text, preset_id in zip(texts, (first, second), strict=True):
+        assert preset_id[:8] in card_text and "Created" in card_text
+    cards.nth(1).locator("button.play").click()
+    assert second[:8] in page.locator("dialog[open]").inner_text()
+    assert errors == []
+    context.close()
+
+
 DATES_ON_ONE_LINE = """
 () => {
   const date = /\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC/g;
