@@ -138,6 +138,9 @@ class JobStatusOut(RunSummaryOut):
     started_at: str | None
     eta_seconds: float | None
     error: str | None
+    files_deleted_at: str | None = Field(
+        description="When the run's files were deleted (then `download_link` is null)"
+    )
     items: list[ItemOut]
     webhook_deliveries: list[DeliveryOut]
 

@@ -319,7 +319,7 @@ def list_runs(
     "/api/bulk-generation/runs/{run_id}",
     response_model=DeletedOut,
     responses=responses(404, 409),
-    summary="Delete a finished run's files (its history and credit ledger stay)",
+    summary="Delete a finished run's files (the job, its history and credit ledger stay)",
 )
 def delete_run(run_id: uuid.UUID, user: UserDep, services: ServicesDep) -> DeletedOut:
     removed = control.delete_run(

@@ -29,13 +29,10 @@ class Retried:
 
 
 def owned_job(session: Any, user_id: str | None, run_id: str) -> db.JobView:
-    """The job, if it exists, is not deleted and (when `user_id` is given) is the user's."""
+    """The job, if it exists and (when `user_id` is given) is the user's. A job whose files
+    were deleted is still there: its status, history and ledger stay."""
     job = db.get_job(session, run_id)
-    if (
-        job is None
-        or job.deleted_at is not None
-        or (user_id is not None and job.user_id != user_id)
-    ):
+    if job is None or (user_id is not None and job.user_id != user_id):
         raise NotFound(f"job '{run_id}' does not exist")
     return job
 
@@ -54,7 +51,9 @@ def retry_failed(database: db.Database, *, user_id: str | None, run_id: str) -> 
     """Queue a new pass of a partial or failed job for its missing images only, reserving one
     credit each (db.InsufficientCredits if the user lacks them; NothingToRetry otherwise)."""
     with database.session() as session:
-        owned_job(session, user_id, run_id)
+        job = owned_job(session, user_id, run_id)
+        if job.deleted_at is not None:
+            raise JobConflict("the job's files were deleted; start a new run instead")
         pass_number, count = db.requeue_failed(session, run_id)
     return Retried(run_id, JobStatus.QUEUED.value, pass_number, count)
 
@@ -63,7 +62,8 @@ def delete_run(
     database: db.Database, store: ObjectStore, *, user_id: str | None, run_id: str
 ) -> int:
     """Remove a finished run's files (images, metadata, ZIP, analytics); the job row, its
-    history and the credit ledger stay. Returns how many objects were removed."""
+    history and the credit ledger stay. Returns how many objects were removed: deleting
+    again removes what an interrupted deletion left, else nothing."""
     with database.session() as session:
         job = owned_job(session, user_id, run_id)
         if JobStatus(job.status) not in FINAL_JOB_STATUSES:

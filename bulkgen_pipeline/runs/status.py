@@ -85,6 +85,8 @@ def job_status(
         "pass_number": job.pass_number,
         "retry_count": job.retry_count,
         "finished_at": iso(job.completed_at) if final else None,
+        # Deleting a run removes its files only: the job stays, without a download link.
+        "files_deleted_at": iso(job.deleted_at),
         "eta_seconds": eta_seconds(job, now),
         "items": [item_view(item) for item in items],
         "webhook_deliveries": [delivery_view(d) for d in deliveries],

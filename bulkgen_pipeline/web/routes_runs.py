@@ -169,7 +169,7 @@ async def retry_failed(request: Request, who: MerchantDep, run_id: str) -> Respo
         )
     except NotFound:
         return not_found(request, who)
-    except (db.NothingToRetry, *REFUSALS) as exc:
+    except (db.NothingToRetry, control.JobConflict, *REFUSALS) as exc:
         who.session.set_flash("error", f"Nothing retried: {refusal_message(exc)}")
     else:
         who.session.set_flash(

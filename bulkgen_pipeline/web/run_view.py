@@ -68,7 +68,8 @@ def can_cancel(status: str) -> bool:
 
 
 def can_retry(status: dict[str, Any]) -> bool:
-    return JobStatus(status["status"]) in (JobStatus.PARTIAL, JobStatus.FAILED)
+    retryable = JobStatus(status["status"]) in (JobStatus.PARTIAL, JobStatus.FAILED)
+    return retryable and status["files_deleted_at"] is None
 
 
 def eta_text(seconds: float | None) -> str:

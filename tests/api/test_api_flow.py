@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import httpx
@@ -170,21 +171,55 @@ def test_retry_failed_regenerates_only_the_failed_images_and_charges_once(api):
     assert shop.client.post(f"/api/bulk-generation/jobs/{job_id}/retry-failed").status_code == 409
 
 
-def test_delete_removes_the_files_keeps_the_ledger(api):
+def test_delete_removes_the_files_keeps_the_job_and_the_ledger(api, tmp_path):
+    from ..cli_support import bulkgen
+
     shop = api.merchant(credits=10)
     job_id = shop.start(shop.preset(generation_count=2)).json()["job_id"]
     api.run_queued()
-    link = shop.client.get(f"/api/bulk-generation/jobs/{job_id}/status").json()["download_link"]
+    status_path = f"/api/bulk-generation/jobs/{job_id}/status"
+    before = shop.client.get(status_path).json()
+    assert before["files_deleted_at"] is None
     folder = f"{shop.user_id}/bulk_runs/bags/{job_id}/"
     assert api.store.list_keys(folder)
     deleted = shop.client.delete(f"/api/bulk-generation/runs/{job_id}")
     assert deleted.status_code == 200 and deleted.json()["objects_deleted"] >= 5
     assert api.store.list_keys(folder) == []
-    assert shop.client.get(link).status_code == 404
-    assert shop.client.get(f"/api/bulk-generation/jobs/{job_id}/status").status_code == 404
+    assert shop.client.get(before["download_link"]).status_code == 404
+
+    # The job and its history stay, its files marked deleted and no link to them.
+    after = shop.client.get(status_path)
+    assert after.status_code == 200, after.text
+    after = after.json()
+    assert after["files_deleted_at"] is not None and after["download_link"] is None
+    unchanged = ("status", "completed_images", "credits_consumed", "items", "created_at")
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+    assert read_events(shop.client, job_id)[-1]["data"]["status"] == "completed"
+    # Its files cannot be made again, and deleting again removes nothing more.
+    assert shop.client.post(f"/api/bulk-generation/jobs/{job_id}/retry-failed").status_code == 409
+    again = shop.client.delete(f"/api/bulk-generation/runs/{job_id}")
+    assert again.status_code == 200 and again.json()["objects_deleted"] == 0
     with api.database.session() as session:
         kinds = [e.kind for e in db.ledger_entries(session, run_id=job_id)]
     assert kinds == ["reserve", "charge", "release"]
+
+    # `bulkgen status` and the console's run page say the same.
+    env = {"BULKGEN_DATABASE_URL": api.settings.database_url, "BULKGEN_HOME": str(tmp_path)}
+    code, printed = bulkgen("status", job_id, env=env)
+    assert code == 0 and printed["files_deleted_at"] == after["files_deleted_at"]
+    assert printed["download_link"] is None and printed["status"] == "completed"
+    console = api.client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', console.get("/signin").text).group(1)
+    console.post("/signin", data={"api_key": shop.api_key, "csrf_token": token})
+    page = console.get(f"/runs/{job_id}")
+    assert page.status_code == 200
+    assert "files were deleted" in page.text
+    assert f"/runs/{job_id}/images/" not in page.text  # no thumbnails of files that are gone
+    assert "/api/bulk-generation/download/" not in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    retried = console.post(f"/runs/{job_id}/retry-failed", data={"csrf_token": token})
+    assert retried.status_code == 303
+    assert "files were deleted" in console.get(retried.headers["location"]).text
 
 
 def test_a_webhook_is_received_and_its_signature_verifies(tmp_path, monkeypatch):
