@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from .. import db
@@ -35,12 +36,15 @@ CONTENT_SECURITY_POLICY = (
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
-def _when(value: datetime | str | None) -> str:
+def _when(value: datetime | str | None) -> Markup | str:
+    """A moment as `<time>`, which the stylesheet keeps on one line."""
     if value is None:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d %H:%M UTC")
+    )
 
 
 def _thousands(value: int) -> str:

@@ -185,3 +185,21 @@ DATES_ON_ONE_LINE = """
   return {found: found.length, broken};
 }
 """
+
+
+def test_no_date_breaks_across_lines(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console, credits=20)
+    job_id = start(console, shop.user_id, name="A preset with a rather long name", count=2)
+    context, page, errors = browser_sign_in(
+        browser, console, shop.api_key, viewport={"width": 375, "height": 740}
+    )
+    for path in ("/presets", "/runs", f"/runs/{job_id}", "/account"):
+        page.goto(console.base_url + path)
+        for width in range(320, 481, 8):
+            page.set_viewport_size({"width": width, "height": 740})
+            dates = page.evaluate(DATES_ON_ONE_LINE)
+            assert dates["found"] >= 1, path
+            assert dates["broken"] == [], f"{path} at {width} px: {dates['broken']}"
+    assert errors == []
+    context.close()
