@@ -18,6 +18,11 @@ from bulkgen_pipeline.db.errors import UnknownJob, UnknownUser
 from bulkgen_pipeline.db.models import BackendJob, BulkGenerationHeader, CreditLedger, User
 
 
+# Which way each kind moves a merchant's credits: a grant and a release come in, a reservation
+# and a charge go out (a charge spends what its reservation held; the release returns the rest).
+DIRECTION = {"grant": 1, "reserve": -1, "charge": -1, "release": 1}
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     id: int
@@ -27,6 +32,10 @@ class LedgerEntry:
     amount: int
     created_at: datetime
     pass_number: int = 0
+
+    @property
+    def signed_amount(self) -> int:
+        return DIRECTION[self.kind] * self.amount
 
 
 def _locked(session: Session, stmt: Select):

@@ -50,10 +50,11 @@ def last_runs_by_preset(
 def recent_ledger_entries(
     session: Any, user_id: str, limit: int = RECENT_LEDGER_ENTRIES
 ) -> list[LedgerEntry]:
-    """The user's newest `limit` ledger entries, newest first."""
+    """The user's newest `limit` ledger entries that moved credits, newest first (a release of
+    nothing, booked when a run used all it reserved, is left out)."""
     rows = session.scalars(
         select(CreditLedger)
-        .where(CreditLedger.user_id == user_id)
+        .where(CreditLedger.user_id == user_id, CreditLedger.amount != 0)
         .order_by(CreditLedger.id.desc())
         .limit(limit)
     )

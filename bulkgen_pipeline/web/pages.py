@@ -51,6 +51,10 @@ def _thousands(value: int) -> str:
     return f"{value:,}".replace(",", " ") if value < 10**12 else f"{value:.2e}"
 
 
+def _signed(value: int) -> str:
+    return f"+{value}" if value > 0 else f"−{-value}" if value < 0 else "0"
+
+
 def _short_id(value: str) -> str:
     """Enough of a UUID to tell a merchant's presets or runs apart at a glance."""
     return value[:8]
@@ -59,6 +63,7 @@ def _short_id(value: str) -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["thousands"] = _thousands
 templates.env.filters["short_id"] = _short_id
+templates.env.filters["signed"] = _signed
 templates.env.globals["static"] = STATIC_ROUTE
 templates.env.globals["FINAL"] = sorted(s.value for s in JobStatus if s.is_final)
 

@@ -227,3 +227,26 @@ def test_the_batch_form_starts_prompt_lists_and_variations(sqlite_console):
     assert varied["variations"]["count"] == 3 and varied["variations"]["prompt"]["text"] == (
         "A mug of tea"
     )
+
+
+def test_the_ledger_shows_signed_movements_and_no_empty_release(sqlite_console):
+    shop = sign_in(sqlite_console, credits=50)
+    made = start(sqlite_console, shop.user_id, count=2)
+    assert sqlite_console.run_queued() == [made]  # both images made: nothing left to release
+    cancelled = start(sqlite_console, shop.user_id, count=3)
+    cancel = f"/api/bulk-generation/jobs/{cancelled}/cancel"
+    assert shop.client.post(cancel, headers={"X-CSRF-Token": shop.csrf_token}).status_code == 200
+    with sqlite_console.database.session() as session:
+        kinds = [(e.kind, e.amount) for e in db.ledger_entries(session, user_id=shop.user_id)]
+    assert ("release", 0) in kinds  # still booked: it closes the reservation
+
+    page = shop.client.get("/account").text
+    ledger = page[page.index('<table id="ledger">') :]
+    rows = re.findall(r"<tr><td>.*?</td><td>(\w+).*?</td><td class=\"num\">([^<]+)</td>", ledger)
+    assert rows == [
+        ("release", "+3"),
+        ("reserve", "−3"),
+        ("charge", "−2"),
+        ("reserve", "−2"),
+        ("grant", "+50"),
+    ]
