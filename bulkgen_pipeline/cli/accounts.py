@@ -3,6 +3,8 @@ wait for the command needing them."""
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from ..config import Settings
@@ -64,6 +66,53 @@ def users_rotate_api_key(user_id: str) -> None:
     except NotFound as exc:
         fail(str(exc))
     emit({"user_id": user_id, "api_key": api_key})
+
+
+@users.command("add-credits")
+@click.option("--user", "user_id", required=True)
+@click.option("--credits", "credits_", required=True, help="1 to 2147483647")
+@click.option("--note", help="Why, for the ledger (shown to the merchant): up to 200 characters")
+def users_add_credits(user_id: str, credits_: str, note: str | None) -> None:
+    """Add credits to a user's balance (a grant in the credit ledger); prints the new balance."""
+    from ..runs.credits import grant_credits
+    from ..runs.queueing import NotFound
+
+    try:
+        credits = _whole_number(credits_)
+        user = grant_credits(database(Settings.from_env()), user_id, credits, note=note)
+    except InvalidInput as exc:
+        fail("invalid credit grant", **exc.report())
+    except NotFound as exc:
+        fail(str(exc))
+    emit(
+        {
+            "user_id": user.id,
+            "granted": credits,
+            "note": note,
+            "credits_balance": user.credits_balance,
+            "credits_reserved": user.credits_reserved,
+            "credits_available": user.credits_available,
+        }
+    )
+
+
+# At most as many digits as int() converts (sys.get_int_max_str_digits); longer is not a number
+# anyone means, and int() would raise.
+_DECIMAL_DIGITS = re.compile(r"-?[0-9]{1,4300}")
+
+
+def _whole_number(text: str) -> int:
+    """`text` as a number when it is written in decimal digits (Python's int() would also take
+    "1_000", " 5 " and other scripts' digits), else InvalidInput in the credit rule's words.
+    Taken as text, not as click's int, so that `--credits abc` is the command's JSON error
+    rather than click's usage message."""
+    if _DECIMAL_DIGITS.fullmatch(text):
+        return int(text)
+    from ..db.users import credits_problem
+
+    problem = credits_problem(text)
+    assert problem is not None
+    raise InvalidInput([problem])
 
 
 @users.command("list")

@@ -32,10 +32,24 @@ class LedgerEntry:
     amount: int
     created_at: datetime
     pass_number: int = 0
+    note: str | None = None  # why an operator granted credits
 
     @property
     def signed_amount(self) -> int:
         return DIRECTION[self.kind] * self.amount
+
+    @classmethod
+    def of(cls, row: CreditLedger) -> LedgerEntry:
+        return cls(
+            row.id,
+            row.user_id,
+            row.run_id,
+            row.kind,
+            row.amount,
+            row.created_at,
+            row.pass_number,
+            row.note,
+        )
 
 
 def _locked(session: Session, stmt: Select):
@@ -97,10 +111,16 @@ def add_ledger_entry(
     kind: str,
     amount: int,
     pass_number: int = 0,
+    note: str | None = None,
 ) -> None:
     session.add(
         CreditLedger(
-            user_id=user_id, run_id=run_id, kind=kind, amount=amount, pass_number=pass_number
+            user_id=user_id,
+            run_id=run_id,
+            kind=kind,
+            amount=amount,
+            pass_number=pass_number,
+            note=note,
         )
     )
     session.flush()
@@ -140,10 +160,7 @@ def ledger_entries(
         stmt = stmt.where(CreditLedger.run_id == run_id)
     if user_id is not None:
         stmt = stmt.where(CreditLedger.user_id == user_id)
-    return [
-        LedgerEntry(r.id, r.user_id, r.run_id, r.kind, r.amount, r.created_at, r.pass_number)
-        for r in session.scalars(stmt)
-    ]
+    return [LedgerEntry.of(row) for row in session.scalars(stmt)]
 
 
 def credit_invariant_violations(session: Session, user_id: str | None = None) -> list[str]:

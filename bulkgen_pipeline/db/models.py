@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bulkgen_pipeline.domain.text import NAME_MAX_LENGTH
 from bulkgen_pipeline.readmodel.schema import VERSION_TABLE as VERSION_TABLE
 from bulkgen_pipeline.readmodel.views import utcnow as utcnow
 from bulkgen_pipeline.statuses import HEADER_STATUSES, ItemStatus, JobStatus
@@ -206,6 +207,8 @@ class CreditLedger(Base):
     amount: Mapped[int] = mapped_column(sa.Integer)
     pass_number: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why an operator granted credits (a name's rules: domain/text.py); None on other kinds.
+    note: Mapped[str | None] = mapped_column(sa.String(NAME_MAX_LENGTH), nullable=True)
 
 
 class JobEvent(Base):

@@ -58,7 +58,4 @@ def recent_ledger_entries(
         .order_by(CreditLedger.id.desc())
         .limit(limit)
     )
-    return [
-        LedgerEntry(r.id, r.user_id, r.run_id, r.kind, r.amount, r.created_at, r.pass_number)
-        for r in rows
-    ]
+    return [LedgerEntry.of(row) for row in rows]

@@ -76,19 +76,15 @@ def user_view(user: User) -> UserView:
     )
 
 
-def credits_problem(amount: object, field: str = "credits") -> FieldProblem | None:
-    """Why `amount` is not a credit amount (an integer 0..MAX_CREDITS), or None."""
+def credits_problem(
+    amount: object, field: str = "credits", *, least: int = 0
+) -> FieldProblem | None:
+    """Why `amount` is not a credit amount (an integer least..MAX_CREDITS), or None."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         return FieldProblem(field, f"must be an integer, got {amount!r}")
-    if not 0 <= amount <= MAX_CREDITS:
-        return FieldProblem(field, f"must be between 0 and {MAX_CREDITS}, got {amount}")
+    if not least <= amount <= MAX_CREDITS:
+        return FieldProblem(field, f"must be between {least} and {MAX_CREDITS}, got {amount}")
     return None
-
-
-def _check_amount(amount: int, field: str) -> None:
-    problem = credits_problem(amount, field)
-    if problem is not None:
-        raise InvalidInput([problem])
 
 
 def create_user(session: Session, name: str, credits: int) -> CreatedUser:
@@ -147,23 +143,39 @@ def find_user_by_api_key(session: Session, api_key: str) -> UserView | None:
     return None if user is None else user_view(user)
 
 
-def add_credits(session: Session, user_id: str, amount: int) -> UserView:
-    """Top up a user's balance (a `grant` ledger row)."""
-    _check_amount(amount, "amount")
+def add_credits(
+    session: Session, user_id: str, amount: int, *, note: str | None = None
+) -> UserView:
+    """Top up a user's balance by `amount` (at least 1): a `grant` ledger row, with `note`
+    saying why (a name's rules: one line of printable text).
+
+    Raises InvalidInput naming `credits` or `note`, UnknownUser when there is no such user."""
+    problems = [p for p in [credits_problem(amount, least=1)] if p is not None]
+    note_problem = None if note is None else name_problem(note)
+    if note_problem is not None:
+        problems.append(FieldProblem("note", note_problem))
+    if problems:
+        raise InvalidInput(problems)
     user = lock_user(session, user_id)
     if user.credits_balance + amount > MAX_CREDITS:
         raise InvalidInput(
             [
                 FieldProblem(
-                    "amount",
+                    "credits",
                     f"would raise the balance to {user.credits_balance + amount}, past the "
                     f"limit of {MAX_CREDITS}",
                 )
             ]
         )
     user.credits_balance += amount
-    if amount:
-        add_ledger_entry(session, user_id=user_id, run_id=None, kind="grant", amount=amount)
+    add_ledger_entry(
+        session,
+        user_id=user_id,
+        run_id=None,
+        kind="grant",
+        amount=amount,
+        note=None if note is None else note.strip(),
+    )
     session.flush()
     return user_view(user)
 

@@ -10,12 +10,14 @@ from alembic.runtime.migration import MigrationContext
 from bulkgen_pipeline.db import ALL_TABLES, Database
 from bulkgen_pipeline.db.models import VERSION_TABLE, Base
 
+HEAD_REVISION = "0004_ledger_notes"
+
 
 def test_upgrade_creates_every_table(db):
     tables = set(sa.inspect(db.engine).get_table_names())
     assert set(ALL_TABLES) | {"bulkgen_alembic_version"} <= tables
     assert "alembic_version" not in tables  # left to Dagster when both share one database
-    assert db.current_revision() == "0003_console_sessions"
+    assert db.current_revision() == HEAD_REVISION
 
 
 def test_migrations_match_models(db):
@@ -64,7 +66,7 @@ def test_upgrade_is_idempotent_and_safe_to_race(database_url):
     assert errors == []
     database = Database(database_url)
     database.upgrade()
-    assert database.current_revision() == "0003_console_sessions"
+    assert database.current_revision() == HEAD_REVISION
     database.dispose()
 
 
@@ -132,5 +134,5 @@ def test_upgrade_works_from_any_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     database = Database(f"sqlite:///{tmp_path / 'cwd.db'}")
     database.upgrade()
-    assert database.current_revision() == "0003_console_sessions"
+    assert database.current_revision() == HEAD_REVISION
     database.dispose()

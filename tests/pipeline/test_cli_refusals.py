@@ -24,6 +24,7 @@ DATABASE_COMMANDS = {
     "api": ["api", "--port", "1"],
     "users list": ["users", "list"],
     "users create": ["users", "create", "--name", "Shop", "--credits", "5"],
+    "users add-credits": ["users", "add-credits", "--user", "u", "--credits", "5"],
     "users rotate-webhook-secret": ["users", "rotate-webhook-secret", "--user", "u"],
     "presets list": ["presets", "list", "--user", "u"],
     "presets create": [
