@@ -54,7 +54,28 @@ run_queue:
 # (5 s) instead of waiting behind the others, which take a second or more each under load.
 sensors:
   use_threads: true
+# Runs that set no log level of their own (analytics refreshes, runs launched from the UI) log
+# at INFO, not Dagster's DEBUG: ~15 lines of step events per refresh on `bulkgen dev`'s
+# console otherwise. The event log in the UI keeps every event whatever this says.
+python_logs:
+  python_log_level: INFO
 """
+# What earlier versions wrote: a file still holding one of these is brought up to date; one
+# that someone edited is left alone.
+_EARLIER_LOCAL_INSTANCE_YAMLS = (
+    """\
+# Written by bulkgen for the embedded default: SQLite storage under this folder.
+telemetry:
+  enabled: false
+# Launch a run the sensor queued within a second (Dagster checks the queue every 5 s otherwise).
+run_queue:
+  dequeue_interval_seconds: 1
+# Each sensor in its own thread: the queue sensor is evaluated at the start of every daemon loop
+# (5 s) instead of waiting behind the others, which take a second or more each under load.
+sensors:
+  use_threads: true
+""",
+)
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
@@ -70,11 +91,12 @@ def prepare_dagster_home(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     ready = home / _READY_MARKER
+    config = home / "dagster.yaml"
     if ready.exists():
+        _bring_up_to_date(config)
         return home
     with FileLock(str(home / ".bulkgen_instance.lock")):
         if not ready.exists():
-            config = home / "dagster.yaml"
             if not config.exists():
                 config.write_text(_LOCAL_INSTANCE_YAML)
             with dg.DagsterInstance.get() as instance:
@@ -84,6 +106,19 @@ def prepare_dagster_home(settings: Settings) -> Path:
                 instance.all_instigator_state()
             ready.write_text("created by bulkgen; delete to re-run first-use set-up\n")
     return home
+
+
+def _bring_up_to_date(config: Path) -> None:
+    """Replace a dagster.yaml that an earlier bulkgen wrote, unedited, with today's."""
+    try:
+        text = config.read_text()
+    except OSError:
+        return
+    if text in _EARLIER_LOCAL_INSTANCE_YAMLS:
+        # Renamed into place: a process opening the instance meanwhile reads one whole file.
+        replacement = config.with_name(f"{config.name}.{os.getpid()}.new")
+        replacement.write_text(_LOCAL_INSTANCE_YAML)
+        os.replace(replacement, config)
 
 
 def execute_bulk_run(

@@ -52,6 +52,12 @@ def run_settlement(
         )
     if result.already_settled:
         context.log.info("This run was settled by an earlier attempt; nothing charged again")
+    else:  # the line an operator watching `bulkgen dev` sees when a job ends
+        context.log.info(
+            f"job {layout.run_id} settled: {len(images)} images made, "
+            f"{len(outcomes) - len(images)} failed; {result.credits_consumed} credits charged, "
+            f"{result.credits_released} released"
+        )
     return dg.MaterializeResult(
         metadata={
             "credits_consumed": result.credits_consumed,

@@ -30,6 +30,10 @@ API_SHUTDOWN_GRACE_SECONDS = 5
 # dagster dev stops its webserver and daemon and finishes its runs' bookkeeping in a few
 # seconds; past this, whatever is left is terminated, then killed.
 STOP_TIMEOUT_SECONDS = 30.0
+# The daemon logs two INFO lines per sensor per tick (a check, then why it skipped): 117
+# "skipped" lines in ten idle minutes. At WARNING what is left is what needs an operator; the
+# runs launched, and what becomes of them, bulkgen's sensors and runs log themselves.
+DAGSTER_LOG_LEVEL = "warning"
 
 
 @main.command("api")
@@ -94,7 +98,7 @@ def dev(host: str, api_port: int, dagster_port: int) -> None:
         children.start(
             "Dagster",
             [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host]
-            + ["-p", str(dagster_port)],
+            + ["-p", str(dagster_port), "--log-level", DAGSTER_LOG_LEVEL],
             env,
         )
         click.echo(

@@ -3,7 +3,14 @@
 It asks for every job still `queued` (new runs and retry-failed passes alike) on each tick; the
 run key (run id, plus the pass for a retry) makes Dagster launch each pass once however many
 ticks see it before its run marks it processing.
+
+Each run it asks for is logged once, the first tick that sees it (the cursor holds the run keys
+asked for on the previous tick): `bulkgen dev` runs the daemon at WARNING, so that its
+per-tick "checking"/"skipped" lines stay out of the operator's log, and this line is how the
+operator sees a run being launched.
 """
+
+import json
 
 import dagster as dg
 
@@ -37,8 +44,13 @@ def queued_bulk_jobs(
     with database.get_database().session(readonly=True) as session:
         jobs = db.queued_jobs(session, limit=BATCH_SIZE)
     if not jobs:
-        return dg.SensorResult(skip_reason=dg.SkipReason("no queued job"))
+        return dg.SensorResult(skip_reason=dg.SkipReason("no queued job"), cursor="[]")
+    seen_last_tick = set(json.loads(context.cursor or "[]"))
+    for job in jobs:
+        if job.run_key not in seen_last_tick:
+            context.log.info(f"job {job.run_id}: launching its run (run key {job.run_key})")
     return dg.SensorResult(
+        cursor=json.dumps([job.run_key for job in jobs]),
         run_requests=[
             dg.RunRequest(
                 run_key=job.run_key,

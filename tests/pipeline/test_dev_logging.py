@@ -1,0 +1,138 @@
+"""What `bulkgen dev` tells its operator: a line when a job's run is launched and when it is
+settled, and nothing per sensor tick nor any DEBUG line while it idles or refreshes analytics
+(it once logged 117 "skipped: no queued job" and 227 DEBUG lines in ten idle minutes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from bulkgen_pipeline import db
+from bulkgen_pipeline.config import Settings
+from bulkgen_pipeline.execution import (
+    _EARLIER_LOCAL_INSTANCE_YAMLS,
+    _LOCAL_INSTANCE_YAML,
+    _READY_MARKER,
+    prepare_dagster_home,
+)
+from bulkgen_pipeline.jobs.analytics import ANALYTICS_JOB_NAME
+from bulkgen_pipeline.runs.queueing import queue_prompt_batch
+from bulkgen_pipeline.sensors.leases import LEASE_WATCH_SECONDS
+from bulkgen_pipeline.statuses import JobStatus
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# Every sensor ticks at least once in this long (the lease watch is the slowest, 30 s), and the
+# queue sensor, every 5 s, several times.
+IDLE_SECONDS = LEASE_WATCH_SECONDS + 5
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(probe, what: str, timeout: float, dev: subprocess.Popen):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert dev.poll() is None, f"bulkgen dev exited with {dev.returncode} waiting for {what}"
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="bulkgen dev is for POSIX systems")
+def test_an_idle_dev_server_is_quiet_and_says_when_a_job_runs_and_ends(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKGEN_", "DAGSTER_"))}
+    env.update({"BULKGEN_HOME": str(tmp_path / "home"), "BULKGEN_PROVIDERS": "local"})
+    settings = Settings.from_env(env)
+    database = db.Database(settings.database_url)
+    database.upgrade()
+    with database.session() as session:
+        user = db.create_user(session, "Ops", 10)
+
+    api_port, dagster_port = _free_port(), _free_port()
+    log_path = tmp_path / "dev.log"
+    with log_path.open("wb") as log:
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "bulkgen_pipeline.cli", "dev"]
+            + ["--api-port", str(api_port), "--dagster-port", str(dagster_port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait(lambda: _answers(f"http://127.0.0.1:{api_port}/healthz"), "the API", 120, dev)
+        time.sleep(IDLE_SECONDS)
+        batch = json.loads((EXAMPLES / "prompt_batch.json").read_text())
+        job_id = queue_prompt_batch(database, user_id=user.user_id, batch=batch)
+
+        def settled() -> bool:
+            with database.session(readonly=True) as session:
+                return JobStatus(db.get_job(session, job_id).status).is_final
+
+        _wait(settled, "the job to be launched and settled", 240, dev)
+        # The refresh the settlement sets off: a run with no log level of its own.
+        with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+            refreshed = dg.RunsFilter(
+                job_name=ANALYTICS_JOB_NAME, statuses=[dg.DagsterRunStatus.SUCCESS]
+            )
+            _wait(lambda: instance.get_runs(refreshed), "the analytics refresh", 120, dev)
+    finally:
+        dev.send_signal(signal.SIGTERM)
+        try:
+            dev.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            dev.kill()
+        database.dispose()
+
+    lines = ANSI_COLOUR.sub("", log_path.read_text(errors="replace")).splitlines()
+    assert [line for line in lines if "skipped" in line or "Checking for new runs" in line] == []
+    assert [line for line in lines if " DEBUG " in line] == []
+    launched = [line for line in lines if f"job {job_id}: launching its run" in line]
+    assert len(launched) == 1, lines
+    assert any(f"job {job_id} settled: 4 images made, 0 failed" in line for line in lines), lines
+
+
+def test_an_unedited_instance_config_of_an_earlier_bulkgen_is_brought_up_to_date(
+    tmp_path, monkeypatch
+):
+    settings = Settings.from_env({"BULKGEN_HOME": str(tmp_path / "home")})
+    home = settings.dagster_home
+    assert home is not None
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # prepare_dagster_home sets it; restored after
+    home.mkdir(parents=True)
+    (home / _READY_MARKER).write_text("ready\n")
+    config = home / "dagster.yaml"
+    config.write_text(_EARLIER_LOCAL_INSTANCE_YAMLS[-1])
+    prepare_dagster_home(settings)
+    assert config.read_text() == _LOCAL_INSTANCE_YAML
+    assert "python_log_level: INFO" in _LOCAL_INSTANCE_YAML
+
+    edited = _EARLIER_LOCAL_INSTANCE_YAMLS[-1] + "# mine\n"
+    config.write_text(edited)
+    prepare_dagster_home(settings)
+    assert config.read_text() == edited
+    assert sorted(p.name for p in home.iterdir()) == [_READY_MARKER, "dagster.yaml"]
