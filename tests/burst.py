@@ -30,6 +30,7 @@ class Merchant:
     api_key: str
     preset_id: str
     credits: int
+    webhook_secret: str = ""
     runs: int = 1  # how many runs this merchant starts at once
     jobs: list[str] = field(default_factory=list)
     queued_at: list[float] = field(default_factory=list)
@@ -98,7 +99,9 @@ def create_merchants(shape: Shape, count: int, *, credits: int = 100) -> list[Me
             with database.session() as session:
                 user = db.create_user(session, f"burst merchant {i}", credits)
             preset_id = create_preset(database, user.user_id, preset)
-            merchants.append(Merchant(user.user_id, user.api_key, preset_id, credits))
+            merchants.append(
+                Merchant(user.user_id, user.api_key, preset_id, credits, user.webhook_secret)
+            )
     finally:
         database.dispose()
     return merchants
@@ -110,8 +113,13 @@ def run_burst(
     *,
     images: int = 5,
     timeout_s: float = 600.0,
+    webhook_url: str | None = None,
 ) -> BurstResult:
-    """Every merchant starts its runs of `images` images at once, then polls them."""
+    """Every merchant starts its runs of `images` images at once (subscribed to `webhook_url`
+    when given), then polls them."""
+    request: dict[str, object] = {"generation_count": images}
+    if webhook_url is not None:
+        request["webhook_url"] = webhook_url
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -126,7 +134,7 @@ def run_burst(
                 "POST",
                 "/api/bulk-generation/start",
                 merchant.api_key,
-                {"preset_id": merchant.preset_id, "generation_count": images},
+                {"preset_id": merchant.preset_id, **request},
             )
             if code != 202:
                 with lock:
@@ -185,7 +193,7 @@ def _sample_in_progress(
         connection.close()
 
 
-def _read(shape: Shape, sql: str, **params: object) -> list:
+def read_rows(shape: Shape, sql: str, **params: object) -> list:
     """Rows of one read-only query on the shape's database (the CLI's direct read path)."""
     from bulkgen_pipeline.readmodel.direct import direct_query
 
@@ -200,7 +208,7 @@ def _outcomes(shape: Shape, merchants: Sequence[Merchant]) -> list[JobOutcome]:
         for merchant in merchants
         for job_id, at in zip(merchant.jobs, merchant.queued_at, strict=True)
     }
-    rows = _read(
+    rows = read_rows(
         shape,
         "SELECT j.uuid, j.status, h.completed_images, h.credits_consumed,"
         " EXTRACT(EPOCH FROM j.completed_at) AS settled,"
@@ -234,7 +242,7 @@ def _outcomes(shape: Shape, merchants: Sequence[Merchant]) -> list[JobOutcome]:
 
 def credits_of(shape: Shape, merchants: Sequence[Merchant]) -> dict[str, tuple[int, int]]:
     """user id -> (balance, reserved)."""
-    rows = _read(
+    rows = read_rows(
         shape,
         "SELECT id, credits_balance, credits_reserved FROM users WHERE id = ANY(:users)",
         users=[m.user_id for m in merchants],

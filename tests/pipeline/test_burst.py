@@ -5,18 +5,25 @@ are `make bench`'s)."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
 import time
 
 import dagster as dg
 import pytest
 
-from tests.burst import create_merchants, credits_of, run_burst
+from bulkgen_pipeline.webhooks.signing import WebhookVerificationError, verify
+from tests.burst import create_merchants, credits_of, read_rows, run_burst
 from tests.fakes.replicate_server import FakeReplicate
 from tests.production_shape import production_shape
+from tests.webhooks.conftest import receiver  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.postgres
 
 IMAGES = 3
+FINAL = {"completed", "partial", "failed", "cancelled"}
 PER_USER_LIMIT = 3  # deploy/dagster.yaml: tag_concurrency_limits user_id
 WORKER_PID = "Started process for run (pid: "
 
@@ -33,6 +40,7 @@ def shape(tmp_path_factory, new_postgres_database, redis_url, replicate):
         "REPLICATE_API_TOKEN": replicate.token,
         "REPLICATE_BASE_URL": replicate.base_url,
         "BULKGEN_REPLICATE_POLL_SECONDS": "0.05",
+        "BULKGEN_WEBHOOK_ALLOW_PRIVATE": "true",  # the test's receiver is on 127.0.0.1
     }
     workdir = tmp_path_factory.mktemp("production")
     with production_shape(workdir, new_postgres_database(), provider_env) as running:
@@ -141,6 +149,85 @@ def test_terminate_reaches_the_worker_slot_and_cancels_the_job(shape, instance, 
     assert status["completed_images"] < 40
     # Images made before the terminate are kept, not charged; the reservation is released.
     assert credits_of(shape, [merchant])[merchant.user_id] == (merchant.credits, 0)
+
+
+def test_under_a_burst_a_killed_worker_slot_resumes_its_job_and_every_webhook_arrives(
+    shape,
+    instance,
+    receiver,  # noqa: F811 (the fixture imported above)
+):
+    merchants = create_merchants(shape, 6)
+    victim, others = merchants[0], merchants[1:]
+    # The receiver serves six merchants, each with its own secret: it accepts every delivery
+    # and the test verifies each with its merchant's secret below.
+    receiver.answer(*[204] * 1000)
+    code, body = shape.request(
+        "POST",
+        "/api/bulk-generation/start",
+        victim.api_key,
+        {"preset_id": victim.preset_id, "generation_count": 30, "webhook_url": receiver.url},
+    )
+    assert code == 202
+    victim.jobs.append(body["job_id"])
+    killed_job = body["job_id"]
+    burst: dict[str, object] = {}
+    burst_thread = threading.Thread(
+        target=lambda: burst.update(
+            result=run_burst(
+                shape, others, images=IMAGES, timeout_s=300, webhook_url=receiver.url
+            )
+        )
+    )
+    burst_thread.start()
+    run = _wait(lambda: _started_run(instance, killed_job), "the long run to start")
+    _wait(lambda: _status(shape, victim, killed_job)["completed_images"] >= 4, "4 images")
+    # kill -9 of the slot executing it (an OOM kill, a lost machine): its job must resume.
+    os.kill(_worker_pid(instance, run.run_id), signal.SIGKILL)
+    burst_thread.join()
+    status = _wait(
+        lambda: (s := _status(shape, victim, killed_job))["status"] in FINAL and s,
+        "the killed job to end",
+        timeout=240,
+    )
+    assert (status["status"], status["completed_images"]) == ("completed", 30), status
+    sql = "SELECT resume_count FROM backend_jobs WHERE uuid = :id"
+    [row] = read_rows(shape, sql, id=killed_job)
+    assert row["resume_count"] == 1
+    result = burst["result"]
+    assert result.start_errors == []  # type: ignore[attr-defined]
+    assert {o.status for o in result.outcomes} == {"completed"}  # type: ignore[attr-defined]
+    balances = credits_of(shape, merchants)
+    assert balances[victim.user_id] == (victim.credits - 30, 0)
+    for merchant in others:
+        assert balances[merchant.user_id] == (merchant.credits - IMAGES, 0)
+
+    # Every job's completion reached its merchant's receiver once, signed with its secret.
+    owners = {job: m for m in merchants for job in m.jobs}
+
+    def completions() -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for delivery in list(receiver.received):
+            try:
+                payload = verify(_secret_of(delivery, owners), delivery.headers, delivery.body)
+            except WebhookVerificationError:
+                continue
+            if payload["type"] == "job.completed":
+                job = payload["data"]["job_id"]
+                seen[job] = seen.get(job, 0) + 1
+        return seen
+
+    everyone = {job: 1 for job in owners}
+    deadline = time.monotonic() + 60
+    while completions() != everyone and time.monotonic() < deadline:
+        time.sleep(0.5)
+    kinds = sorted({json.loads(r.body).get("type", "?") for r in receiver.received})
+    assert completions() == everyone, (len(receiver.received), kinds)
+
+
+def _secret_of(delivery, owners) -> str:
+    """The secret of the merchant whose job this delivery is about (read before verifying)."""
+    job = json.loads(delivery.body).get("data", {}).get("job_id")
+    return owners[job].webhook_secret if job in owners else ""
 
 
 def _status(shape, merchant, job_id) -> dict:
