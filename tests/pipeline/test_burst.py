@@ -173,9 +173,7 @@ def test_under_a_burst_a_killed_worker_slot_resumes_its_job_and_every_webhook_ar
     burst: dict[str, object] = {}
     burst_thread = threading.Thread(
         target=lambda: burst.update(
-            result=run_burst(
-                shape, others, images=IMAGES, timeout_s=300, webhook_url=receiver.url
-            )
+            result=run_burst(shape, others, images=IMAGES, timeout_s=300, webhook_url=receiver.url)
         )
     )
     burst_thread.start()
