@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from bulkgen_pipeline.db.errors import UnknownJob, UnknownUser
 from bulkgen_pipeline.db.models import BackendJob, BulkGenerationHeader, CreditLedger, User
 
-
 # Which way each kind moves a merchant's credits: a grant and a release come in, a reservation
 # and a charge go out (a charge spends what its reservation held; the release returns the rest).
 DIRECTION = {"grant": 1, "reserve": -1, "charge": -1, "release": 1}
