@@ -6,11 +6,15 @@ import re
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StrictInt
 from pydantic_core import PydanticCustomError
 
 from ..db.events import WEBHOOK_SUBSCRIPTIONS
+from ..domain.json_schemas import preset_json_schema, prompt_batch_json_schema
+from ..domain.presets import MAX_GENERATIONS
+from ..domain.schema import load_category_schema
 from ..statuses import JobStatus
+from ..webhooks.policy import MAX_URL_LENGTH
 
 WebhookSubscription = Literal["completed", "failed", "cancelled", "item"]
 assert set(WebhookSubscription.__args__) == set(WEBHOOK_SUBSCRIPTIONS)  # type: ignore[attr-defined]
@@ -49,11 +53,31 @@ class ErrorBody(BaseModel):
     available: int | None = Field(None, description="402: credits available now")
 
 
+def _replaced_by(make: Any) -> Any:
+    """A `json_schema_extra` that puts `make()` in place of the schema pydantic derived: the
+    body is checked by the use case, whose rules `make` describes."""
+
+    def replace(schema: dict[str, Any], _owner: Any = None) -> None:
+        schema.clear()
+        schema.update(make())
+
+    return replace
+
+
 class WebhookFields(Strict):
     webhook_url: str | None = Field(
         None,
-        max_length=2048,
+        max_length=MAX_URL_LENGTH,
         description="POST a signed event here (https, public address) when the job ends",
+        json_schema_extra={
+            "format": "uri",
+            "minLength": 1,
+            "pattern": (
+                r"^https://[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::[1-9][0-9]{0,3})?"
+                r"(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$"
+            ),
+        },
     )
     webhook_events: list[WebhookSubscription] | None = Field(
         None,
@@ -65,15 +89,32 @@ class WebhookFields(Strict):
 
 class StartRequest(WebhookFields):
     preset_id: uuid.UUID
+    # The bounds only described: the use case checks them after the preset (404 comes first).
     generation_count: StrictInt | None = Field(
-        None, description="1-50; default: the preset's own generation_count"
+        None,
+        json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS},
+        description=f"1-{MAX_GENERATIONS}; default: the preset's own generation_count",
     )
 
 
 class BatchRequest(WebhookFields):
     """An explicit prompt list or variations mode (seed 003); see README "Prompt batches"."""
 
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="allow",
+        allow_inf_nan=False,
+        json_schema_extra=_replaced_by(
+            lambda: prompt_batch_json_schema(WebhookFields.model_json_schema()["properties"])
+        ),
+    )
+
+
+class PresetBody(RootModel[dict[str, Any]]):
+    """A preset as sent (checked by the use case)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_replaced_by(lambda: preset_json_schema(load_category_schema()))
+    )
 
 
 class StartResponse(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Body, Response
 
@@ -12,7 +11,7 @@ from ..runs import presets
 from ..runs.queueing import create_preset
 from .deps import ServicesDep, UserDep
 from .errors import responses
-from .models import PresetOut
+from .models import PresetBody, PresetOut
 
 router = APIRouter(tags=["presets"])
 
@@ -47,8 +46,8 @@ def preset_out(preset: db.PresetView) -> PresetOut:
 
 
 @router.post("/api/presets", status_code=201, response_model=PresetOut, responses=responses(413))
-def create(user: UserDep, services: ServicesDep, body: dict[str, Any] = PRESET_BODY) -> PresetOut:
-    preset_id = create_preset(services.database, user.id, body)
+def create(user: UserDep, services: ServicesDep, body: PresetBody = PRESET_BODY) -> PresetOut:
+    preset_id = create_preset(services.database, user.id, body.root)
     return preset_out(presets.get_preset(services.database, user.id, preset_id))
 
 
@@ -64,11 +63,11 @@ def get(preset_id: uuid.UUID, user: UserDep, services: ServicesDep) -> PresetOut
 
 @router.put("/api/presets/{preset_id}", response_model=PresetOut, responses=responses(404, 413))
 def replace(
-    preset_id: uuid.UUID, user: UserDep, services: ServicesDep, body: dict[str, Any] = PRESET_BODY
+    preset_id: uuid.UUID, user: UserDep, services: ServicesDep, body: PresetBody = PRESET_BODY
 ) -> PresetOut:
     """Replace the whole preset (validated like a new one; its category cannot change).
     Runs already queued keep the preset as it was."""
-    return preset_out(presets.replace_preset(services.database, user.id, str(preset_id), body))
+    return preset_out(presets.replace_preset(services.database, user.id, str(preset_id), body.root))
 
 
 @router.delete("/api/presets/{preset_id}", status_code=204, responses=responses(404))

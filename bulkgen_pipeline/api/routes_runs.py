@@ -152,7 +152,16 @@ def _sse(event_id: int, kind: str, data: dict[str, Any]) -> str:
     responses={
         **responses(404),
         200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "string",
+                        "contentMediaType": "text/event-stream",
+                        "description": "Events of `id:`, `event:` (`status` or `item`) and "
+                        "`data:` (a JSON object) lines, each ended by a blank line",
+                    }
+                }
+            },
             "description": "`status` and `item` events; the stream ends after the final status",
         },
     },
