@@ -8,7 +8,8 @@ pool per process; `deploy/dagster.yaml` selects it for every process of the depl
 
 It also remembers the answers to Dagster's schema probes ("does this table / column exist?"),
 which it otherwise asks PostgreSQL's catalog about ~50 times per run: the schema only changes
-by `dagster instance migrate`, after which every process is restarted anyway.
+by `dagster instance migrate`, after which every process is restarted anyway; and that a run's
+partition exists, which Dagster asks ~20 times per run.
 
 The pool is small on purpose: a worker slot executes one run at a time, and PostgreSQL's
 `max_connections` (100 by default) is shared by every process. After a fork (Celery's prefork
@@ -56,6 +57,10 @@ class PooledPostgresStorage(DagsterPostgresStorage):
             for probe in _SCHEMA_PROBES:
                 if hasattr(part, probe):
                     setattr(part, probe, _remembered(getattr(part, probe)))
+        events = self._event_log_storage
+        events.has_dynamic_partition = RememberedPartitions(  # type: ignore[method-assign]
+            events.has_dynamic_partition
+        )
 
     @classmethod
     def config_type(cls) -> UserConfigSchema:
@@ -155,11 +160,52 @@ def _guard_forks(engine: Any) -> None:
             raise exc.DisconnectionError("connection made in another process")
 
 
-def release_connections(instance: Any) -> None:
-    """Close the pooled connections of `instance`'s storage that are not in use.
+def _engines(instance: Any) -> list[Any]:
+    return list({id(part._engine): part._engine for part in _parts(instance)}.values())
 
-    A worker slot calls this after each run: an idle slot then holds no connection, so twenty
-    slots cost PostgreSQL connections only while they work (the pool still saves the ~220 a run
-    would open one by one)."""
-    for engine in {id(part._engine): part._engine for part in _parts(instance)}.values():
+
+def release_connections(instance: Any) -> None:
+    """Close the pooled connections of `instance`'s storage that are not in use (the parent of
+    the worker slots does, before it forks them)."""
+    for engine in _engines(instance):
         engine.dispose()  # the parts share one engine: each is closed once
+
+
+def check_connections(instance: Any) -> None:
+    """Make sure the connection a worker slot kept from its last run still works, once per run,
+    instead of a pre-ping before every operation: PostgreSQL may have dropped it meanwhile (a
+    restart, an idle timeout), and a run must not fail its first event write for that."""
+    from sqlalchemy import exc, text
+
+    for engine in _engines(instance):
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except exc.DBAPIError:
+            engine.dispose()  # the run's first operation opens a fresh connection
+
+
+class RememberedPartitions:
+    """`has_dynamic_partition` answered from memory once it has answered yes.
+
+    Dagster asks whether a run's partition exists ~20 times per run (each step, output and
+    check); bulkgen adds a partition once, before its first run, and never deletes one, so a
+    "yes" stays true. A "no" is asked again every time. Bounded: forgets everything at 10 000
+    partitions."""
+
+    LIMIT = 10_000
+
+    def __init__(self, has_dynamic_partition: Callable[[str, str], bool]) -> None:
+        self._ask = has_dynamic_partition
+        self._known: set[tuple[str, str]] = set()
+
+    def __call__(self, partitions_def_name: str, partition_key: str) -> bool:
+        key = (partitions_def_name, partition_key)
+        if key in self._known:
+            return True
+        exists = self._ask(partitions_def_name, partition_key)
+        if exists:
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known.add(key)
+        return exists
