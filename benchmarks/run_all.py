@@ -11,6 +11,7 @@ from benchmarks.bench_analytics import run_analytics_benchmarks  # noqa: E402
 from benchmarks.bench_breaker import run_breaker_benchmarks  # noqa: E402
 from benchmarks.bench_burst import run_burst_benchmarks, run_design_comparison  # noqa: E402
 from benchmarks.bench_cli import run_cli_benchmarks, run_whole_run_benchmark  # noqa: E402
+from benchmarks.bench_grouping import run_grouping_benchmark  # noqa: E402
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
 from benchmarks.bench_providers import (  # noqa: E402
     run_fault_benchmarks,
@@ -67,6 +68,10 @@ def main() -> None:
         run_design_comparison(),
     )
     print_table("Production shape, peak memory per process", burst["memory"])
+    print_table(
+        "Several jobs per Dagster run (the rejected candidate): Dagster's own cost per job",
+        run_grouping_benchmark(),
+    )
     print_table(
         "Analytics: generation_facts and report.html from 10 000 runs of 50 generations",
         run_analytics_benchmarks(),
