@@ -42,7 +42,7 @@ IDLE_RUNS = 5
 SETTLE_PAUSE_S = 35.0  # lets the analytics refresh a burst starts (every 30 s) finish first
 COMPONENTS = {  # a child of `bulkgen serve`, told by its command line
     "code server": "code-server",
-    "daemon": "dagster._daemon",
+    "daemon": "bulkgen_pipeline.workers.daemon",
     "worker": "bulkgen_pipeline.cli worker",
     "API": "bulkgen_pipeline.cli api",
 }

@@ -104,7 +104,9 @@ def serve(ui: bool) -> None:
             + ["--location-name", CODE_LOCATION_NAME],
             env,
         )
-        children.start("daemon", [*python, "dagster._daemon", "run", "-w", str(workspace)], env)
+        children.start(
+            "daemon", [*python, "bulkgen_pipeline.workers.daemon", "run", "-w", str(workspace)], env
+        )
         children.start("worker", [*python, "bulkgen_pipeline.cli", "worker"], env)
         children.start(
             "API",
