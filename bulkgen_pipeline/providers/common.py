@@ -59,9 +59,9 @@ def check_image(data: bytes, *, provider: str) -> CheckedImage:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()  # checks structure and CRCs without decoding every pixel
             width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise PermanentProviderError(
-            f"{provider} returned a broken {mime} image: {type(exc).__name__}",
+            f"{provider} returned a broken {mime} image",
             provider=provider,
         ) from None
     return CheckedImage(mime_type=mime, width=width, height=height)

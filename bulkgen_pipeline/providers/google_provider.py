@@ -101,13 +101,13 @@ class GoogleProvider:
             )
         except errors.APIError as exc:
             raise self._from_api_error(exc) from None
-        except httpx.TimeoutException as exc:
+        except httpx.TimeoutException:
             raise TransientProviderError(
-                f"google timed out ({type(exc).__name__})", provider=self.name
+                "google did not answer in time", provider=self.name
             ) from None
-        except httpx.TransportError as exc:
+        except httpx.TransportError:
             raise TransientProviderError(
-                f"google connection error ({type(exc).__name__})", provider=self.name
+                "could not connect to google (connection error)", provider=self.name
             ) from None
 
         data = self._image_from(response)

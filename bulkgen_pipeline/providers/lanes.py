@@ -97,7 +97,7 @@ class ProviderLane:
                 logger.error("%s raised unexpected %s", self.name, type(exc).__name__)
                 verdict = self.breaker.record_failure
                 raise TransientProviderError(
-                    f"unexpected {type(exc).__name__} in {self.name}", provider=self.name
+                    f"{self.name} failed unexpectedly", provider=self.name
                 ) from None
             finally:
                 verdict(ticket)

@@ -182,13 +182,13 @@ class ReplicateProvider:
             raise
         except ReplicateError as exc:
             raise self._from_api_error(exc) from None
-        except httpx.TimeoutException as exc:
+        except httpx.TimeoutException:
             raise TransientProviderError(
-                f"replicate timed out ({type(exc).__name__})", provider=self.name
+                "replicate did not answer in time", provider=self.name
             ) from None
-        except httpx.TransportError as exc:
+        except httpx.TransportError:
             raise TransientProviderError(
-                f"replicate connection error ({type(exc).__name__})", provider=self.name
+                "could not connect to replicate (connection error)", provider=self.name
             ) from None
         except httpx.HTTPStatusError as exc:  # the output download answered 4xx
             raise PermanentProviderError(

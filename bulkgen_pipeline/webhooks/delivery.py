@@ -55,9 +55,11 @@ def _redact(text: str, secret: str | None) -> str:
 
 
 def _describe_failure(exc: httpx.HTTPError) -> str:
+    """A sentence for the merchant's status page (never an exception's class name)."""
     if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {SEND_TIMEOUT_S:g} s ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return f"no answer within {SEND_TIMEOUT_S:g} s"
+    what = "could not connect" if isinstance(exc, httpx.ConnectError) else "the request failed"
+    return f"{what}: {exc}" if str(exc) else what
 
 
 def _describe_status(response: httpx.Response) -> str:
@@ -110,7 +112,7 @@ def _attempt(
         error = _describe_failure(exc)
     except Exception as exc:  # recorded and retried like any failure; the pass goes on
         log.warning("webhook %s: unexpected %s", delivery.webhook_id, type(exc).__name__)
-        error = f"could not send: {type(exc).__name__}"
+        error = "could not send the request (an unexpected error; see the API's log)"
     if error is not None:
         error = _redact(error, secret)
     with database.session() as session:

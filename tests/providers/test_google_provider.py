@@ -126,7 +126,7 @@ def test_hang_times_out_as_transient(fake_gemini: FakeGemini) -> None:
     provider = GoogleProvider(
         fake_gemini.api_key, base_url=fake_gemini.base_url, timeout_seconds=0.3
     )
-    with pytest.raises(TransientProviderError, match="timed out"):
+    with pytest.raises(TransientProviderError, match="did not answer in time"):
         provider.generate(RATIO)
 
 

@@ -184,7 +184,7 @@ def test_secrets_never_appear_in_recorded_errors_or_logs(db, merchant, caplog):
         assert deliver_due(db, allow_private=True, client=leaking) == 1
     [delivery] = deliveries(db, run_id)
     [attempt] = delivery.attempt_log
-    assert attempt.error.startswith("ConnectError: failed v1,")
+    assert attempt.error.startswith("could not connect: failed v1,")
     assert "[redacted]" in attempt.error
     for text in (attempt.error, delivery.last_error, caplog.text):
         assert secret not in text and key not in text

@@ -51,7 +51,7 @@ def test_dns_rebinding_between_the_check_and_the_connection_is_refused(
     with db.session(readonly=True) as session:
         [delivery] = list_deliveries(session, run_id)
     assert delivery.status == "pending"
-    assert delivery.last_error.startswith("ConnectError: refused to connect: host")
+    assert delivery.last_error.startswith("could not connect: refused to connect: host")
     assert "127.0.0.1" in delivery.last_error
     assert receiver.received == []
 
