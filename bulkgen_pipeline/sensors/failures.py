@@ -12,6 +12,7 @@ in-process): Dagster's `monitored_jobs` filter would silently skip those.
 from collections.abc import Iterable
 
 import dagster as dg
+from dagster._core.events import JobFailureData, RunFailureReason
 
 from .. import db
 from ..config import Settings
@@ -69,6 +70,22 @@ def run_failure_message(instance: dg.DagsterInstance, dagster_run_id: str, fallb
     return failure_message((r.dagster_event for r in records if r.dagster_event), fallback)
 
 
+# Run failures that mean the code or the run itself is broken, not its process: resuming would
+# fail the same way.
+_BROKEN_RUN_REASONS = frozenset(
+    {RunFailureReason.JOB_INITIALIZATION_FAILURE, RunFailureReason.RUN_EXCEPTION}
+)
+
+
+def executor_lost(failure_event: dg.DagsterEvent) -> bool:
+    """Whether a run failure with no failed step says its process died (reported by the code
+    server or run monitoring, or the run never started), rather than that the run could not
+    initialise or raised outside its steps."""
+    data = failure_event.event_specific_data
+    reason = data.failure_reason if isinstance(data, JobFailureData) else None
+    return reason not in _BROKEN_RUN_REASONS
+
+
 @dg.run_failure_sensor(
     name="bulk_run_failures",
     monitor_all_code_locations=True,
@@ -81,7 +98,7 @@ def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseRes
         return
     step_failures = context.get_step_failure_events()
     dagster_run_id = context.dagster_run.run_id
-    if not step_failures:
+    if not step_failures and executor_lost(context.failure_event):
         # No step failed: the run worker died (kill -9, out of memory, a lost machine) and
         # Dagster noticed before the job's lease ran out. Resume it, as the lease watch would.
         status = resume_after_lost_executor(

@@ -236,3 +236,26 @@ def test_the_database_password_never_reaches_the_dagster_ui(monkeypatch):
     snapshot = RepositorySnap.from_def(definitions.get_repository_def())
     shown = str([resource.configured_values for resource in snapshot.resources])
     assert "s3cretpw" not in shown and "BULKGEN_DATABASE_URL" in shown
+
+
+def test_a_run_that_could_not_initialise_fails_its_job_instead_of_resuming_it(local_deployment):
+    """No step failed, but the run itself was broken (its resources did not start): resuming
+    would fail the same way, so the job fails with the reason, its credits released."""
+    from dagster._core.events import JobFailureData, RunFailureReason
+
+    d = local_deployment
+    user = d.user(credits=10)
+    run_id = d.queue(user, d.preset(user), count=2)
+    job_def = build_definitions(d.resources()).resolve_job_def("bulk_generation")
+    run = d.instance.create_run_for_job(job_def, tags={"dagster/partition": run_id})
+    with d.database.session() as session:
+        db.mark_job_processing(session, run_id, run.run_id)
+    d.instance.report_run_failed(
+        run,
+        "resource 'database' failed to initialise",
+        JobFailureData(error=None, failure_reason=RunFailureReason.JOB_INITIALIZATION_FAILURE),
+    )
+    bulk_run_failures(_status_context(d, run, dg.DagsterEventType.RUN_FAILURE).for_run_failure())
+    job = d.job(run_id)
+    assert (job["status"], job["error"]) == ("failed", "resource 'database' failed to initialise")
+    assert d.balance(user).credits_reserved == 0
