@@ -16,10 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import db
 from ..domain.errors import FieldProblem, InvalidInput
+from ..domain.statuses import IllegalTransition
 from ..runs.control import JobConflict
 from ..runs.preflight import CannotExecute
 from ..runs.queueing import IdempotencyConflict, NotFound, TooManyActiveJobs
-from ..statuses import IllegalTransition
 from .models import ErrorBody
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from .. import db
+from ..domain.statuses import FINAL_JOB_STATUSES, JobStatus
 from ..runs import control
 from ..runs.downloads import DOWNLOAD_ROUTE, zip_download
 from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
 from ..runs.status import job_status
-from ..statuses import FINAL_JOB_STATUSES, JobStatus
 from .deps import ServicesDep, UserDep
 from .errors import responses
 from .models import (

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from .. import db
+from ..domain.statuses import SETTLED_JOB_STATUSES
 from ..providers.settings import ProviderSettings
 from ..resources.database import DatabaseResource
 from ..resources.images import ImageGenerationResource
@@ -18,7 +19,6 @@ from ..runs.image_checks import image_size_problems
 from ..runs.layout import RunLayout
 from ..runs.packaging import GenerationOutcome
 from ..runs.tracking import DatabaseTracker
-from ..statuses import SETTLED_JOB_STATUSES
 from ..storage.base import ObjectStore
 from ..termination import termination_requested
 from .common import leased, load_run, load_specs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..config import Settings
-from ..statuses import JobStatus
+from ..domain.statuses import JobStatus
 from .common import emit, fail, main
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.models import BackendJob, JobEvent, WebhookDelivery, utcnow
-from bulkgen_pipeline.statuses import JobStatus
+from bulkgen_pipeline.domain.statuses import JobStatus
 
 STATUS_EVENT = "status"
 ITEM_EVENT = "item"

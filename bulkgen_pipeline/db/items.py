@@ -13,8 +13,8 @@ from bulkgen_pipeline.db.jobs import item_counts
 from bulkgen_pipeline.db.ledger import dialect_name, lock_run_rows
 from bulkgen_pipeline.db.models import ITEM_STATUSES, GenerationItem, utcnow
 from bulkgen_pipeline.db.transitions import set_status
+from bulkgen_pipeline.domain.statuses import ItemStatus, JobStatus
 from bulkgen_pipeline.readmodel import ItemView, read_items
-from bulkgen_pipeline.statuses import ItemStatus, JobStatus
 
 
 def record_item(

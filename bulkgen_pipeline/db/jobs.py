@@ -1,6 +1,6 @@
 """The job queue: queue a bulk run (reserving credits) and read jobs back.
 
-Status changes live in `transitions.py`; the statuses and their moves in `statuses.py`.
+Status changes live in `transitions.py`; the statuses and their moves in `domain/statuses.py`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from bulkgen_pipeline.db.models import (
     Preset,
     utcnow,
 )
+from bulkgen_pipeline.domain.statuses import ACTIVE_JOB_STATUSES, JobStatus
 from bulkgen_pipeline.readmodel import JobView, job_summary, read_job, read_jobs
 from bulkgen_pipeline.runs.layout import RunLayout
-from bulkgen_pipeline.statuses import ACTIVE_JOB_STATUSES, JobStatus
 
 # pg_advisory_xact_lock key serialising inserts into backend_jobs, so that `seq` order equals
 # commit order and a sensor cursor on `seq` can never skip a job committed late.

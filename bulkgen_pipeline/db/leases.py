@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.models import BackendJob, utcnow
-from bulkgen_pipeline.statuses import JobStatus
+from bulkgen_pipeline.domain.statuses import JobStatus
 
 LEASED_STATUSES = (JobStatus.PROCESSING.value, JobStatus.CANCELLING.value)
 

@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bulkgen_pipeline.domain.statuses import HEADER_STATUSES, ItemStatus, JobStatus
 from bulkgen_pipeline.domain.text import NAME_MAX_LENGTH
 from bulkgen_pipeline.readmodel.schema import VERSION_TABLE as VERSION_TABLE
 from bulkgen_pipeline.readmodel.views import utcnow as utcnow
-from bulkgen_pipeline.statuses import HEADER_STATUSES, ItemStatus, JobStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",

@@ -25,7 +25,7 @@ from bulkgen_pipeline.db.errors import InsufficientCredits
 from bulkgen_pipeline.db.ledger import add_ledger_entry, ledger_entry, lock_run, open_reservation
 from bulkgen_pipeline.db.models import OPERATION_BULK, ImgHistory, utcnow
 from bulkgen_pipeline.db.transitions import fail_job, set_status
-from bulkgen_pipeline.statuses import JobStatus, settled_status
+from bulkgen_pipeline.domain.statuses import JobStatus, settled_status
 
 NO_IMAGES_ERROR = "No images were generated successfully"
 

@@ -1,4 +1,4 @@
-"""Moving a job through its statuses (the table in `statuses.py`), with its credits.
+"""Moving a job through its statuses (the table in `domain/statuses.py`), with its credits.
 
 Every change of status goes through `set_status`, which checks the table, mirrors the status on
 the header and appends the status event (SSE and webhooks). Lock order: user → job → header.
@@ -27,7 +27,7 @@ from bulkgen_pipeline.db.models import (
     ImgHistory,
     utcnow,
 )
-from bulkgen_pipeline.statuses import (
+from bulkgen_pipeline.domain.statuses import (
     FINAL_JOB_STATUSES,
     RETRYABLE_JOB_STATUSES,
     SETTLED_JOB_STATUSES,

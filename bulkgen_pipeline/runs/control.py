@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import db
-from ..statuses import FINAL_JOB_STATUSES, JobStatus
+from ..domain.statuses import FINAL_JOB_STATUSES, JobStatus
 from ..storage.base import ObjectStore
 from .layout import RunLayout
 from .queueing import NotFound

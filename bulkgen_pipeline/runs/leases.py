@@ -14,7 +14,7 @@ import threading
 from datetime import datetime
 
 from .. import db
-from ..statuses import JobStatus
+from ..domain.statuses import JobStatus
 from .control import JobConflict, owned_job
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from ..domain.statuses import JobStatus
 from ..readmodel import (
     DeliveryView,
     ItemView,
@@ -24,7 +25,6 @@ from ..readmodel import (
     utcnow,
 )
 from ..readmodel.direct import direct_query
-from ..statuses import JobStatus
 
 
 def eta_seconds(job: JobView, now: datetime | None = None) -> float | None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 from .. import db
-from ..statuses import ItemStatus
+from ..domain.statuses import ItemStatus
 from .packaging import GenerationOutcome
 
 

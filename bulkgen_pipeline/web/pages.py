@@ -19,9 +19,9 @@ from starlette.datastructures import FormData
 from .. import db
 from ..api.deps import Services, services
 from ..api.errors import DATABASE_UNAVAILABLE
+from ..domain.statuses import JobStatus
 from ..runs.console_sessions import signed_in_user
 from ..runs.queueing import NotFound
-from ..statuses import JobStatus
 from .sessions import CSRF_FIELD, ConsoleSession, SessionCookies
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -12,10 +12,10 @@ from PIL import Image
 
 from .. import db
 from ..api.routes_runs import events_url, status_url
+from ..domain.statuses import IllegalTransition
 from ..runs import control
 from ..runs.queueing import NotFound
 from ..runs.status import job_status
-from ..statuses import IllegalTransition
 from ..storage.base import ObjectNotFound
 from .pages import (
     MerchantDep,

@@ -20,6 +20,7 @@ import pytest
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
+from bulkgen_pipeline.domain.statuses import JobStatus
 from bulkgen_pipeline.execution import (
     _EARLIER_LOCAL_INSTANCE_YAMLS,
     _LOCAL_INSTANCE_YAML,
@@ -29,7 +30,6 @@ from bulkgen_pipeline.execution import (
 from bulkgen_pipeline.jobs.analytics import ANALYTICS_JOB_NAME
 from bulkgen_pipeline.runs.queueing import queue_prompt_batch
 from bulkgen_pipeline.sensors.leases import LEASE_WATCH_SECONDS
-from bulkgen_pipeline.statuses import JobStatus
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Every sensor ticks at least once in this long (the lease watch is the slowest, 30 s), and the

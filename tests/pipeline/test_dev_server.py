@@ -17,8 +17,8 @@ import pytest
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
+from bulkgen_pipeline.domain.statuses import JobStatus
 from bulkgen_pipeline.runs.queueing import create_preset
-from bulkgen_pipeline.statuses import JobStatus
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROC = Path("/proc")
