@@ -22,7 +22,7 @@ from .base import (
 )
 from .common import RateLimitedError, check_image, redact, short
 from .replicate_provider import parse_retry_after
-from .settings import DEFAULT_GOOGLE_MODEL, ProviderSettings
+from .settings import DEFAULT_GOOGLE_MODEL, GoogleSettings
 
 # The aspect ratios gemini-2.5-flash-image accepts in image_config.aspect_ratio.
 GEMINI_RATIOS = frozenset({"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"})
@@ -60,7 +60,7 @@ class GoogleProvider:
         )
 
     @classmethod
-    def from_settings(cls, settings: ProviderSettings) -> GoogleProvider:
+    def from_settings(cls, settings: GoogleSettings) -> GoogleProvider:
         if not settings.google_api_key:
             raise ValueError("GOOGLE_API_KEY is not set")
         return cls(

@@ -31,7 +31,7 @@ from .base import (
     TransientProviderError,
 )
 from .common import RateLimitedError, check_image, redact, resize_png, short
-from .settings import DEFAULT_REPLICATE_EXACT_MODEL, DEFAULT_REPLICATE_FAST_MODEL, ProviderSettings
+from .settings import DEFAULT_REPLICATE_EXACT_MODEL, DEFAULT_REPLICATE_FAST_MODEL, ReplicateSettings
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class ReplicateProvider:
         _ = self._client._client
 
     @classmethod
-    def from_settings(cls, settings: ProviderSettings) -> ReplicateProvider:
+    def from_settings(cls, settings: ReplicateSettings) -> ReplicateProvider:
         if not settings.replicate_api_token:
             raise ValueError("REPLICATE_API_TOKEN is not set")
         return cls(

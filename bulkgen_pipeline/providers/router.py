@@ -48,7 +48,8 @@ from .limits import (
     Sleep,
     TokenBucket,
 )
-from .settings import ProviderSettings
+from .registry import ProviderRegistry
+from .settings import RouterSettings
 
 logger = logging.getLogger(__name__)
 
@@ -295,38 +296,28 @@ def _describe(request: ImageRequest) -> str:
 
 
 def build_router(
-    settings: ProviderSettings,
+    settings: RouterSettings,
     *,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
     rng: random.Random | None = None,
 ) -> ImageRouter:
-    """The router for these settings, with one provider instance (one SDK client) each."""
+    """The router for these settings, with one provider instance (one SDK client) each; which
+    providers exist, how each is built and limited, comes from the settings' registry."""
     providers: list[ImageProvider] = []
     rate_limits: dict[str, TokenBucket] = {}
     for name in settings.providers:
-        if name == "replicate":
-            from .replicate_provider import ReplicateProvider
-
-            providers.append(ReplicateProvider.from_settings(settings))
-            per_second = settings.replicate_creates_per_minute / 60.0
+        if name not in settings.registry:  # settings validation makes this unreachable
+            raise ValueError(f"unknown provider {name!r}")
+        providers.append(settings.registry[name].build(settings))
+        per_minute = settings.creates_per_minute_for(name)
+        if per_minute is not None:
+            per_second = per_minute / 60.0
             # Capacity of one second's worth: a burst of `concurrency` starts at once, and
             # sustained creates never exceed the account limit.
             rate_limits[name] = TokenBucket(
                 per_second, max(1.0, per_second), clock=clock, sleep=sleep
             )
-        elif name == "google":
-            from .google_provider import GoogleProvider
-
-            providers.append(GoogleProvider.from_settings(settings))
-        elif name == "local":
-            from .preview import LocalPreviewProvider
-
-            providers.append(
-                LocalPreviewProvider(seconds_per_image=settings.local_seconds_per_image)
-            )
-        else:  # settings validation makes this unreachable; kept as a guard
-            raise ValueError(f"unknown provider {name!r}")
     return ImageRouter(
         providers,
         concurrency={name: settings.concurrency_for(name) for name in settings.providers},
@@ -347,17 +338,24 @@ def build_router(
     )
 
 
-_shared: dict[tuple[tuple[str, str], ...], ImageRouter] = {}
+_shared: dict[tuple[ProviderRegistry, tuple[tuple[str, str], ...]], ImageRouter] = {}
 _shared_lock = threading.Lock()
-_SETTING_PREFIXES = ("BULKGEN_", "REPLICATE_", "GOOGLE_")
 
 
-def shared_router(env: Mapping[str, str]) -> ImageRouter:
+def shared_router(env: Mapping[str, str], registry: ProviderRegistry | None = None) -> ImageRouter:
     """The router of the provider settings in `env`, built once per process and shared: its
     limits hold for every run here, and building one creates every provider's SDK client (an
-    SSL context each, ~20 ms of CPU), which a start request's preflight would otherwise pay."""
-    key = tuple(sorted((k, v) for k, v in env.items() if k.startswith(_SETTING_PREFIXES)))
+    SSL context each, ~20 ms of CPU), which a start request's preflight would otherwise pay.
+
+    Two environments share a router when every variable the registry's settings read is the
+    same (default registry: `PROVIDERS`), so a new provider's variables count with no change
+    here."""
+    if registry is None:
+        from . import settings as provider_settings  # looked up now: tests may swap the table
+
+        registry = provider_settings.PROVIDERS
+    key = (registry, registry.settings_key(env))
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = build_router(ProviderSettings.from_env(env))
+            _shared[key] = build_router(registry.settings.from_env(env))
         return _shared[key]

@@ -13,7 +13,9 @@ class ImageGenerationResource(dg.ConfigurableResource):
     """Routes image requests to the enabled providers (see README "Image providers").
 
     Settings come from the environment (BULKGEN_PROVIDERS, REPLICATE_API_TOKEN, GOOGLE_API_KEY…),
-    so secrets never enter run config. Tests subclass this and override `get_router`.
+    so secrets never enter run config. Which variables count is the provider registry's business
+    (providers/settings.py `PROVIDERS`), not this resource's. Tests subclass this and override
+    `get_router`.
     """
 
     providers: str | None = None  # overrides BULKGEN_PROVIDERS, e.g. "local"
@@ -22,5 +24,6 @@ class ImageGenerationResource(dg.ConfigurableResource):
         env = dict(os.environ)
         if self.providers:
             env["BULKGEN_PROVIDERS"] = self.providers
-        # One router per configuration per process: its limits must be shared by every run here.
+        # One router per configuration per process: its limits must be shared by every run here,
+        # and a start request's preflight (runs/preflight.py) gets this same one.
         return shared_router(env)
