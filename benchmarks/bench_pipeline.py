@@ -8,7 +8,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from bulkgen_pipeline.runs.layout import RunLayout
+from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext, write_zip
 from bulkgen_pipeline.storage.local import LocalObjectStore
 

@@ -37,12 +37,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.table import print_table  # noqa: E402
+from bulkgen_pipeline.domain.layout import RunLayout  # noqa: E402
 from bulkgen_pipeline.domain.specs import GenerationSpec  # noqa: E402
 from bulkgen_pipeline.providers.base import GenerationFailed, ImageRequest  # noqa: E402
 from bulkgen_pipeline.providers.router import build_router  # noqa: E402
 from bulkgen_pipeline.providers.settings import ProviderSettings  # noqa: E402
 from bulkgen_pipeline.runs.generation import generate_images  # noqa: E402
-from bulkgen_pipeline.runs.layout import RunLayout  # noqa: E402
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext  # noqa: E402
 from bulkgen_pipeline.storage.local import LocalObjectStore  # noqa: E402
 from tests.fakes._http import Failure  # noqa: E402

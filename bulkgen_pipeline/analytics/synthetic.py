@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..domain.colors import ColorMapper
+from ..domain.layout import RunLayout
 from ..domain.mappers import AttributeResolver, BackgroundMapper, ModelMapper
 from ..domain.sampling import SAMPLERS
 from ..domain.schema import CategorySchema, load_category_schema
-from ..runs.layout import RunLayout
 from ..runs.packaging import ANALYTICS_VERSION, AnalyticsOutcome, RunContext, random_pools
 
 PROVIDERS = (("replicate", "flux-1.1-pro", 6.0), ("google", "imagen-4", 4.0))

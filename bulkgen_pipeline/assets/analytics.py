@@ -9,9 +9,9 @@ retry-failed) since the last one generation_facts handled, however the run was l
 import dagster as dg
 
 from .. import db
+from ..domain.layout import RunLayout
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
-from ..runs.layout import RunLayout
 from ..storage.base import ObjectNotFound
 
 ANALYTICS_GROUP = "analytics"

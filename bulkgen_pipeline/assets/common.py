@@ -10,9 +10,9 @@ import dagster as dg
 
 from .. import db
 from ..config import Settings
+from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
 from ..runs.generation import collect_outcomes
-from ..runs.layout import RunLayout
 from ..runs.leases import LeaseKeeper
 from ..runs.packaging import GenerationOutcome, RunContext
 from ..storage.base import ObjectStore

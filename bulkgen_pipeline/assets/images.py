@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from .. import db
+from ..domain.layout import RunLayout
 from ..domain.statuses import SETTLED_JOB_STATUSES
 from ..providers.settings import ProviderSettings
 from ..resources.database import DatabaseResource
@@ -16,7 +17,6 @@ from ..resources.object_store import ObjectStoreResource
 from ..runs.contact_sheet import contact_sheet
 from ..runs.generation import generate_images
 from ..runs.image_checks import image_size_problems
-from ..runs.layout import RunLayout
 from ..runs.packaging import GenerationOutcome
 from ..runs.tracking import DatabaseTracker
 from ..storage.base import ObjectStore

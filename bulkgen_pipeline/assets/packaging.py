@@ -4,9 +4,9 @@ import json
 
 import dagster as dg
 
+from ..domain.layout import ZIP_SUMMARY_NAME, image_filename
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
-from ..runs.layout import ZIP_SUMMARY_NAME, image_filename
 from ..runs.packaging import build_analytics, run_summary, write_zip
 from .common import leased, load_generated_run
 from .partitions import bulk_run_partitions

@@ -128,7 +128,7 @@ def run_now(run_id: str, settings: Settings, database: db.Database) -> dict[str,
 
 def summary_of(status: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """The run's JSON summary, with the ZIP and analytics as paths or URLs a person can open."""
-    from ..runs.layout import RunLayout
+    from ..domain.layout import RunLayout
     from ..storage import open_object_store
 
     store = open_object_store(settings.storage_url)

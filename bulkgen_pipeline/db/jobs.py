@@ -32,9 +32,9 @@ from bulkgen_pipeline.db.models import (
     Preset,
     utcnow,
 )
+from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.domain.statuses import ACTIVE_JOB_STATUSES, JobStatus
 from bulkgen_pipeline.readmodel import JobView, job_summary, read_job, read_jobs
-from bulkgen_pipeline.runs.layout import RunLayout
 
 # pg_advisory_xact_lock key serialising inserts into backend_jobs, so that `seq` order equals
 # commit order and a sensor cursor on `seq` can never skip a job committed late.

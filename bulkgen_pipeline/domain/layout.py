@@ -1,13 +1,15 @@
 """Object-store keys of one run (README "Outputs" shows the layout).
 
 Keyed by run id, never preset id: two runs of one preset must not overwrite each other.
+Plain naming, so it sits in domain/: the database (a job's folder), the use cases in runs/,
+the assets, analytics and the console all read it (db/ may import domain/, never runs/).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..domain.kinds import PROMPT_BATCH
+from .kinds import PROMPT_BATCH
 
 
 @dataclass(frozen=True)

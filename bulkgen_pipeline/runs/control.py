@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import db
+from ..domain.layout import RunLayout
 from ..domain.statuses import FINAL_JOB_STATUSES, JobStatus
 from ..storage.base import ObjectStore
-from .layout import RunLayout
 from .queueing import NotFound
 
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import db
+from ..domain.layout import RunLayout
 from ..storage.base import ObjectStore
 from ..storage.local import LocalObjectStore
-from .layout import RunLayout
 from .queueing import NotFound
 
 DOWNLOAD_URL_SECONDS = 3600

@@ -6,10 +6,10 @@ import io
 
 from PIL import Image
 
+from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
 from ..providers.common import parse_aspect_ratio
 from ..storage.base import ObjectStore
-from .layout import RunLayout
 
 ASPECT_TOLERANCE = 0.02  # providers round ratios to their pixel grid
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.batches import BATCH_CATEGORY
+from ..domain.layout import ZIP_SUMMARY_NAME, RunLayout, image_filename, metadata_filename
 from ..domain.mappers import AttributeResolver, BackgroundMapper, ModelMapper
 from ..domain.presets import ColorStrategy, Sampling
 from ..domain.schema import load_category_schema
 from ..domain.specs import GenerationSpec
 from ..storage.base import ObjectStore
-from .layout import ZIP_SUMMARY_NAME, RunLayout, image_filename, metadata_filename
 
 ANALYTICS_VERSION = "2.0"
 _COPY_CHUNK = 1024 * 1024

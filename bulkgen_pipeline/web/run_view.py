@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import db
+from ..domain.layout import RunLayout
 from ..domain.statuses import ItemStatus, JobStatus
-from ..runs.layout import RunLayout
 from ..storage.base import ObjectNotFound, ObjectStore
 
 TILE_STATES = {

@@ -20,8 +20,8 @@ from bulkgen_pipeline.analytics.facts import (
     run_facts,
 )
 from bulkgen_pipeline.analytics.synthetic import SyntheticPlan, synthetic_analytics
+from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.domain.requests import batch_request, preset_request
-from bulkgen_pipeline.runs.layout import RunLayout
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext, build_analytics
 from bulkgen_pipeline.storage import LocalObjectStore, open_object_store
 

@@ -11,9 +11,9 @@ from PIL import Image
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.db import NothingToRetry
+from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.domain.requests import preset_request
 from bulkgen_pipeline.runs.control import retry_failed
-from bulkgen_pipeline.runs.layout import RunLayout
 
 from .conftest import ScriptedImages
 

@@ -14,13 +14,13 @@ import pytest
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.definitions import BULK_ASSETS
+from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.providers.base import ImageRequest, ImageResult
 from bulkgen_pipeline.providers.preview import LocalPreviewProvider
 from bulkgen_pipeline.providers.router import ImageRouter
 from bulkgen_pipeline.resources.images import ImageGenerationResource
 from bulkgen_pipeline.resources.object_store import ObjectStoreResource
 from bulkgen_pipeline.runs.generation import IMAGE_NOT_STORED
-from bulkgen_pipeline.runs.layout import RunLayout
 
 # What the instrumented provider does before each image; set by each test.
 HOOK: dict[str, Callable[[ImageRequest], None]] = {}

@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from bulkgen_pipeline import db
-from bulkgen_pipeline.runs.layout import RunLayout
+from bulkgen_pipeline.domain.layout import RunLayout
 
 from .conftest import Deployment, ScriptedImages
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bulkgen_pipeline import db
+from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.resources.images import ImageGenerationResource
-from bulkgen_pipeline.runs.layout import RunLayout
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.fakes.gemini_server import FakeGemini  # noqa: E402

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.domain.specs import GenerationSpec
 from bulkgen_pipeline.providers.base import ImageRequest, ImageResult
 from bulkgen_pipeline.providers.router import ImageRouter, build_router
 from bulkgen_pipeline.providers.settings import ProviderSettings
 from bulkgen_pipeline.runs.generation import generate_images
-from bulkgen_pipeline.runs.layout import RunLayout
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext
 from bulkgen_pipeline.storage.local import LocalObjectStore
 
