@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from bulkgen_pipeline.db.errors import UnknownUser
 from bulkgen_pipeline.db.ledger import add_ledger_entry, lock_user
 from bulkgen_pipeline.db.models import User
+from bulkgen_pipeline.domain.credentials import new_secret
 from bulkgen_pipeline.domain.errors import FieldProblem, InvalidInput
 from bulkgen_pipeline.domain.text import name_problem
-from bulkgen_pipeline.webhooks.signing import new_secret
 
 API_KEY_PREFIX = "bgk_"
 # The balance columns are INTEGER: 32-bit signed on PostgreSQL. SQLite would store more, so the

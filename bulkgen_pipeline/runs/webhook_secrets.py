@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import db
 from ..db.webhooks import set_webhook_secret
-from ..webhooks.signing import new_secret
+from ..domain.credentials import new_secret
 from .queueing import NotFound
 
 

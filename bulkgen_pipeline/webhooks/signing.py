@@ -15,14 +15,14 @@ import binascii
 import hashlib
 import hmac
 import json
-import secrets
 import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-SECRET_PREFIX = "whsec_"
-SECRET_BYTES = 32  # the spec asks for 24 to 64 random bytes
+from bulkgen_pipeline.domain.credentials import SECRET_PREFIX
+from bulkgen_pipeline.domain.credentials import new_secret as new_secret  # re-exported
+
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE_S = 300  # a delivery older or newer than this is refused (replays)
 
@@ -33,10 +33,6 @@ SIGNATURE_HEADER = "webhook-signature"
 
 class WebhookVerificationError(ValueError):
     """The request is not a genuine, fresh delivery; the message says which check failed."""
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
 def _key(secret: str) -> bytes:
