@@ -62,6 +62,8 @@ def test_derived_seeds_fit_providers_and_are_stable():
     seeds = [derive_seed("run", "image", i) for i in range(1, 51)]
     assert len(set(seeds)) == 50
     assert all(0 <= s < 2**31 for s in seeds)
-    # A fixed value pins the derivation: changing it would silently change every re-run.
-    assert derive_seed(42, "image", 1) == derive_seed(42, "image", 1)
-    assert seeded_rng(42, "x").random() == seeded_rng(42, "x").random()
+    # Fixed values pin the derivation (sha256, Mersenne Twister: the same on every machine and
+    # Python): changing it would silently change every re-run of an earlier preset.
+    assert derive_seed(42, "image", 1) == 1750142895
+    assert derive_seed("run", "image", 1) == 1016999837
+    assert seeded_rng(42, "x").random() == 0.829822557013499

@@ -9,6 +9,7 @@ from PIL import Image
 
 from bulkgen_pipeline.providers.base import ImageProvider, ImageRequest, PermanentProviderError
 from bulkgen_pipeline.providers.preview import LocalPreviewProvider
+from bulkgen_pipeline.providers.router import ImageRouter
 
 
 def _open(data: bytes) -> Image.Image:
@@ -22,9 +23,18 @@ def preview() -> LocalPreviewProvider:
     return LocalPreviewProvider()
 
 
-def test_is_an_image_provider(preview: LocalPreviewProvider) -> None:
-    assert isinstance(preview, ImageProvider)
-    assert preview.name == "local"
+def test_the_router_serves_its_images_under_the_name_local(
+    preview: LocalPreviewProvider,
+) -> None:
+    # What being an ImageProvider is for: the router routes to it and reports its name.
+    provider: ImageProvider = preview
+    router = ImageRouter([provider])
+    assert router.provider_names == ["local"]
+    request = ImageRequest(prompt="a tote bag", seed=7, width=64, height=48)
+    result = router.generate(request)
+    assert (result.provider, result.seed) == ("local", 7)
+    assert result.image_bytes == preview.generate(request).image_bytes
+    assert _open(result.image_bytes).size == (64, 48)
 
 
 def test_same_request_gives_byte_identical_png(preview: LocalPreviewProvider) -> None:
