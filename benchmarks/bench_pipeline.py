@@ -20,7 +20,7 @@ def run_pipeline_benchmark(count: int = 50) -> dict:
 
     from bulkgen_pipeline import db
     from bulkgen_pipeline.definitions import build_definitions
-    from bulkgen_pipeline.execution import execute_bulk_run
+    from bulkgen_pipeline.jobs.in_process import execute_bulk_run
     from bulkgen_pipeline.resources.database import DatabaseResource
     from bulkgen_pipeline.resources.images import ImageGenerationResource
     from bulkgen_pipeline.resources.object_store import ObjectStoreResource

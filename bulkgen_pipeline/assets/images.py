@@ -10,6 +10,7 @@ import dagster as dg
 from .. import db
 from ..domain.layout import RunLayout
 from ..domain.statuses import SETTLED_JOB_STATUSES
+from ..jobs.termination import termination_requested
 from ..providers.settings import ProviderSettings
 from ..resources.database import DatabaseResource
 from ..resources.images import ImageGenerationResource
@@ -20,7 +21,6 @@ from ..runs.image_checks import image_size_problems
 from ..runs.packaging import GenerationOutcome
 from ..runs.tracking import DatabaseTracker
 from ..storage.base import ObjectStore
-from ..termination import termination_requested
 from .common import leased, load_run, load_specs
 from .partitions import bulk_run_partitions
 

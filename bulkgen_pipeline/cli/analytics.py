@@ -51,8 +51,8 @@ def refresh_in_process(settings: Settings, *, with_report: bool) -> dict[str, An
 
     from ..assets.analytics import FACTS
     from ..definitions import build_definitions, build_resources
-    from ..execution import prepare_dagster_home
     from ..jobs.analytics import ANALYTICS_JOB_NAME
+    from ..jobs.in_process import prepare_dagster_home
 
     prepare_dagster_home(settings)
     definitions = build_definitions(build_resources(settings))

@@ -18,8 +18,9 @@ import click
 from pydantic import Field
 
 from ..config import EnvSettings, Settings
+from ..jobs.location import CODE_LOCATION_NAME, DEFINITIONS_MODULE
 from .common import main
-from .servers import CODE_LOCATION_NAME, DEFINITIONS_MODULE, supervise
+from .servers import supervise
 
 if TYPE_CHECKING:
     from .processes import ChildProcesses

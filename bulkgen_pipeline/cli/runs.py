@@ -52,12 +52,21 @@ def run(
     try:
         if preset_id is not None:
             run_id = queue_preset_run(
-                database_, user_id=user_id, preset_id=preset_id, count=count, claim=not queue_only
+                database_,
+                user_id=user_id,
+                preset_id=preset_id,
+                count=count,
+                claim=not queue_only,
+                settings=settings,
             )
         else:
             assert batch_path is not None
             run_id = queue_prompt_batch(
-                database_, user_id=user_id, batch=read_json(batch_path), claim=not queue_only
+                database_,
+                user_id=user_id,
+                batch=read_json(batch_path),
+                claim=not queue_only,
+                settings=settings,
             )
     except PresetValidationError as exc:
         fail("invalid request", **exc.report())
@@ -78,7 +87,7 @@ def run_now(run_id: str, settings: Settings, database: db.Database) -> dict[str,
     import dagster as dg
 
     from ..definitions import build_definitions, build_resources
-    from ..execution import execute_bulk_run, prepare_dagster_home
+    from ..jobs.in_process import execute_bulk_run, prepare_dagster_home
     from .common import err
 
     prepare_dagster_home(settings)

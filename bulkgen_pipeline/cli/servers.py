@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from ..config import Settings
+from ..jobs.location import CODE_LOCATION_NAME, DEFINITIONS_MODULE
 from .common import main
 
 if TYPE_CHECKING:
     from .processes import ChildProcesses
 
 API_APP = "bulkgen_pipeline.api.app:create_app"
-DEFINITIONS_MODULE = "bulkgen_pipeline.definitions"
-CODE_LOCATION_NAME = "bulkgen"  # the same in workspace.yaml and deploy/workspace.grpc.yaml
 WORKSPACE_FILE = "bulkgen_workspace.yaml"
 # Open event streams (SSE) never end by themselves: past this, uvicorn closes them on shutdown.
 API_SHUTDOWN_GRACE_SECONDS = 5
@@ -75,7 +74,7 @@ def worker(concurrency: int | None) -> None:
 def dev(host: str, api_port: int, dagster_port: int) -> None:
     """Start the API, the Dagster UI and the daemon (sensors on) on the configured instance
     (by default the embedded one under BULKGEN_HOME); Ctrl-C or SIGTERM stops all of them."""
-    from ..execution import prepare_dagster_home
+    from ..jobs.in_process import prepare_dagster_home
     from .common import database
 
     settings = Settings.from_env()

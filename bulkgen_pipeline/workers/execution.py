@@ -12,7 +12,7 @@ import dagster as dg
 from dagster._cli.api import _execute_run_command_body
 from dagster._utils.interrupts import capture_interrupts
 
-from ..termination import TerminationWatch
+from ..jobs.termination import TerminationWatch
 from .liveness import RunHeartbeat
 
 CANCEL_POLL_S = 1.0

@@ -245,7 +245,7 @@ def test_crash_then_failure_handling_then_reexecution_charges_once_from_the_bala
     local_deployment, scripted_calls
 ):
     from bulkgen_pipeline.definitions import build_definitions
-    from bulkgen_pipeline.execution import execute_bulk_run
+    from bulkgen_pipeline.jobs.in_process import execute_bulk_run
 
     d = local_deployment
     user = d.user(credits=10)

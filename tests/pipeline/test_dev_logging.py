@@ -21,13 +21,13 @@ import pytest
 from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
 from bulkgen_pipeline.domain.statuses import JobStatus
-from bulkgen_pipeline.execution import (
+from bulkgen_pipeline.jobs.analytics import ANALYTICS_JOB_NAME
+from bulkgen_pipeline.jobs.in_process import (
     _EARLIER_LOCAL_INSTANCE_YAMLS,
     _LOCAL_INSTANCE_YAML,
     _READY_MARKER,
     prepare_dagster_home,
 )
-from bulkgen_pipeline.jobs.analytics import ANALYTICS_JOB_NAME
 from bulkgen_pipeline.runs.queueing import queue_prompt_batch
 from bulkgen_pipeline.sensors.leases import LEASE_WATCH_SECONDS
 

@@ -72,7 +72,7 @@ def test_all_providers_down_fails_every_generation_with_reasons_and_charges_noth
     run_id = d.queue(user, d.preset(user, dimensions={"aspect_ratio": "1:1"}), count=3)
 
     from bulkgen_pipeline.definitions import build_definitions
-    from bulkgen_pipeline.execution import execute_bulk_run
+    from bulkgen_pipeline.jobs.in_process import execute_bulk_run
 
     definitions = build_definitions(d.resources(ImageGenerationResource()))
     status = execute_bulk_run(

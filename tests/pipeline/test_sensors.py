@@ -6,7 +6,7 @@ import dagster as dg
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.definitions import build_definitions
-from bulkgen_pipeline.execution import execute_bulk_run
+from bulkgen_pipeline.jobs.in_process import execute_bulk_run
 from bulkgen_pipeline.resources.database import DatabaseResource
 from bulkgen_pipeline.runs.queueing import queue_preset_run
 from bulkgen_pipeline.sensors.failures import (

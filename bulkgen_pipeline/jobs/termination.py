@@ -11,6 +11,10 @@ run worker it started), or CANCELED at once ("force termination"). Two things li
   then ends the job `cancelled` with its reservation released, as the cancellation sensor does
   for daemon-launched runs. A production worker slot (workers/execution.py) uses it too, for
   any job, to interrupt only: the cancellation sensor ends the job.
+
+Under jobs/: it is about a run of a Dagster job (the run's status in the instance, Dagster's
+interrupt), read by the `generated_images` asset and by both executors (jobs/in_process.py,
+workers/execution.py).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import threading
 import dagster as dg
 from dagster._utils import send_interrupt
 
-from . import db
+from .. import db
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,11 @@ The run is recorded as a run of the `bulkgen` code location (the one `bulkgen de
 workspace files load), not as a location-less in-process run: the UI re-executes a run through
 its code location, and refuses ("Expected non-None value") a run that has none. The UI's
 "Terminate" reaches the execution through `TerminationWatch` (termination.py).
+
+Under jobs/, beside the bulk job it runs: it is Dagster code through and through (it uses
+Dagster's private execution API), and the design keeps all of that in assets/, resources/,
+sensors/, jobs/ and definitions.py. It does what a sensor's RunRequest and a run worker do
+together, for one job, without a daemon; the CLI (`bulkgen run`, `make demo`) calls it.
 """
 
 from __future__ import annotations
@@ -32,12 +37,13 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._utils.interrupts import capture_interrupts
 from filelock import FileLock
 
-from . import db
-from .assets.partitions import bulk_run_partitions
-from .config import Settings
-from .jobs.bulk import BULK_JOB_NAME, console_log_level
-from .sensors.failures import RUN_CANCELLED, run_failure_message
-from .sensors.queue import run_tags
+from .. import db
+from ..assets.partitions import bulk_run_partitions
+from ..config import Settings
+from ..sensors.failures import RUN_CANCELLED, run_failure_message
+from ..sensors.queue import run_tags
+from .bulk import BULK_JOB_NAME, console_log_level
+from .location import CODE_LOCATION_NAME, DEFINITIONS_MODULE
 from .termination import TERMINATION_STATUSES, TerminationWatch
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -186,10 +192,8 @@ def execute_bulk_run(
 
 
 def bulk_job_origin() -> RemoteJobOrigin:
-    """The bulk job in the `bulkgen` code location, as the UI and the daemon know it."""
-    # The location's one definition, which the workspace files are tested against.
-    from .cli.servers import CODE_LOCATION_NAME, DEFINITIONS_MODULE
-
+    """The bulk job in the `bulkgen` code location, as the UI and the daemon know it (the
+    location's one definition, jobs/location.py, which the workspace files are tested against)."""
     location = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE),
         location_name=CODE_LOCATION_NAME,
