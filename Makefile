@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m bulkgen_pipeline.demo
+	$(BIN)/python -m bulkgen_pipeline.cli.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -2,6 +2,8 @@
 
 Creates a demo user with credits, stores examples/professional_bags.json as a preset and runs it
 with the local preview renderer (whatever provider credentials the shell has are ignored here).
+The example ships inside the package (bulkgen_pipeline/examples/, which the checkout's examples/
+links to), so `python -m bulkgen_pipeline.cli.demo` works from an installed package too.
 """
 
 from __future__ import annotations
@@ -9,20 +11,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
+from importlib.resources import files
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "professional_bags.json"
+EXAMPLE = files("bulkgen_pipeline") / "examples" / "professional_bags.json"
 
 
 def main() -> int:
     os.environ["BULKGEN_PROVIDERS"] = "local"
-    from . import db
-    from .analytics.publish import REPORT_KEY
-    from .cli import run_now, summary_of
-    from .cli.analytics import refresh_in_process
-    from .config import Settings
-    from .runs.queueing import create_preset, queue_preset_run
-    from .storage import open_object_store
+    from .. import db
+    from ..analytics.publish import REPORT_KEY
+    from ..config import Settings
+    from ..runs.queueing import create_preset, queue_preset_run
+    from ..storage import open_object_store
+    from . import run_now, summary_of
+    from .analytics import refresh_in_process
 
     settings = Settings.from_env()
     database = db.shared_database(settings.database_url)
