@@ -30,7 +30,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     if os.environ.get("BULKGEN_DATABASE_URL") == settings.database_url:
         database_url = dg.EnvVar("BULKGEN_DATABASE_URL")
     return {
-        "database": DatabaseResource(url=database_url),
+        "database": DatabaseResource(
+            url=database_url,
+            lease_seconds=settings.lease_seconds,
+            max_resumes=settings.max_resumes,
+        ),
         "object_store": ObjectStoreResource(
             storage_url=settings.storage_url, write_retry_seconds=settings.store_retry_seconds
         ),

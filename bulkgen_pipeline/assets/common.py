@@ -9,7 +9,6 @@ from typing import Any
 import dagster as dg
 
 from .. import db
-from ..config import Settings
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
 from ..runs.generation import collect_outcomes
@@ -91,10 +90,6 @@ def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -
     return GeneratedRun(loaded, store, database, specs, resolution, outcomes)
 
 
-def lease_seconds() -> float:
-    return Settings.from_env().lease_seconds
-
-
 def leased(step: Callable[..., Any]) -> Callable[..., Any]:
     """The step holds the job's lease while it runs, whichever process runs it: a killed
     executor stops renewing it, and the lease watch takes the job over.
@@ -106,7 +101,7 @@ def leased(step: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(step)
     def holding_lease(context: dg.AssetExecutionContext, **resources: Any) -> Any:
         database = resources["database"].get_database()
-        seconds = lease_seconds()
+        seconds = resources["database"].lease_seconds
         with database.session() as session:
             db.mark_job_processing(
                 session, context.partition_key, context.run_id, lease_seconds=seconds

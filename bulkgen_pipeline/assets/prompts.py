@@ -10,7 +10,7 @@ from ..domain.requests import PRESET, request_from_snapshot
 from ..domain.schema import load_category_schema
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
-from .common import lease_seconds, leased, load_run, load_specs
+from .common import leased, load_run, load_specs
 from .partitions import bulk_run_partitions
 
 UNIQUE_CHECK = "prompts_unique"
@@ -56,7 +56,9 @@ def resolved_prompts(
         context.log.info("Reusing the prompts resolved by an earlier attempt of this run")
     specs, summary = load_specs(store, layout)
     with database.get_database().session() as session:
-        db.mark_job_processing(session, run_id, context.run_id, lease_seconds=lease_seconds())
+        db.mark_job_processing(
+            session, run_id, context.run_id, lease_seconds=database.lease_seconds
+        )
 
     prompts = [spec.prompt for spec in specs]
     duplicates = len(prompts) - len(set(prompts))

@@ -15,7 +15,6 @@ import dagster as dg
 from dagster._core.events import JobFailureData, RunFailureReason
 
 from .. import db
-from ..config import Settings
 from ..jobs.bulk import bulk_generation_job
 from ..resources.database import DatabaseResource
 from ..runs.leases import resume_after_lost_executor
@@ -106,7 +105,7 @@ def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseRes
             run_id,
             dagster_run_id=dagster_run_id,
             key=key,
-            max_resumes=Settings.from_env().max_resumes,
+            max_resumes=database.max_resumes,
         )
         context.log.info(f"job {run_id} lost its run worker: now {status}")
         return

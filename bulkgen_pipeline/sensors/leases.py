@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from ..config import Settings
 from ..resources.database import DatabaseResource
 from ..runs.leases import recover_stranded
 
@@ -19,11 +18,10 @@ LEASE_WATCH_SECONDS = 30
     ),
 )
 def stranded_jobs(context: dg.SensorEvaluationContext, database: DatabaseResource):
-    settings = Settings.from_env()
     outcome = recover_stranded(
         database.get_database(),
-        lease_seconds=settings.lease_seconds,
-        max_resumes=settings.max_resumes,
+        lease_seconds=database.lease_seconds,
+        max_resumes=database.max_resumes,
     )
     for run_id, status in outcome.items():
         context.log.warning(f"job {run_id} lost its executor: now {status}")
