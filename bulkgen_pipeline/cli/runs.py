@@ -52,12 +52,21 @@ def run(
     try:
         if preset_id is not None:
             run_id = queue_preset_run(
-                database_, user_id=user_id, preset_id=preset_id, count=count, claim=not queue_only
+                database_,
+                user_id=user_id,
+                preset_id=preset_id,
+                count=count,
+                claim=not queue_only,
+                settings=settings,
             )
         else:
             assert batch_path is not None
             run_id = queue_prompt_batch(
-                database_, user_id=user_id, batch=read_json(batch_path), claim=not queue_only
+                database_,
+                user_id=user_id,
+                batch=read_json(batch_path),
+                claim=not queue_only,
+                settings=settings,
             )
     except PresetValidationError as exc:
         fail("invalid request", **exc.report())

@@ -8,14 +8,13 @@ so that such a failure refuses the request instead of stranding a job with its r
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ..config import Settings, SettingsError
 from ..providers.base import ImageRequest
 
 if TYPE_CHECKING:
     from ..domain.requests import BulkRequest
+    from ..providers.router import ImageRouter
 
 
 class CannotExecute(RuntimeError):
@@ -33,18 +32,24 @@ def dimensions_of(request: BulkRequest) -> dict[str, object]:
     return request.batch.shared_settings.dimensions.as_dict()
 
 
-def check_can_execute(request: BulkRequest, env: Mapping[str, str] | None = None) -> None:
-    """Raise CannotExecute naming the setting or the size no enabled provider can make."""
+def process_router() -> ImageRouter:
+    """The router this process's runs use (the one the Dagster images resource gets: one per
+    provider configuration per process), so a start request builds no SDK client of its own.
+    Raises CannotExecute when the provider settings are malformed."""
     from ..providers.router import shared_router
 
     try:
-        Settings.from_env(env)
-    except SettingsError as exc:
-        raise CannotExecute(str(exc)) from None
-    try:
-        router = shared_router(os.environ if env is None else env)
+        return shared_router(os.environ)
     except ValueError as exc:  # settings errors name the variable and never hold its secret
         raise CannotExecute(f"provider settings: {exc}") from None
+
+
+def check_can_execute(request: BulkRequest, router: ImageRouter | None = None) -> None:
+    """Raise CannotExecute naming the size no provider enabled in `router` can make (default:
+    the process's router, or the provider setting that keeps it from being built). The
+    deployment's own Settings were checked where they were made (create_app, the CLI)."""
+    if router is None:
+        router = process_router()
     dimensions = dimensions_of(request)
     probe = ImageRequest(
         prompt="preflight",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import db
 from ..config import Settings
@@ -24,6 +24,9 @@ from ..domain.requests import BulkRequest, batch_request, preset_request
 from ..domain.schema import CategorySchema
 from ..webhooks.policy import WebhookUrlRejected, check_webhook_url
 from .preflight import check_can_execute
+
+if TYPE_CHECKING:
+    from ..providers.router import ImageRouter
 
 ACTIVE_JOBS_RETRY_AFTER_S = 30
 
@@ -99,16 +102,21 @@ def start_run(
     allow_private_webhooks: bool | None = None,
     claim: bool = False,
     schema: CategorySchema | None = None,
+    settings: Settings | None = None,
+    router: ImageRouter | None = None,
 ) -> Started:
     """Queue a preset run (`preset_id`) or a prompt batch (`batch`): every check, then the
     reservation, in one transaction. The API, the console and the CLI all come here.
 
-    The cap on active jobs and the webhook address rule come from the settings
-    (BULKGEN_MAX_ACTIVE_JOBS_PER_USER, BULKGEN_WEBHOOK_ALLOW_PRIVATE) unless given."""
+    The cap on active jobs and the webhook address rule are `max_active_jobs` and
+    `allow_private_webhooks`, else those of the caller's `settings`
+    (BULKGEN_MAX_ACTIVE_JOBS_PER_USER, BULKGEN_WEBHOOK_ALLOW_PRIVATE); only a caller with
+    neither (a test, the Dagster launchpad) has them read from the environment here. Whether a
+    provider can make the request is asked of `router`, by default the process's own."""
     if (preset_id is None) == (batch is None):
         raise ValueError("give exactly one of preset_id or batch")
     if max_active_jobs is None or allow_private_webhooks is None:
-        settings = Settings.from_env()
+        settings = settings or Settings.from_env()
         if max_active_jobs is None:
             max_active_jobs = settings.max_active_jobs_per_user
         if allow_private_webhooks is None:
@@ -132,10 +140,10 @@ def start_run(
                     )
                 return Started(**earlier.response, replayed=True)
         if preset_id is not None:
-            request = _preset_request(session, user_id, preset_id, count, schema)
+            request = _preset_request(session, user_id, preset_id, count, schema, router)
         else:
             request = batch_request(batch)
-            check_can_execute(request)
+            check_can_execute(request, router)
         if db.active_job_count(session, user_id) >= max_active_jobs:
             raise TooManyActiveJobs(max_active_jobs)
         run_id = db.queue_bulk_job(  # raises db.InsufficientCredits(needed, available)
@@ -173,13 +181,14 @@ def _preset_request(
     preset_id: str,
     count: int | None,
     schema: CategorySchema | None,
+    router: ImageRouter | None,
 ) -> BulkRequest:
     stored = db.get_preset(session, preset_id)
     if stored is None or stored.user_id != user_id or stored.deleted_at is not None:
         raise NotFound(f"preset '{preset_id}' does not exist")
     data = {"name": stored.name, "category": stored.category, "config": stored.config}
     request = preset_request(data, schema=schema)  # the category and its attributes
-    check_can_execute(request)  # a provider can make it
+    check_can_execute(request, router)  # a provider can make it
     if count is not None:
         request = preset_request(data, generation_count=count, schema=schema)
     return request
@@ -193,6 +202,7 @@ def queue_preset_run(
     count: int | None = None,
     claim: bool = False,
     schema: CategorySchema | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """Validate the preset as it is now, freeze it on the job, reserve credits; returns the run id.
 
@@ -206,10 +216,16 @@ def queue_preset_run(
         count=count,
         claim=claim,
         schema=schema,
+        settings=settings,
     ).job_id
 
 
 def queue_prompt_batch(
-    database: db.Database, *, user_id: str, batch: Any, claim: bool = False
+    database: db.Database,
+    *,
+    user_id: str,
+    batch: Any,
+    claim: bool = False,
+    settings: Settings | None = None,
 ) -> str:
-    return start_run(database, user_id=user_id, batch=batch, claim=claim).job_id
+    return start_run(database, user_id=user_id, batch=batch, claim=claim, settings=settings).job_id
