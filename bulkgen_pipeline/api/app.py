@@ -1,4 +1,5 @@
-"""The bulkgen HTTP API: `create_app()` builds it (uvicorn --factory, `bulkgen api`, tests).
+"""The bulkgen HTTP API: `create_api()` builds it; web/app.py's `create_app()` adds the
+merchants' console to it, and that is what uvicorn serves (`bulkgen api`, `bulkgen dev`, tests).
 
 Handlers are thin: they read the request, call a use case in `runs/`, and shape the answer.
 The app also runs the webhook sender while it is up.
@@ -6,15 +7,14 @@ The app also runs the webhook sender while it is up.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from .. import db
 from ..config import Settings
 from ..storage import open_object_store
-from ..web import install_console, unavailable_page
 from . import errors
 from .deps import Services
 from .limits import RequestBodyLimit
@@ -30,9 +30,19 @@ Authenticate every call with `Authorization: Bearer <your API key>`. Errors have
 """
 
 
-def create_app(settings: Settings | None = None, *, webhooks: bool = True) -> FastAPI:
+def create_api(
+    settings: Settings | None = None,
+    *,
+    webhooks: bool = True,
+    extend: Callable[[FastAPI], None] | None = None,
+    outage_page: Callable[[Request], Response] | None = None,
+) -> FastAPI:
     """The app over the deployment `settings` describe (default: the environment). With
-    `webhooks`, it also sends the webhook deliveries that are due while it runs."""
+    `webhooks`, it also sends the webhook deliveries that are due while it runs.
+
+    `extend` adds routes and middleware before the database-outage guard goes around them all,
+    which answers paths outside the API with `outage_page`: that is how web/app.py adds the
+    console, which is built on the API, without the API importing it."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -63,7 +73,8 @@ def create_app(settings: Settings | None = None, *, webhooks: bool = True) -> Fa
     app.add_middleware(RequestBodyLimit)
     for router in (runs_router, presets_router, account_router):
         app.include_router(router)
-    install_console(app)  # the merchants' console at / (bulkgen_pipeline/web)
+    if extend is not None:
+        extend(app)  # the merchants' console at / (web/app.py)
     # Added last, so it is outside every other middleware (one reads the session's user).
-    app.add_middleware(errors.DatabaseOutage, page=unavailable_page)
+    app.add_middleware(errors.DatabaseOutage, page=outage_page)
     return app

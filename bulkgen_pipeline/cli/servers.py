@@ -22,7 +22,7 @@ from .common import main
 if TYPE_CHECKING:
     from .processes import ChildProcesses
 
-API_APP = "bulkgen_pipeline.api.app:create_app"
+API_APP = "bulkgen_pipeline.web.app:create_app"
 WORKSPACE_FILE = "bulkgen_workspace.yaml"
 # Open event streams (SSE) never end by themselves: past this, uvicorn closes them on shutdown.
 API_SHUTDOWN_GRACE_SECONDS = 5

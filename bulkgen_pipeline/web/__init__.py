@@ -1,7 +1,7 @@
 """The merchants' console: server-rendered pages over the same use cases as the API, served
 by the API app at `/` (templates and static files ship in the package; no CDN, no Node).
 
-`install_console(app)` adds it to an app made by `api.app.create_app`.
+`install_console(app)` adds it to the API app; web/app.py's `create_app` does that.
 """
 
 from __future__ import annotations

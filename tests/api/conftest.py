@@ -19,7 +19,6 @@ import pytest
 import uvicorn
 
 from bulkgen_pipeline import db
-from bulkgen_pipeline.api.app import create_app
 from bulkgen_pipeline.config import Settings
 from bulkgen_pipeline.definitions import BULK_ASSETS
 from bulkgen_pipeline.resources.database import DatabaseResource
@@ -27,6 +26,7 @@ from bulkgen_pipeline.resources.images import ImageGenerationResource
 from bulkgen_pipeline.resources.object_store import ObjectStoreResource
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 from bulkgen_pipeline.storage import open_object_store
+from bulkgen_pipeline.web.app import create_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bulkgen_pipeline import db
-from bulkgen_pipeline.api.app import create_app
+from bulkgen_pipeline.web.app import create_app
 
 from .conftest import make_settings
 

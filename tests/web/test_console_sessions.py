@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bulkgen_pipeline.api.app import create_app
+from bulkgen_pipeline.web.app import create_app
 from bulkgen_pipeline.web.sessions import COOKIE_NAME, SECRET_FILE
 
 from ..api.conftest import make_settings, serve
