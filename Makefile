@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint dev clean
+.PHONY: demo test bench lint imports dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-lint: $(STAMP)
+lint: imports
 	$(BIN)/ruff check bulkgen_pipeline tests benchmarks
 	$(BIN)/mypy bulkgen_pipeline
+
+# The layer contracts in pyproject.toml's [tool.importlinter] (README "Development").
+imports: $(STAMP)
+	$(BIN)/lint-imports
 
 dev: $(STAMP)
 	$(BIN)/bulkgen dev
