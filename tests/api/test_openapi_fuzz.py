@@ -5,9 +5,11 @@ schema calls valid is accepted, and a 405 lists in `Allow` every method its path
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -36,14 +38,31 @@ CHECKS = [
     allow_header_conformance,
 ]
 
-# Built at import: schemathesis reads the schema when the tests are collected.
-_FOLDER = Path(tempfile.mkdtemp(prefix="bulkgen-fuzz-"))
-_APP = create_app(make_settings(_FOLDER, f"sqlite:///{_FOLDER / 'bulkgen.db'}"), webhooks=False)
-with _APP.state.services.database.session() as _session:
-    # Credits enough that a valid start is never refused for want of them.
-    _API_KEY = db.create_user(_session, "Fuzzer", 10**9).api_key
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
+def _openapi_document() -> dict[str, Any]:
+    """The app's OpenAPI document, read at collection (schemathesis parametrizes from it) from
+    an app on an in-memory database; its home folder is removed at once."""
+    with tempfile.TemporaryDirectory(prefix="bulkgen-openapi-") as folder:
+        app = create_app(make_settings(Path(folder), "sqlite://"), webhooks=False)
+        app.state.services.database.dispose()
+        return app.openapi()
+
+
+schema = schemathesis.openapi.from_dict(_openapi_document())
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+    """The app the generated requests go to (in-process, over ASGI) on a fresh SQLite database
+    in pytest's temp dir, and the API key of a merchant with credits enough that a valid start
+    is never refused for want of them."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    app = create_app(make_settings(folder, f"sqlite:///{folder / 'bulkgen.db'}"), webhooks=False)
+    database = app.state.services.database
+    with database.session() as session:
+        api_key = db.create_user(session, "Fuzzer", 10**9).api_key
+    yield app, api_key
+    database.dispose()
 
 
 def _has_whole_float(value: Any) -> bool:
@@ -58,9 +77,10 @@ def _has_whole_float(value: Any) -> bool:
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_server_error_and_every_answer_matches_the_schema(case):
+def test_no_server_error_and_every_answer_matches_the_schema(case, fuzzed):
+    app, api_key = fuzzed
     # JSON Schema 2020-12 counts 2.0 as the integer 2, and schemathesis sends it so; bulkgen's
     # counts and seeds are strict (5.0 is refused), a rule no JSON Schema can state. Such a
     # body is still checked for everything else.
     checks = CHECKS if _has_whole_float(case.body) else [*CHECKS, positive_data_acceptance]
-    case.call_and_validate(headers={"Authorization": f"Bearer {_API_KEY}"}, checks=checks)
+    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {api_key}"}, checks=checks)
