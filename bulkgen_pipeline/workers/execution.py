@@ -13,13 +13,19 @@ from dagster._cli.api import _execute_run_command_body
 from dagster._utils.interrupts import capture_interrupts
 
 from ..jobs.termination import TerminationWatch
-from .liveness import RunHeartbeat
+from .liveness import HEARTBEAT_EXPIRES_S, RunHeartbeat
 
 CANCEL_POLL_S = 1.0
 _STARTABLE = frozenset({dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING})
 
 
-def execute_launched_run(instance: dg.DagsterInstance, redis_client: Any, run_id: str) -> str:
+def execute_launched_run(
+    instance: dg.DagsterInstance,
+    redis_client: Any,
+    run_id: str,
+    *,
+    heartbeat_expires_s: int = HEARTBEAT_EXPIRES_S,
+) -> str:
     """Execute the Dagster run `run_id` in this process; returns what happened, for the log."""
     run = instance.get_run_by_id(run_id)
     if run is None:
@@ -34,7 +40,7 @@ def execute_launched_run(instance: dg.DagsterInstance, redis_client: Any, run_id
     # On terminate, SIGINT (which `capture_interrupts` turns into an interrupted step): the run
     # then ends CANCELED, as under Dagster's own run worker; the cancellation sensor ends the job.
     with (
-        RunHeartbeat(redis_client, run_id),
+        RunHeartbeat(redis_client, run_id, expires=heartbeat_expires_s),
         capture_interrupts(),
         TerminationWatch(instance, run_id, None, None, every=CANCEL_POLL_S),
     ):

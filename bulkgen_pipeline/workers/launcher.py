@@ -33,7 +33,8 @@ from dagster._core.launcher.base import (
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
 from .celery_app import EXECUTE_RUN_TASK, RUN_QUEUE, make_celery
-from .liveness import DONE, HEARTBEAT_EXPIRES_S, RUNNING, read_heartbeat
+from .liveness import DONE, RUNNING, read_heartbeat
+from .settings import WorkerSettings
 
 
 class CeleryRunLauncher(RunLauncher, ConfigurableClass):
@@ -57,6 +58,11 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         import redis
 
         return redis.Redis.from_url(self._broker_url, socket_timeout=5)
+
+    @cached_property
+    def _heartbeat_expires_s(self) -> int:
+        # The workers' setting, read from the same environment file as theirs.
+        return WorkerSettings.from_env().heartbeat_expires_seconds
 
     @property
     def inst_data(self) -> ConfigurableClassData | None:
@@ -108,7 +114,7 @@ class CeleryRunLauncher(RunLauncher, ConfigurableClass):
         if beat is None:
             return CheckRunHealthResult(
                 WorkerStatus.FAILED,
-                f"no bulkgen worker has reported on this run for {HEARTBEAT_EXPIRES_S} s",
+                f"no bulkgen worker has reported on this run for {self._heartbeat_expires_s} s",
             )
         where = f"pid {beat.get('pid')} on {beat.get('host')}"
         if beat.get("state") == RUNNING:

@@ -17,8 +17,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_EVERY_S = 5.0
-HEARTBEAT_EXPIRES_S = 30  # six missed beats: a busy machine is not a dead worker
+# The default of BULKGEN_WORKER_HEARTBEAT_EXPIRES_SECONDS; a slot beats six times in that span
+# (every 5 s by default): six missed beats, since a busy machine is not a dead worker.
+HEARTBEAT_EXPIRES_S = 30
+BEATS_PER_EXPIRY = 6
 DONE_KEPT_S = 24 * 3600
 
 RUNNING = "running"
@@ -37,8 +39,16 @@ def read_heartbeat(redis_client: Any, run_id: str) -> dict[str, Any] | None:
 class RunHeartbeat:
     """Beats for one run while its context is open, then records that it ended."""
 
-    def __init__(self, redis_client: Any, run_id: str, *, every: float = HEARTBEAT_EVERY_S):
-        self.redis, self.run_id, self.every = redis_client, run_id, every
+    def __init__(
+        self,
+        redis_client: Any,
+        run_id: str,
+        *,
+        expires: int = HEARTBEAT_EXPIRES_S,
+        every: float | None = None,
+    ):
+        self.redis, self.run_id, self.expires = redis_client, run_id, expires
+        self.every = expires / BEATS_PER_EXPIRY if every is None else every
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat_until_stopped, name=f"bulkgen-heartbeat-{run_id[:8]}", daemon=True
@@ -51,12 +61,12 @@ class RunHeartbeat:
     def _beat_until_stopped(self) -> None:
         while not self._stop.wait(self.every):
             try:
-                self._write(RUNNING, HEARTBEAT_EXPIRES_S)
+                self._write(RUNNING, self.expires)
             except Exception:  # a Redis blip: the next beat tries again, the key outlives six
                 log.warning("could not record the heartbeat of run %s", self.run_id, exc_info=True)
 
     def __enter__(self) -> RunHeartbeat:
-        self._write(RUNNING, HEARTBEAT_EXPIRES_S)
+        self._write(RUNNING, self.expires)
         self._thread.start()
         return self
 

@@ -18,3 +18,8 @@ class WorkerSettings(EnvSettings):
     concurrency: int = Field(
         default=20, ge=1, le=512, validation_alias="BULKGEN_WORKER_CONCURRENCY"
     )
+    # How long a run's heartbeat outlives its last beat (a slot beats six times in that span):
+    # a run whose slot died is noticed by run monitoring this long after, and its job resumed.
+    heartbeat_expires_seconds: int = Field(
+        default=30, ge=2, le=3600, validation_alias="BULKGEN_WORKER_HEARTBEAT_EXPIRES_SECONDS"
+    )

@@ -101,7 +101,12 @@ def execute_dagster_run(run_id: str) -> str:
     # The connections kept from the last run are reused: a new PostgreSQL backend per run and
     # database cost PostgreSQL ~0.08 CPU-s per run (measured). The app's pool pings them itself.
     check_connections(state["instance"])
-    outcome = execute_launched_run(state["instance"], state["redis"], run_id)
+    outcome = execute_launched_run(
+        state["instance"],
+        state["redis"],
+        run_id,
+        heartbeat_expires_s=settings.heartbeat_expires_seconds,
+    )
     log.info(
         "run %s: %s in %.2f s, %.2f CPU-s",
         run_id,

@@ -17,6 +17,7 @@ import pytest
 from bulkgen_pipeline.webhooks.signing import WebhookVerificationError, verify
 from tests.burst import create_merchants, credits_of, read_rows, run_burst
 from tests.fakes.replicate_server import FakeReplicate
+from tests.isolation import PRODUCTION_SHAPE, redis_test_db
 from tests.production_shape import production_shape
 from tests.webhooks.conftest import receiver  # noqa: F401 (a fixture)
 
@@ -26,6 +27,7 @@ IMAGES = 3
 FINAL = {"completed", "partial", "failed", "cancelled"}
 PER_USER_LIMIT = 3  # deploy/dagster.yaml: tag_concurrency_limits user_id
 WORKER_PID = "Started process for run (pid: "
+HEARTBEAT_EXPIRES_S = 5
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +43,14 @@ def shape(tmp_path_factory, new_postgres_database, redis_url, replicate):
         "REPLICATE_BASE_URL": replicate.base_url,
         "BULKGEN_REPLICATE_POLL_SECONDS": "0.05",
         "BULKGEN_WEBHOOK_ALLOW_PRIVATE": "true",  # the test's receiver is on 127.0.0.1
+        # A killed slot's run is noticed 5 s after its last beat instead of the default 30 s.
+        "BULKGEN_WORKER_HEARTBEAT_EXPIRES_SECONDS": str(HEARTBEAT_EXPIRES_S),
     }
     workdir = tmp_path_factory.mktemp("production")
-    with production_shape(workdir, new_postgres_database(), provider_env) as running:
+    broker_db = redis_test_db(PRODUCTION_SHAPE)  # this xdist worker's own
+    with production_shape(
+        workdir, new_postgres_database(), provider_env, broker_db=broker_db
+    ) as running:
         yield running
 
 

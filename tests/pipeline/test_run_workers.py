@@ -17,8 +17,9 @@ from bulkgen_pipeline.workers.execution import execute_launched_run
 from bulkgen_pipeline.workers.launcher import CeleryRunLauncher
 from bulkgen_pipeline.workers.liveness import RunHeartbeat, heartbeat_key
 from tests.cli_support import bulkgen
+from tests.isolation import RUN_WORKERS, redis_test_db
 
-BROKER_DB = 12
+BROKER_DB = redis_test_db(RUN_WORKERS)  # this xdist worker's own
 
 
 @pytest.fixture
@@ -58,6 +59,21 @@ def test_health_follows_the_heartbeat_from_running_to_done_and_a_missing_one_is_
         health = launcher.check_run_worker_health(run)
         assert health.status == WorkerStatus.FAILED
         assert "no bulkgen worker" in (health.msg or "")
+
+
+def test_the_heartbeat_expiry_is_a_setting_the_launcher_reports(broker, monkeypatch):
+    url, client = broker
+    monkeypatch.setenv("BULKGEN_WORKER_HEARTBEAT_EXPIRES_SECONDS", "4")
+    launcher = CeleryRunLauncher(broker_url=url)
+    with dg.instance_for_test() as instance:
+        run = _run(instance)
+        with RunHeartbeat(client, run.run_id, expires=4) as beat:
+            assert beat.every == pytest.approx(4 / 6)  # six beats per expiry, as by default
+            assert 0 < client.ttl(heartbeat_key(run.run_id)) <= 4
+        client.delete(heartbeat_key(run.run_id))
+        health = launcher.check_run_worker_health(run)
+    assert health.status == WorkerStatus.FAILED
+    assert "for 4 s" in (health.msg or "")
 
 
 def test_an_unreachable_queue_is_no_reason_to_fail_a_run():
