@@ -7,10 +7,12 @@ import os
 import dagster as dg
 
 from .assets.analytics import ANALYTICS_ASSETS
+from .assets.images import images_pool
 from .config import Settings
 from .jobs.analytics import analytics_job
-from .jobs.bulk import BULK_ASSETS, bulk_generation_job
+from .jobs.bulk import bulk_assets, bulk_generation_job
 from .jobs.launchpad import queue_bulk_run
+from .providers.settings import ProviderSettings
 from .resources.database import DatabaseResource
 from .resources.images import ImageGenerationResource
 from .resources.object_store import ObjectStoreResource
@@ -20,6 +22,12 @@ from .sensors.leases import stranded_jobs
 from .sensors.queue import queued_bulk_jobs
 
 __all__ = ["BULK_ASSETS", "bulk_generation_job", "build_definitions", "build_resources", "defs"]
+
+
+# The code location's edge: the provider settings are read here, once, at load (malformed ones
+# fail loading with the variable named, rather than at the first run).
+IMAGES_POOL = images_pool(ProviderSettings.from_env())
+BULK_ASSETS = bulk_assets(IMAGES_POOL)
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:

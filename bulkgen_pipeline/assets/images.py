@@ -1,7 +1,6 @@
 """generated_images: one image per resolved prompt, each stored the moment it arrives."""
 
 import base64
-import os
 from collections import Counter
 from typing import Any
 
@@ -11,7 +10,7 @@ from .. import db
 from ..domain.layout import RunLayout
 from ..domain.statuses import SETTLED_JOB_STATUSES
 from ..jobs.termination import termination_requested
-from ..providers.settings import ProviderSettings
+from ..providers.settings import RouterSettings
 from ..resources.database import DatabaseResource
 from ..resources.images import ImageGenerationResource
 from ..resources.object_store import ObjectStoreResource
@@ -28,31 +27,30 @@ CANCELLED_BEFORE_ANY_IMAGE = "Cancelled before any image was generated"
 IMAGE_CHECK = "images_open_at_requested_size"
 
 
-def images_pool() -> str:
-    """The concurrency pool of the enabled providers, e.g. images_google_replicate.
-
-    Malformed provider settings fail loading here, with the variable named, rather than at
-    the first run.
-    """
-    providers = ProviderSettings.from_env(os.environ).providers
-    return "images_" + "_".join(sorted(providers))
+def images_pool(settings: RouterSettings) -> str:
+    """The concurrency pool of the enabled providers, e.g. images_google_replicate."""
+    return "images_" + "_".join(sorted(settings.providers))
 
 
-@dg.asset(
-    partitions_def=bulk_run_partitions,
-    group_name="bulk_generation",
-    deps=["resolved_prompts"],
-    pool=images_pool(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            IMAGE_CHECK,
-            asset="generated_images",
-            description="Every stored image opens and has the requested size",
-        )
-    ],
-    kinds={"python"},
-)
-@leased
+def generated_images_asset(pool: str) -> dg.AssetsDefinition:
+    """The generated_images asset in `pool` (the definitions name it from their settings)."""
+    return dg.asset(
+        name="generated_images",
+        partitions_def=bulk_run_partitions,
+        group_name="bulk_generation",
+        deps=["resolved_prompts"],
+        pool=pool,
+        check_specs=[
+            dg.AssetCheckSpec(
+                IMAGE_CHECK,
+                asset="generated_images",
+                description="Every stored image opens and has the requested size",
+            )
+        ],
+        kinds={"python"},
+    )(leased(generated_images))
+
+
 def generated_images(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,

@@ -20,7 +20,6 @@ from celery.signals import worker_process_init
 
 from .. import db
 from .. import definitions as _definitions  # loaded here, once, before the fork
-from ..assets.images import images_pool
 from ..config import Settings
 from ..db.engine import PoolSize
 from .celery_app import EXECUTE_RUN_TASK, RUN_QUEUE, make_celery
@@ -59,7 +58,7 @@ def prepare_before_fork() -> None:
 
     instance = dg.DagsterInstance.get()
     resize_pool(instance, SLOT_DAGSTER_POOL)
-    instance.event_log_storage.initialize_concurrency_limit_to_default(images_pool())
+    instance.event_log_storage.initialize_concurrency_limit_to_default(_definitions.IMAGES_POOL)
     instance.get_runs(limit=1)  # and the storage's schema probes answered once
     database = db.shared_database(Settings.from_env().database_url, pool=SLOT_APP_POOL)
     configure_mappers()
