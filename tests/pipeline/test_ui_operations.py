@@ -29,10 +29,11 @@ from dagster_graphql.test.utils import define_out_of_process_context, execute_da
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.cli import main
-from bulkgen_pipeline.cli.servers import CODE_LOCATION_NAME, _write_workspace
+from bulkgen_pipeline.cli.servers import _write_workspace
 from bulkgen_pipeline.config import Settings
 from bulkgen_pipeline.definitions import build_definitions, build_resources
 from bulkgen_pipeline.jobs.in_process import execute_bulk_run, prepare_dagster_home
+from bulkgen_pipeline.jobs.location import CODE_LOCATION_NAME
 from bulkgen_pipeline.resources.database import DatabaseResource
 from bulkgen_pipeline.runs.queueing import create_preset, queue_preset_run
 from bulkgen_pipeline.sensors.failures import PARTITION_TAG, RUN_KEY_TAG, bulk_run_cancellations

@@ -14,7 +14,7 @@ from dagster._core.remote_origin import (
 )
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 
-from bulkgen_pipeline.cli.servers import CODE_LOCATION_NAME, DEFINITIONS_MODULE
+from bulkgen_pipeline.jobs.location import CODE_LOCATION_NAME, DEFINITIONS_MODULE
 
 REPO = Path(__file__).resolve().parents[2]
 
