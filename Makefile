@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m bulkgen_pipeline.cli.demo
 
+# Four pytest-xdist workers pay even on two cores: most tests wait on servers and subprocesses.
+# How tests are shared out between them: pytest_xdist_make_scheduler in tests/conftest.py.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 4
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -19,6 +19,35 @@ PG_USERS = ("postgres", "root")
 PG_MAINTENANCE_DBS = ("postgres", "test", "template1")
 
 
+# `make test` runs pytest-xdist workers. Each test goes to the next free worker on its own,
+# except these modules' tests, which share one costly module fixture (a production shape, a
+# Dagster UI context) and so go to one worker together. (xdist's own `--dist loadgroup` cannot
+# do this under pytest 9: it renames items through an attribute pytest no longer reads.)
+ONE_WORKER_MODULES = frozenset(
+    {"tests/pipeline/test_burst.py", "tests/pipeline/test_ui_operations.py"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow first (a stable sort: otherwise in the usual order), so that under
+    pytest-xdist the minute-long ones start at once instead of ending last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which plain `pytest` may lack
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Load scheduling by test, ONE_WORKER_MODULES by module; the biggest of those first, then
+    every other test in collection order (slow ones first, above)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return Scheduling(config, log)
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -21,7 +21,9 @@ from tests.isolation import PRODUCTION_SHAPE, redis_test_db
 from tests.production_shape import production_shape
 from tests.webhooks.conftest import receiver  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.postgres
+# One production shape for the module's tests, on one xdist worker (ONE_WORKER_MODULES in
+# tests/conftest.py), started first.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 IMAGES = 3
 FINAL = {"completed", "partial", "failed", "cancelled"}

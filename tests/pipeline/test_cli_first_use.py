@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bulkgen_pipeline import db
 
 RUNS = 6
@@ -28,6 +30,7 @@ def bulkgen_process(home: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_simultaneous_runs_on_a_new_home_then_one_more(tmp_path):
     home = tmp_path / "home"
     database = db.Database(f"sqlite:///{home / 'bulkgen.db'}")

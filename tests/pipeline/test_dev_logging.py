@@ -63,6 +63,7 @@ def _wait(probe, what: str, timeout: float, dev: subprocess.Popen):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="bulkgen dev is for POSIX systems")
 def test_an_idle_dev_server_is_quiet_and_says_when_a_job_runs_and_ends(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKGEN_", "DAGSTER_"))}

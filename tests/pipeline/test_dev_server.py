@@ -95,6 +95,7 @@ def _run_workers(dev: subprocess.Popen) -> set[int]:
     return {pid for pid in _descendants(dev.pid) if "spawn_main" in _cmdline(pid)}
 
 
+@pytest.mark.slow
 def test_dev_server_runs_jobs_queued_through_the_api_resumes_a_killed_one_and_stops_everything(
     tmp_path,
 ):
