@@ -4,17 +4,12 @@ image is charged once and its attempts recorded (real SDK, fake server)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.resources.images import ImageGenerationResource
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.fakes._http import Failure  # noqa: E402
-from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
+from tests.fakes._http import Failure
+from tests.fakes.replicate_server import FakeReplicate
 
 
 @pytest.fixture

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.resources.images import ImageGenerationResource
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.fakes.gemini_server import FakeGemini  # noqa: E402
-from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
+from tests.fakes.gemini_server import FakeGemini
+from tests.fakes.replicate_server import FakeReplicate
 
 
 @pytest.fixture

@@ -3,22 +3,15 @@ built on the real SDKs pointed at them."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-# The fakes live in tests/fakes; make `tests.fakes` importable however pytest was started.
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from bulkgen_pipeline.providers.google_provider import GoogleProvider  # noqa: E402
-from bulkgen_pipeline.providers.replicate_provider import ReplicateProvider  # noqa: E402
-from tests.fakes.clock import FakeClock  # noqa: E402,F401  (the fixtures' clock)
-from tests.fakes.gemini_server import FakeGemini  # noqa: E402
-from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
+from bulkgen_pipeline.providers.google_provider import GoogleProvider
+from bulkgen_pipeline.providers.replicate_provider import ReplicateProvider
+from tests.fakes.clock import FakeClock  # noqa: F401  (the fixtures' clock)
+from tests.fakes.gemini_server import FakeGemini
+from tests.fakes.replicate_server import FakeReplicate
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ against the fake server (tests/fakes), with backoff delays shrunk through settin
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,9 +19,7 @@ from bulkgen_pipeline.providers.settings import ProviderSettings
 from bulkgen_pipeline.runs.generation import generate_images
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext
 from bulkgen_pipeline.storage.local import LocalObjectStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
+from tests.fakes.replicate_server import FakeReplicate
 
 RATIOS = ["1:1", "16:9", "4:5", "3:2", "9:16"]
 
