@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.celery_baseline import run_celery_baseline  # noqa: E402
+from benchmarks.postgres import fresh_database_url  # noqa: E402
 from benchmarks.proc_stats import cpu_of_command, cpu_seconds, peak_rss_mb, process_tree  # noqa: E402
 from tests.burst import create_merchants, credits_of, percentile, run_burst  # noqa: E402
 from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
@@ -59,7 +60,7 @@ def run_burst_benchmarks(sizes: tuple[int, ...] = SIZES) -> dict[str, list[dict[
             size: run_celery_baseline(size, IMAGES, replicate.base_url, api_token=replicate.token)
             for size in sizes
         }
-        database_url = _fresh_database()
+        database_url = fresh_database_url()
         with production_shape(Path(work), database_url, provider_env) as shape:
             idle = _idle(shape)
             bursts = []
@@ -101,7 +102,7 @@ def run_design_comparison(merchants: int = DESIGN_MERCHANTS) -> list[dict[str, o
             folder = Path(work) / str(len(rows))
             folder.mkdir()
             with production_shape(
-                folder, _fresh_database(), provider_env, dagster_yaml=yaml
+                folder, fresh_database_url(), provider_env, dagster_yaml=yaml
             ) as shape:
                 run_burst(shape, create_merchants(shape, 1), images=IMAGES)  # warm
                 replicate.max_in_flight_seen = 0
@@ -121,20 +122,6 @@ def _before_yaml() -> str:
     )
     rest = yaml.split("# Runs wait in a queue", 1)[1]
     return before + "\n# Runs wait in a queue" + rest
-
-
-def _fresh_database() -> str:
-    import secrets
-
-    import psycopg2
-
-    name = f"bulkgen_bench_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
 def _idle(shape: Shape) -> dict[str, object]:

@@ -11,7 +11,6 @@ a whole warm 5-image bulk run in one process (Dagster and bulkgen's own work), f
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ if str(ROOT) not in sys.path:
 
 import dagster as dg  # noqa: E402
 
+from benchmarks.postgres import fresh_database  # noqa: E402
 from benchmarks.proc_stats import cpu_of_command  # noqa: E402
 
 JOBS = 40
@@ -32,18 +32,6 @@ CHECKS = {
     "generated_images": ["sizes"],
     "bulk_zip": ["zip"],
 }
-
-
-def _fresh_database() -> str:
-    import psycopg2
-
-    name = f"bulkgen_grouping_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return name
 
 
 def _definitions():
@@ -87,7 +75,7 @@ def run_grouping_benchmark(jobs: int = JOBS) -> list[dict[str, object]]:
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
-    database = _fresh_database()
+    database = fresh_database("bulkgen_grouping")
     with tempfile.TemporaryDirectory() as home:
         os.environ.update(
             DAGSTER_HOME=home,

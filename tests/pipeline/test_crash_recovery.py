@@ -106,14 +106,7 @@ def test_a_killed_run_is_resumed_by_the_lease_watch_making_only_missing_images(t
             BULK_ASSETS, partition_key=run_id, instance=instance, resources=resources
         ).success
 
-    with database.session(readonly=True) as session:
-        job = db.get_job(session, run_id)
-        user = db.get_user(session, user_id)
-        assert db.credit_invariant_violations(session) == []
-    assert (job.status, job.completed_images, job.credits_consumed) == ("completed", 6, 6)
-    assert (user.credits_balance, user.credits_reserved) == (4, 0)
-    # The images made before the kill were kept, not made again.
-    assert {key: (storage / key).stat().st_mtime_ns for key in made_before} == stamps
+    _assert_completed_once(database, run_id, user_id, storage, stamps)
 
 
 def test_bulkgen_resume_takes_a_killed_run_over_at_once(tmp_path):
@@ -183,10 +176,16 @@ def test_a_run_whose_worker_died_is_resumed_at_once_by_the_failure_sensor(tmp_pa
             BULK_ASSETS, partition_key=run_id, instance=instance, resources=resources
         ).success
 
+    _assert_completed_once(database, run_id, user_id, storage, stamps)
+
+
+def _assert_completed_once(database, run_id: str, user_id: str, storage: Path, stamps) -> None:
+    """The resumed 6-image job completed, each image charged once (4 of 10 credits left), and
+    the images made before the kill were kept, not made again (`stamps`: their mtimes)."""
     with database.session(readonly=True) as session:
         job = db.get_job(session, run_id)
         user = db.get_user(session, user_id)
         assert db.credit_invariant_violations(session) == []
     assert (job.status, job.completed_images, job.credits_consumed) == ("completed", 6, 6)
     assert (user.credits_balance, user.credits_reserved) == (4, 0)
-    assert {key: (storage / key).stat().st_mtime_ns for key in made_before} == stamps
+    assert {key: (storage / key).stat().st_mtime_ns for key in stamps} == stamps

@@ -15,21 +15,30 @@ from bulkgen_pipeline.readmodel.schema import head_revisions
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture
+def production_instance_home(tmp_path, postgres_url, monkeypatch):
+    """A DAGSTER_HOME holding deploy/dagster.yaml, its environment pointing at the test
+    PostgreSQL; returns that database's URL."""
+    url = make_url(postgres_url)
+    for name, value in {
+        "DAGSTER_PG_HOST": url.host,
+        "DAGSTER_PG_USER": url.username,
+        "DAGSTER_PG_PASSWORD": url.password or "",
+        "DAGSTER_PG_DB": url.database,
+        "DAGSTER_HOME": str(tmp_path),
+        "BULKGEN_BROKER_URL": "redis://127.0.0.1:6379/13",
+    }.items():
+        monkeypatch.setenv(name, value)
+    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    return url
+
+
 @pytest.mark.postgres
 def test_production_instance_shares_one_postgres_database_with_the_app(
-    tmp_path, postgres_url, monkeypatch
+    production_instance_home, postgres_url
 ):
     app = Database(postgres_url)
     app.upgrade()
-    url = make_url(postgres_url)
-    monkeypatch.setenv("DAGSTER_PG_HOST", url.host)
-    monkeypatch.setenv("DAGSTER_PG_USER", url.username)
-    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
-    monkeypatch.setenv("DAGSTER_PG_DB", url.database)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    monkeypatch.setenv("BULKGEN_BROKER_URL", "redis://127.0.0.1:6379/13")
-    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
-
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         concurrency = instance.get_concurrency_config()
@@ -50,23 +59,13 @@ def test_production_instance_shares_one_postgres_database_with_the_app(
 
 @pytest.mark.postgres
 def test_production_storage_reuses_its_connections_instead_of_one_per_operation(
-    tmp_path, postgres_url, monkeypatch
+    production_instance_home,
 ):
     """dagster-postgres alone opens a PostgreSQL session per storage operation (224 per 5-image
     run, measured); the pooled storage of deploy/dagster.yaml keeps reusing a few."""
     import psycopg2
 
-    url = make_url(postgres_url)
-    for name, value in {
-        "DAGSTER_PG_HOST": url.host,
-        "DAGSTER_PG_USER": url.username,
-        "DAGSTER_PG_PASSWORD": url.password or "",
-        "DAGSTER_PG_DB": url.database,
-        "DAGSTER_HOME": str(tmp_path),
-        "BULKGEN_BROKER_URL": "redis://127.0.0.1:6379/13",
-    }.items():
-        monkeypatch.setenv(name, value)
-    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    url = production_instance_home
 
     def sessions_so_far() -> int:
         connection = psycopg2.connect(host=url.host, user=url.username, dbname=url.database)
@@ -92,24 +91,11 @@ def test_production_storage_reuses_its_connections_instead_of_one_per_operation(
 
 
 @pytest.mark.postgres
-def test_production_storage_asks_once_whether_a_partition_exists(
-    tmp_path, postgres_url, monkeypatch
-):
+def test_production_storage_asks_once_whether_a_partition_exists(production_instance_home):
     """Dagster asks ~20 times per run whether the run's partition exists; once it does, the
     pooled storage answers from memory. A partition that does not exist is asked every time."""
     from sqlalchemy import event
 
-    url = make_url(postgres_url)
-    for name, value in {
-        "DAGSTER_PG_HOST": url.host,
-        "DAGSTER_PG_USER": url.username,
-        "DAGSTER_PG_PASSWORD": url.password or "",
-        "DAGSTER_PG_DB": url.database,
-        "DAGSTER_HOME": str(tmp_path),
-        "BULKGEN_BROKER_URL": "redis://127.0.0.1:6379/13",
-    }.items():
-        monkeypatch.setenv(name, value)
-    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
     with dg.DagsterInstance.get() as instance:
         asked: list[str] = []
         engine = instance.event_log_storage._engine  # noqa: SLF001 (counting its queries)
@@ -131,7 +117,7 @@ def test_production_storage_asks_once_whether_a_partition_exists(
 
 @pytest.mark.postgres
 def test_a_slot_whose_kept_connection_was_dropped_starts_its_next_run_on_a_new_one(
-    tmp_path, postgres_url, monkeypatch
+    production_instance_home,
 ):
     """Worker slots keep their connection between runs (no pre-ping per operation): when
     PostgreSQL dropped it meanwhile, the check at the start of the run replaces it, instead of
@@ -141,17 +127,7 @@ def test_a_slot_whose_kept_connection_was_dropped_starts_its_next_run_on_a_new_o
 
     from bulkgen_pipeline.workers.pg_storage import check_connections
 
-    url = make_url(postgres_url)
-    for name, value in {
-        "DAGSTER_PG_HOST": url.host,
-        "DAGSTER_PG_USER": url.username,
-        "DAGSTER_PG_PASSWORD": url.password or "",
-        "DAGSTER_PG_DB": url.database,
-        "DAGSTER_HOME": str(tmp_path),
-        "BULKGEN_BROKER_URL": "redis://127.0.0.1:6379/13",
-    }.items():
-        monkeypatch.setenv(name, value)
-    shutil.copy(REPO / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    url = production_instance_home
     with dg.DagsterInstance.get() as instance:
         with instance.run_storage._engine.connect() as kept:  # noqa: SLF001 (the pool's one)
             backend = kept.execute(text("SELECT pg_backend_pid()")).scalar()
