@@ -5,9 +5,16 @@ from __future__ import annotations
 from ..db.engine import Database
 from ..db.health import ping
 from ..storage.base import ObjectStore
-from ..storage.retrying import check_writable
 
 OK = "ok"
+PROBE_KEY = "healthz/write-probe"
+
+
+def check_writable(store: ObjectStore) -> None:
+    """Raises the store's error unless an object can be written and removed: a store that
+    lists and reads but refuses writes fails every run."""
+    store.put_bytes(PROBE_KEY, b"ok", "text/plain")
+    store.delete(PROBE_KEY)
 
 
 def service_health(database: Database, store: ObjectStore) -> dict[str, str]:

@@ -23,14 +23,6 @@ T = TypeVar("T")
 DEFAULT_WRITE_RETRY_S = 60.0
 FIRST_PAUSE_S = 0.25
 LONGEST_PAUSE_S = 5.0
-PROBE_KEY = "healthz/write-probe"
-
-
-def check_writable(store: ObjectStore) -> None:
-    """Raises the store's error unless an object can be written and removed (for health checks:
-    a store that lists and reads but refuses writes fails every run)."""
-    store.put_bytes(PROBE_KEY, b"ok", "text/plain")
-    store.delete(PROBE_KEY)
 
 
 class RetryingStore:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bulkgen_pipeline.runs.health import check_writable
 from bulkgen_pipeline.storage import InvalidKey, LocalObjectStore, ObjectNotFound
-from bulkgen_pipeline.storage.retrying import LONGEST_PAUSE_S, RetryingStore, check_writable
+from bulkgen_pipeline.storage.retrying import LONGEST_PAUSE_S, RetryingStore
 
 
 class Clock:
