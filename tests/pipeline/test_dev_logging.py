@@ -8,11 +8,9 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import dagster as dg
@@ -30,37 +28,14 @@ from bulkgen_pipeline.jobs.in_process import (
 )
 from bulkgen_pipeline.runs.queueing import queue_prompt_batch
 from bulkgen_pipeline.sensors.leases import LEASE_WATCH_SECONDS
+from tests.dev_process import http_status, wait_while_running
+from tests.production_shape import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Every sensor ticks at least once in this long (the lease watch is the slowest, 30 s), and the
 # queue sensor, every 5 s, several times.
 IDLE_SECONDS = LEASE_WATCH_SECONDS + 5
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _wait(probe, what: str, timeout: float, dev: subprocess.Popen):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert dev.poll() is None, f"bulkgen dev exited with {dev.returncode} waiting for {what}"
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.mark.slow
@@ -74,7 +49,7 @@ def test_an_idle_dev_server_is_quiet_and_says_when_a_job_runs_and_ends(tmp_path)
     with database.session() as session:
         user = db.create_user(session, "Ops", 10)
 
-    api_port, dagster_port = _free_port(), _free_port()
+    api_port, dagster_port = free_port(), free_port()
     log_path = tmp_path / "dev.log"
     with log_path.open("wb") as log:
         dev = subprocess.Popen(
@@ -85,7 +60,9 @@ def test_an_idle_dev_server_is_quiet_and_says_when_a_job_runs_and_ends(tmp_path)
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait(lambda: _answers(f"http://127.0.0.1:{api_port}/healthz"), "the API", 120, dev)
+        wait_while_running(
+            lambda: http_status(f"http://127.0.0.1:{api_port}/healthz") == 200, "the API", 120, dev
+        )
         time.sleep(IDLE_SECONDS)
         batch = json.loads((EXAMPLES / "prompt_batch.json").read_text())
         job_id = queue_prompt_batch(database, user_id=user.user_id, batch=batch)
@@ -94,13 +71,15 @@ def test_an_idle_dev_server_is_quiet_and_says_when_a_job_runs_and_ends(tmp_path)
             with database.session(readonly=True) as session:
                 return JobStatus(db.get_job(session, job_id).status).is_final
 
-        _wait(settled, "the job to be launched and settled", 240, dev)
+        wait_while_running(settled, "the job to be launched and settled", 240, dev)
         # The refresh the settlement sets off: a run with no log level of its own.
         with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
             refreshed = dg.RunsFilter(
                 job_name=ANALYTICS_JOB_NAME, statuses=[dg.DagsterRunStatus.SUCCESS]
             )
-            _wait(lambda: instance.get_runs(refreshed), "the analytics refresh", 120, dev)
+            wait_while_running(
+                lambda: instance.get_runs(refreshed), "the analytics refresh", 120, dev
+            )
     finally:
         dev.send_signal(signal.SIGTERM)
         try:

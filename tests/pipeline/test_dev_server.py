@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,17 +17,13 @@ from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
 from bulkgen_pipeline.domain.statuses import JobStatus
 from bulkgen_pipeline.runs.queueing import create_preset
+from tests.dev_process import http_status, wait_while_running
+from tests.production_shape import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROC = Path("/proc")
 
 pytestmark = pytest.mark.skipif(not PROC.is_dir(), reason="reads the process table from /proc")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _processes() -> dict[int, tuple[int, int, str]]:
@@ -62,25 +56,6 @@ def _alive(pids: set[int], groups: set[int]) -> set[int]:
         for pid, (_, group, state) in _processes().items()
         if (pid in pids or group in groups) and state != "Z"
     }
-
-
-def _get(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return reply.status
-    except OSError:
-        return None
-
-
-def _wait(probe, what: str, timeout: float, dev: subprocess.Popen):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert dev.poll() is None, f"bulkgen dev exited with {dev.returncode} waiting for {what}"
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _cmdline(pid: int) -> str:
@@ -117,7 +92,7 @@ def test_dev_server_runs_jobs_queued_through_the_api_resumes_a_killed_one_and_st
         database, user.user_id, json.loads((EXAMPLES / "professional_bags.json").read_text())
     )
 
-    api_port, dagster_port = _free_port(), _free_port()
+    api_port, dagster_port = free_port(), free_port()
     api, ui = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{dagster_port}"
     log = (tmp_path / "dev.log").open("wb")
     dev = subprocess.Popen(
@@ -129,7 +104,7 @@ def test_dev_server_runs_jobs_queued_through_the_api_resumes_a_killed_one_and_st
     )
     started: set[int] = set()
     try:
-        _wait(lambda: _get(f"{api}/healthz") == 200, "the API", 120, dev)
+        wait_while_running(lambda: http_status(f"{api}/healthz") == 200, "the API", 120, dev)
 
         def start(count: int) -> str:
             request = urllib.request.Request(
@@ -153,7 +128,7 @@ def test_dev_server_runs_jobs_queued_through_the_api_resumes_a_killed_one_and_st
             return status if JobStatus(status["status"]).is_final else None
 
         job_id = start(2)
-        status = _wait(
+        status = wait_while_running(
             lambda: finished(job_id), "the sensor to launch the run and the run to end", 240, dev
         )
         assert (status["status"], status["completed_images"], status["credits_consumed"]) == (
@@ -161,18 +136,20 @@ def test_dev_server_runs_jobs_queued_through_the_api_resumes_a_killed_one_and_st
             2,
             2,
         )
-        assert _get(f"{ui}/server_info") == 200
+        assert http_status(f"{ui}/server_info") == 200
 
         # kill -9 of the run worker the daemon launched, after 4 of 40 images: the job is
         # resumed (with the default lease), only the missing images are made, all charged once.
         idle_workers = _run_workers(dev)
         killed_job = start(40)
-        _wait(lambda: status_of(killed_job)["completed_images"] >= 4, "4 images", 240, dev)
+        wait_while_running(
+            lambda: status_of(killed_job)["completed_images"] >= 4, "4 images", 240, dev
+        )
         [worker] = _run_workers(dev) - idle_workers
         os.kill(worker, signal.SIGKILL)
         made_before = status_of(killed_job)["completed_images"]
         assert made_before < 40
-        status = _wait(lambda: finished(killed_job), "the killed job to end", 300, dev)
+        status = wait_while_running(lambda: finished(killed_job), "the killed job to end", 300, dev)
         assert (status["status"], status["completed_images"], status["credits_consumed"]) == (
             "completed",
             40,
