@@ -24,7 +24,8 @@ def run_pipeline_benchmark(count: int = 50) -> dict:
     from bulkgen_pipeline.resources.database import DatabaseResource
     from bulkgen_pipeline.resources.images import ImageGenerationResource
     from bulkgen_pipeline.resources.object_store import ObjectStoreResource
-    from bulkgen_pipeline.runs.queueing import create_preset, queue_preset_run
+    from bulkgen_pipeline.runs.presets import create_preset
+    from bulkgen_pipeline.runs.queueing import queue_preset_run
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

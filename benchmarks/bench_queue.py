@@ -77,7 +77,7 @@ class _DevServer:
 
         from bulkgen_pipeline import db
         from bulkgen_pipeline.config import Settings
-        from bulkgen_pipeline.runs.queueing import create_preset
+        from bulkgen_pipeline.runs.presets import create_preset
 
         self.db = db
         settings = Settings.from_env({"BULKGEN_HOME": str(home)})

@@ -89,7 +89,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def create_merchants(shape: Shape, count: int, *, credits: int = 100) -> list[Merchant]:
     from bulkgen_pipeline import db
-    from bulkgen_pipeline.runs.queueing import create_preset
+    from bulkgen_pipeline.runs.presets import create_preset
 
     database = db.Database(shape.database_url)
     preset = json.loads(EXAMPLE_PRESET.read_text())

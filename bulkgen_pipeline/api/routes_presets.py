@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Response
 
 from .. import db
 from ..runs import presets
-from ..runs.queueing import create_preset
+from ..runs.presets import create_preset
 from .deps import ServicesDep, UserDep
 from .errors import responses
 from .models import PresetBody, PresetOut

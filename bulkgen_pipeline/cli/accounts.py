@@ -148,7 +148,8 @@ def presets_create(user_id: str, path: str) -> None:
     """Validate a preset JSON file (canonical or flattened) and store it."""
     # Imported here: validation loads the category schema and pydantic models, which quick
     # commands like `bulkgen users list` should not pay for.
-    from ..runs.queueing import NotFound, create_preset
+    from ..runs.presets import create_preset
+    from ..runs.queueing import NotFound
 
     try:
         preset_id = create_preset(database(Settings.from_env()), user_id, read_json(path))

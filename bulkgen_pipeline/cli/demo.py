@@ -21,7 +21,8 @@ def main() -> int:
     from .. import db
     from ..analytics.publish import REPORT_KEY
     from ..config import Settings
-    from ..runs.queueing import create_preset, queue_preset_run
+    from ..runs.presets import create_preset
+    from ..runs.queueing import queue_preset_run
     from ..storage import open_object_store
     from . import run_now, summary_of
     from .analytics import refresh_in_process

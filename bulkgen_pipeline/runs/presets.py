@@ -18,6 +18,21 @@ def _owned(session: Any, user_id: str, preset_id: str) -> db.PresetView:
     return preset
 
 
+def create_preset(
+    database: db.Database, user_id: str, data: Any, schema: CategorySchema | None = None
+) -> str:
+    """Validate and store a preset; returns its id."""
+    request = preset_request(data, schema=schema)
+    preset = request.preset
+    assert preset is not None
+    with database.session() as session:
+        if db.get_user(session, user_id) is None:
+            raise NotFound(f"user '{user_id}' does not exist")
+        return db.save_preset(
+            session, user_id, preset.name, preset.category, preset.canonical()["config"]
+        )
+
+
 def get_preset(database: db.Database, user_id: str, preset_id: str) -> db.PresetView:
     with database.session(readonly=True) as session:
         return _owned(session, user_id, preset_id)

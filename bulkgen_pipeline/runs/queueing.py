@@ -74,21 +74,6 @@ class Idempotency:
         return Idempotency(key, hashlib.sha256(body.encode()).hexdigest())
 
 
-def create_preset(
-    database: db.Database, user_id: str, data: Any, schema: CategorySchema | None = None
-) -> str:
-    """Validate and store a preset; returns its id."""
-    request = preset_request(data, schema=schema)
-    preset = request.preset
-    assert preset is not None
-    with database.session() as session:
-        if db.get_user(session, user_id) is None:
-            raise NotFound(f"user '{user_id}' does not exist")
-        return db.save_preset(
-            session, user_id, preset.name, preset.category, preset.canonical()["config"]
-        )
-
-
 def start_run(
     database: db.Database,
     *,

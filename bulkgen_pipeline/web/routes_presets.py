@@ -13,7 +13,8 @@ from ..domain.errors import InvalidInput
 from ..domain.presets import is_random
 from ..domain.schema import load_category_schema
 from ..runs import presets
-from ..runs.queueing import NotFound, create_preset, start_run
+from ..runs.presets import create_preset
+from ..runs.queueing import NotFound, start_run
 from .pages import MerchantDep, Visitor, canonical_id, checked_form, not_found, redirect, render
 from .preset_form import (
     CHANGE_CATEGORY,

@@ -142,7 +142,7 @@ def test_presets_are_validated_strictly_before_storage(db):
     from pathlib import Path
 
     from bulkgen_pipeline.domain.errors import PresetValidationError
-    from bulkgen_pipeline.runs.queueing import create_preset
+    from bulkgen_pipeline.runs.presets import create_preset
 
     with db.session() as s:
         user = dbm.create_user(s, "alice", 10)

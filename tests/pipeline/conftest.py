@@ -22,7 +22,8 @@ from bulkgen_pipeline.providers.router import ImageRouter
 from bulkgen_pipeline.resources.database import DatabaseResource
 from bulkgen_pipeline.resources.images import ImageGenerationResource
 from bulkgen_pipeline.resources.object_store import ObjectStoreResource
-from bulkgen_pipeline.runs.queueing import create_preset, queue_preset_run
+from bulkgen_pipeline.runs.presets import create_preset
+from bulkgen_pipeline.runs.queueing import queue_preset_run
 from bulkgen_pipeline.storage import open_object_store
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -21,7 +21,7 @@ from bulkgen_pipeline.resources.database import DatabaseResource
 from bulkgen_pipeline.resources.images import ImageGenerationResource
 from bulkgen_pipeline.resources.object_store import ObjectStoreResource
 from bulkgen_pipeline.runs.leases import recover_stranded
-from bulkgen_pipeline.runs.queueing import create_preset
+from bulkgen_pipeline.runs.presets import create_preset
 from bulkgen_pipeline.sensors.failures import PARTITION_TAG, bulk_run_failures
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 

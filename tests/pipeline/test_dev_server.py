@@ -16,7 +16,7 @@ import pytest
 from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
 from bulkgen_pipeline.domain.statuses import JobStatus
-from bulkgen_pipeline.runs.queueing import create_preset
+from bulkgen_pipeline.runs.presets import create_preset
 from tests.dev_process import http_status, wait_while_running
 from tests.production_shape import free_port
 

@@ -35,7 +35,8 @@ from bulkgen_pipeline.definitions import build_definitions, build_resources
 from bulkgen_pipeline.jobs.in_process import execute_bulk_run, prepare_dagster_home
 from bulkgen_pipeline.jobs.location import CODE_LOCATION_NAME
 from bulkgen_pipeline.resources.database import DatabaseResource
-from bulkgen_pipeline.runs.queueing import create_preset, queue_preset_run
+from bulkgen_pipeline.runs.presets import create_preset
+from bulkgen_pipeline.runs.queueing import queue_preset_run
 from bulkgen_pipeline.sensors.failures import PARTITION_TAG, RUN_KEY_TAG, bulk_run_cancellations
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from bulkgen_pipeline import db
-from bulkgen_pipeline.runs.queueing import create_preset
+from bulkgen_pipeline.runs.presets import create_preset
 
 from .conftest import sign_in
 from .test_console_browser import browser_sign_in

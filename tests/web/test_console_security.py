@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 
 from bulkgen_pipeline import db
-from bulkgen_pipeline.runs.queueing import create_preset, start_run
+from bulkgen_pipeline.runs.presets import create_preset
+from bulkgen_pipeline.runs.queueing import start_run
 from bulkgen_pipeline.web.sessions import COOKIE_NAME
 
 from .conftest import CSRF, sign_in

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from bulkgen_pipeline import db as dbm
-from bulkgen_pipeline.runs.queueing import Webhook, create_preset, start_run
+from bulkgen_pipeline.runs.presets import create_preset
+from bulkgen_pipeline.runs.queueing import Webhook, start_run
 from bulkgen_pipeline.webhooks.signing import WebhookVerificationError, verify
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
