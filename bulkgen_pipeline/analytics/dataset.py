@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from ..domain.layout import ANALYTICS_PREFIX, is_analytics_key
 from ..storage.base import ObjectNotFound, ObjectStore
 from ..storage.local import LocalObjectStore
 from ..storage.s3 import S3ObjectStore
@@ -45,8 +46,6 @@ from .facts import (
     run_id_of_facts_key,
 )
 
-ANALYTICS_PREFIX = "prompt_history/"
-ANALYTICS_NAME = "analytics.json"
 SNAPSHOT_KEY = "analytics/generation_facts.parquet"
 _VERSIONS_METADATA = b"bulkgen.run_file_versions"
 # Run files read per pyarrow call: large enough to be fast, small enough for a moving progress bar.
@@ -82,11 +81,7 @@ def update_run(store: ObjectStore, analytics_key: str) -> RunFactsWritten:
 
 def analytics_keys(store: ObjectStore) -> list[str]:
     """Every run's analytics.json: prompt_history/{preset_id}/{run_id}/analytics.json."""
-    return [
-        key
-        for key in store.list_keys(ANALYTICS_PREFIX)
-        if key.endswith(f"/{ANALYTICS_NAME}") and key.count("/") == 3
-    ]
+    return [key for key in store.list_keys(ANALYTICS_PREFIX) if is_analytics_key(key)]
 
 
 def run_file_versions(store: ObjectStore) -> dict[str, str | None]:

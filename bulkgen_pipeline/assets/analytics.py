@@ -62,7 +62,7 @@ def analytics_key(database: db.Database, run_id: str) -> str | None:
         job = db.get_job(session, run_id)
     if job is None:
         return None
-    return RunLayout(job.user_id, job.category, run_id, job.preset_id).analytics_key
+    return RunLayout.of(job).analytics_key
 
 
 @dg.asset(

@@ -33,9 +33,7 @@ def load_run(database: db.Database, run_id: str) -> LoadedRun:
     if job is None:
         raise dg.Failure(description=f"No bulk job with run id '{run_id}'")
     body = job.preset_snapshot["body"]
-    layout = RunLayout(
-        user_id=job.user_id, category=job.category, run_id=run_id, preset_id=job.preset_id
-    )
+    layout = RunLayout.of(job)
     return LoadedRun(
         job, RunContext(layout, body.get("name", "Prompt batch"), body.get("config", body))
     )

@@ -141,7 +141,7 @@ def summary_of(status: dict[str, Any], settings: Settings) -> dict[str, Any]:
     from ..storage import open_object_store
 
     store = open_object_store(settings.storage_url)
-    layout = RunLayout(status["user_id"], status["category"], status["job_id"], status["preset_id"])
+    layout = RunLayout.of_summary(status)
     zip_key, analytics_key = layout.zip_key, layout.analytics_key
     return {
         "job_id": status["job_id"],

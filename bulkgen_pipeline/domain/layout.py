@@ -7,9 +7,28 @@ the assets, analytics and the console all read it (db/ may import domain/, never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from .kinds import PROMPT_BATCH
+
+# Every run's analytics.json: prompt_history/{preset_id or prompt_batch}/{run_id}/analytics.json
+ANALYTICS_PREFIX = "prompt_history/"
+ANALYTICS_NAME = "analytics.json"
+
+
+class RunOwner(Protocol):
+    """What a layout is made from: a job view (readmodel.JobView) or anything shaped so."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def preset_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -18,6 +37,16 @@ class RunLayout:
     category: str
     run_id: str
     preset_id: str | None
+
+    @classmethod
+    def of(cls, job: RunOwner) -> RunLayout:
+        """The layout of a job's run (a job view, or anything with the same four fields)."""
+        return cls(job.user_id, job.category, job.run_id, job.preset_id)
+
+    @classmethod
+    def of_summary(cls, summary: Mapping[str, Any]) -> RunLayout:
+        """The layout from a job's JSON summary (readmodel.job_summary: the run id is `job_id`)."""
+        return cls(summary["user_id"], summary["category"], summary["job_id"], summary["preset_id"])
 
     @property
     def folder(self) -> str:
@@ -48,7 +77,16 @@ class RunLayout:
 
     @property
     def analytics_key(self) -> str:
-        return f"prompt_history/{self.preset_id or PROMPT_BATCH}/{self.run_id}/analytics.json"
+        return f"{ANALYTICS_PREFIX}{self.preset_id or PROMPT_BATCH}/{self.run_id}/{ANALYTICS_NAME}"
+
+
+def is_analytics_key(key: str) -> bool:
+    """Whether `key` is a run's analytics.json (as RunLayout.analytics_key names it)."""
+    return (
+        key.startswith(ANALYTICS_PREFIX)
+        and key.endswith(f"/{ANALYTICS_NAME}")
+        and key.count("/") == 3
+    )
 
 
 def image_filename(generation: int) -> str:

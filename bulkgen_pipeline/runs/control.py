@@ -69,7 +69,7 @@ def delete_run(
         if JobStatus(job.status) not in FINAL_JOB_STATUSES:
             raise JobConflict(f"the job is {job.status}; cancel it or wait until it ends")
         db.mark_job_deleted(session, run_id)
-    layout = RunLayout(job.user_id, job.category, job.run_id, job.preset_id)
+    layout = RunLayout.of(job)
     keys = store.list_keys(layout.folder + "/")
     if store.exists(layout.analytics_key):
         keys.append(layout.analytics_key)

@@ -28,7 +28,7 @@ class ZipDownload:
 
 
 def zip_download(store: ObjectStore, job: db.JobView) -> ZipDownload:
-    layout = RunLayout(job.user_id, job.category, job.run_id, job.preset_id)
+    layout = RunLayout.of(job)
     if job.zip_key is None or job.deleted_at is not None or not store.exists(layout.zip_key):
         raise NotFound(f"job '{job.run_id}' has no ZIP to download")
     filename = layout.zip_key.rsplit("/", 1)[-1]

@@ -12,6 +12,7 @@ from PIL import Image
 
 from .. import db
 from ..api.routes_runs import events_url, status_url
+from ..domain.layout import RunLayout
 from ..domain.statuses import IllegalTransition
 from ..runs import control
 from ..runs.queueing import NotFound
@@ -27,7 +28,7 @@ from .pages import (
     render,
     security_headers,
 )
-from .run_view import can_cancel, can_retry, eta_text, layout_of, resolved_generations, tiles
+from .run_view import can_cancel, can_retry, eta_text, resolved_generations, tiles
 from .starting import REFUSALS, refusal_message
 
 router = APIRouter(include_in_schema=False)
@@ -127,7 +128,7 @@ def image(
         wanted = canonical_id(run_id)
         with who.services.database.session(readonly=True) as session:
             job = control.owned_job(session, who.signed_in_user.id, wanted)
-        data = who.services.store.get_bytes(layout_of(job).image_key(generation))
+        data = who.services.store.get_bytes(RunLayout.of(job).image_key(generation))
     except (NotFound, ObjectNotFound):
         return not_found(request, who)
     if size == "thumb":

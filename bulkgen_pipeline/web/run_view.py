@@ -30,14 +30,10 @@ class Tile:
     fixed: dict[str, Any]
 
 
-def layout_of(job: db.JobView) -> RunLayout:
-    return RunLayout(job.user_id, job.category, job.run_id, job.preset_id)
-
-
 def resolved_generations(store: ObjectStore, job: db.JobView) -> dict[int, dict[str, Any]]:
     """The run's resolved generations by index (empty until the run has resolved them)."""
     try:
-        document = json.loads(store.get_bytes(layout_of(job).resolved_prompts_key))
+        document = json.loads(store.get_bytes(RunLayout.of(job).resolved_prompts_key))
     except ObjectNotFound:
         return {}
     return {g["generation"]: g for g in document.get("generations", [])}
