@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Body, Response
 
 from .. import db
-from ..runs import presets
+from ..runs import listing, presets
 from ..runs.presets import create_preset
 from .deps import ServicesDep, UserDep
 from .errors import responses
@@ -53,7 +53,7 @@ def create(user: UserDep, services: ServicesDep, body: PresetBody = PRESET_BODY)
 
 @router.get("/api/presets", response_model=list[PresetOut], responses=responses())
 def list_all(user: UserDep, services: ServicesDep) -> list[PresetOut]:
-    return [preset_out(p) for p in presets.list_presets(services.database, user.id)]
+    return [preset_out(p) for p in listing.user_presets(services.database, user.id)]
 
 
 @router.get("/api/presets/{preset_id}", response_model=PresetOut, responses=responses(404))

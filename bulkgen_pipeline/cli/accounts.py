@@ -118,22 +118,21 @@ def _whole_number(text: str) -> int:
 @users.command("list")
 def users_list() -> None:
     """Every user with its credits (balance, reserved, available)."""
-    from ..db.users import list_users
+    from ..runs.listing import users as all_users
 
-    with database(Settings.from_env()).session(readonly=True) as session:
-        emit(
-            [
-                {
-                    "user_id": user.id,
-                    "name": user.name,
-                    "credits_balance": user.credits_balance,
-                    "credits_reserved": user.credits_reserved,
-                    "credits_available": user.credits_available,
-                    "created_at": user.created_at.isoformat(),
-                }
-                for user in list_users(session)
-            ]
-        )
+    emit(
+        [
+            {
+                "user_id": user.id,
+                "name": user.name,
+                "credits_balance": user.credits_balance,
+                "credits_reserved": user.credits_reserved,
+                "credits_available": user.credits_available,
+                "created_at": user.created_at.isoformat(),
+            }
+            for user in all_users(database(Settings.from_env()))
+        ]
+    )
 
 
 @main.group()
@@ -164,21 +163,23 @@ def presets_create(user_id: str, path: str) -> None:
 @click.option("--user", "user_id", required=True)
 def presets_list(user_id: str) -> None:
     """A user's presets, oldest first."""
-    from .. import db
+    from ..runs.errors import NotFound
+    from ..runs.listing import user_presets
 
-    with database(Settings.from_env()).session(readonly=True) as session:
-        if db.get_user(session, user_id) is None:
-            fail(f"user '{user_id}' does not exist")
-        emit(
-            [
-                {
-                    "preset_id": preset.id,
-                    "name": preset.name,
-                    "category": preset.category,
-                    "generation_count": preset.config.get("generation_count"),
-                    "created_at": preset.created_at.isoformat(),
-                    "updated_at": preset.updated_at.isoformat(),
-                }
-                for preset in db.list_presets(session, user_id)
-            ]
-        )
+    try:
+        found = user_presets(database(Settings.from_env()), user_id)
+    except NotFound as exc:
+        fail(str(exc))
+    emit(
+        [
+            {
+                "preset_id": preset.id,
+                "name": preset.name,
+                "category": preset.category,
+                "generation_count": preset.config.get("generation_count"),
+                "created_at": preset.created_at.isoformat(),
+                "updated_at": preset.updated_at.isoformat(),
+            }
+            for preset in found
+        ]
+    )

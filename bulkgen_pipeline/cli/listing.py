@@ -20,11 +20,14 @@ def runs_group() -> None:
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 def runs_list(user_id: str | None, status: str | None, limit: int) -> None:
     """Runs newest first (deleted ones too), each as its summary."""
-    from ..readmodel import job_summary, read_jobs, user_exists
+    from ..readmodel import job_summary
+    from ..runs.errors import NotFound
+    from ..runs.listing import find_runs
     from ..runs.status import status_query
 
     with status_query(Settings.from_env().database_url) as query:
-        if user_id is not None and not user_exists(query, user_id):
-            fail(f"user '{user_id}' does not exist")
-        jobs = read_jobs(query, user_id=user_id, status=status, limit=limit, include_deleted=True)
+        try:
+            jobs = find_runs(query, user_id=user_id, status=status, limit=limit)
+        except NotFound as exc:
+            fail(str(exc))
     emit([job_summary(job) for job in jobs])

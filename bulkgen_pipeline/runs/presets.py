@@ -38,11 +38,6 @@ def get_preset(database: db.Database, user_id: str, preset_id: str) -> db.Preset
         return _owned(session, user_id, preset_id)
 
 
-def list_presets(database: db.Database, user_id: str) -> list[db.PresetView]:
-    with database.session(readonly=True) as session:
-        return db.list_presets(session, user_id)
-
-
 def replace_preset(
     database: db.Database,
     user_id: str,

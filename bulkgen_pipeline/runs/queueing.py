@@ -23,16 +23,13 @@ from ..domain.errors import FieldProblem, PresetValidationError
 from ..domain.requests import BulkRequest, batch_request, preset_request
 from ..domain.schema import CategorySchema
 from ..webhooks.policy import WebhookUrlRejected, check_webhook_url
+from .errors import NotFound
 from .preflight import check_can_execute
 
 if TYPE_CHECKING:
     from ..providers.router import ImageRouter
 
 ACTIVE_JOBS_RETRY_AFTER_S = 30
-
-
-class NotFound(LookupError):
-    """A user, preset or job that does not exist, or is not the caller's."""
 
 
 class TooManyActiveJobs(RuntimeError):

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .. import db
-from ..db.overview import last_runs_by_preset
 from ..domain.errors import InvalidInput
 from ..domain.presets import is_random
 from ..domain.schema import load_category_schema
-from ..runs import presets
+from ..runs import listing, presets
 from ..runs.presets import create_preset
 from ..runs.queueing import NotFound, start_run
 from .pages import MerchantDep, Visitor, canonical_id, checked_form, not_found, redirect, render
@@ -67,9 +66,7 @@ def _space(preset: db.PresetView, schema: Any) -> int | None:
 def list_page(request: Request, who: MerchantDep) -> Response:
     user = who.signed_in_user
     schema = load_category_schema()
-    with who.services.database.session(readonly=True) as session:
-        found = db.list_presets(session, user.id)
-        last = last_runs_by_preset(session, user.id, [p.id for p in found])
+    found, last = listing.presets_and_last_runs(who.services.database, user.id)
     rows = [
         {
             "id": p.id,
