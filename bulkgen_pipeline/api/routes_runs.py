@@ -285,7 +285,7 @@ def run_summary(job: db.JobView) -> RunSummaryOut:
         job_id=job.run_id,
         status=JobStatus(job.status),
         preset_id=job.preset_id,
-        preset_name=job.preset_snapshot.get("body", {}).get("name"),
+        preset_name=job.preset_name,
         category=job.category,
         total_images=job.total_images,
         completed_images=job.completed_images,

@@ -32,11 +32,8 @@ def load_run(database: db.Database, run_id: str) -> LoadedRun:
         job = db.get_job(session, run_id)
     if job is None:
         raise dg.Failure(description=f"No bulk job with run id '{run_id}'")
-    body = job.preset_snapshot["body"]
     layout = RunLayout.of(job)
-    return LoadedRun(
-        job, RunContext(layout, body.get("name", "Prompt batch"), body.get("config", body))
-    )
+    return LoadedRun(job, RunContext(layout, job.display_name, job.run_config))
 
 
 def load_specs(

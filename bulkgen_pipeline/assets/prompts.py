@@ -63,7 +63,7 @@ def resolved_prompts(
     prompts = [spec.prompt for spec in specs]
     duplicates = len(prompts) - len(set(prompts))
     grammar = {}
-    if loaded.job.preset_snapshot.get("kind") == PRESET:
+    if loaded.job.kind == PRESET:
         attributes = list(load_category_schema().attributes(layout.category))
         for spec in specs:
             problems = grammar_problems(spec.prompt, spec.config, attributes=attributes)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import PresetValidationError, problems_from_pydantic
+from .kinds import DEFAULT_BATCH_NAME
 from .presets import MAX_GENERATIONS, Dimensions
 from .resolution import ResolutionResult
 from .sampling import derive_seed
@@ -64,7 +65,7 @@ class Variations(BaseModel):
 class PromptBatch(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: Name = "Prompt batch"
+    name: Name = DEFAULT_BATCH_NAME
     prompts: list[PromptItem] | None = Field(default=None, min_length=1, max_length=MAX_GENERATIONS)
     variations: Variations | None = None
     shared_settings: SharedSettings = Field(default_factory=SharedSettings)

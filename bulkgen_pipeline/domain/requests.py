@@ -11,7 +11,7 @@ from typing import Any
 
 from .batches import BATCH_CATEGORY, PromptBatch, parse_prompt_batch, resolve_prompt_batch
 from .errors import FieldProblem, PresetValidationError
-from .kinds import PRESET, PROMPT_BATCH
+from .kinds import PRESET, PROMPT_BATCH, snapshot_kind
 from .presets import MAX_GENERATIONS, Preset, parse_preset
 from .resolution import ResolutionResult, resolve_preset
 from .schema import CategorySchema
@@ -86,7 +86,7 @@ def request_from_snapshot(snapshot: dict[str, Any]) -> BulkRequest:
     so removing an option from the schema later never breaks a run that is already queued.
     """
     body = snapshot["body"]
-    if snapshot.get("kind") == PROMPT_BATCH:
+    if snapshot_kind(snapshot) == PROMPT_BATCH:
         return batch_request(body)
     preset = Preset.model_validate(body)
     count = snapshot.get("generation_count") or preset.config.generation_count

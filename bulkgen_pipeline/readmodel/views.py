@@ -13,6 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bulkgen_pipeline.domain.kinds import (
+    DEFAULT_BATCH_NAME,
+    snapshot_config,
+    snapshot_kind,
+    snapshot_name,
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -72,6 +79,27 @@ class JobView:
     @property
     def job_id(self) -> str:
         return self.run_id
+
+    # The request as queued (preset_snapshot) is read through these, never indexed directly.
+    @property
+    def kind(self) -> str:
+        """domain.kinds.PRESET or PROMPT_BATCH."""
+        return snapshot_kind(self.preset_snapshot)
+
+    @property
+    def preset_name(self) -> str | None:
+        """The preset's or the batch's name, as queued."""
+        return snapshot_name(self.preset_snapshot)
+
+    @property
+    def display_name(self) -> str:
+        """The name to show a person (a nameless snapshot is shown as a prompt batch)."""
+        return self.preset_name or DEFAULT_BATCH_NAME
+
+    @property
+    def run_config(self) -> dict[str, Any]:
+        """What the run was asked for: a preset's config, or a batch's whole body."""
+        return snapshot_config(self.preset_snapshot)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> JobView:

@@ -80,8 +80,8 @@ def job_status(
     final = JobStatus(job.status).is_final
     return {
         **job_summary(job),
-        "kind": job.preset_snapshot.get("kind", "preset"),
-        "preset_name": job.preset_snapshot.get("body", {}).get("name"),
+        "kind": job.kind,
+        "preset_name": job.preset_name,
         "pass_number": job.pass_number,
         "retry_count": job.retry_count,
         "finished_at": iso(job.completed_at) if final else None,

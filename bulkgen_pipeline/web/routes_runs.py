@@ -52,7 +52,7 @@ def list_page(
     runs = [
         {
             "id": job.run_id,
-            "name": job.preset_snapshot.get("body", {}).get("name") or "Prompt batch",
+            "name": job.display_name,
             "category": job.category,
             "status": job.status,
             "total": job.total_images,
@@ -94,6 +94,7 @@ def run_page(request: Request, who: MerchantDep, run_id: str) -> Response:
         "run.html",
         nav="runs",
         run=status,
+        name=job.display_name,
         tiles=tiles(status, generations),
         eta=eta_text(status["eta_seconds"]),
         can_cancel=can_cancel(status["status"]),
