@@ -141,7 +141,7 @@ def execute_bulk_run(
 
     A terminate from the Dagster UI stops the execution (on the main thread; elsewhere it only
     stops new images, see TerminationWatch) and ends the job `cancelled`."""
-    instance.add_dynamic_partitions("bulk_runs", [run_id])
+    instance.add_dynamic_partitions(bulk_run_partitions.name, [run_id])
     with database.session() as session:
         job = db.get_job(session, run_id)
     if job is None:

@@ -9,8 +9,11 @@ import dagster as dg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bulkgen_pipeline.assets.partitions import bulk_run_partitions
 from bulkgen_pipeline.db import Database
 from bulkgen_pipeline.readmodel.schema import head_revisions
+
+PARTITIONS = bulk_run_partitions.name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,8 +52,8 @@ def test_production_instance_shares_one_postgres_database_with_the_app(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.run_launcher).__name__ == "CeleryRunLauncher"
         # The storage works: a dynamic partition round-trips through PostgreSQL.
-        instance.add_dynamic_partitions("bulk_runs", ["run-1"])
-        assert instance.get_dynamic_partitions("bulk_runs") == ["run-1"]
+        instance.add_dynamic_partitions(PARTITIONS, ["run-1"])
+        assert instance.get_dynamic_partitions(PARTITIONS) == ["run-1"]
     # Each kept its own migration history: the app is still at head, and upgrades again cleanly.
     assert {app.current_revision()} == head_revisions()
     app.upgrade()
@@ -82,7 +85,7 @@ def test_production_storage_reuses_its_connections_instead_of_one_per_operation(
         instance.get_runs(limit=1)  # the first use creates the pool's first connection
         before = sessions_so_far()
         for i in range(40):
-            instance.add_dynamic_partitions("bulk_runs", [f"run-{i}"])
+            instance.add_dynamic_partitions(PARTITIONS, [f"run-{i}"])
             instance.get_runs(limit=1)
             instance.all_instigator_state()
         opened = sessions_so_far() - before
@@ -106,12 +109,12 @@ def test_production_storage_asks_once_whether_a_partition_exists(production_inst
                 asked.append(statement) if "dynamic_partitions" in statement else None
             ),
         )
-        assert not instance.has_dynamic_partition("bulk_runs", "later")
-        assert not instance.has_dynamic_partition("bulk_runs", "later")
-        instance.add_dynamic_partitions("bulk_runs", ["later"])
+        assert not instance.has_dynamic_partition(PARTITIONS, "later")
+        assert not instance.has_dynamic_partition(PARTITIONS, "later")
+        instance.add_dynamic_partitions(PARTITIONS, ["later"])
         asked.clear()
         for _ in range(20):
-            assert instance.has_dynamic_partition("bulk_runs", "later")
+            assert instance.has_dynamic_partition(PARTITIONS, "later")
         assert len(asked) == 1, asked
 
 
