@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .models import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,11 @@ class ImageRequest:
     negative_prompt: str | None = None
     # Short labels the preview renderer draws on the image (e.g. {"type": "tote bag"}).
     key_attributes: dict[str, str] = field(default_factory=dict)
+    # The merchant's choice of model (an id of the catalogue) and its parameters; None: the
+    # router chooses the provider and the provider its model for the size, as by default.
+    model: str | None = None
+    steps: int | None = None
+    guidance_scale: float | None = None
 
     @property
     def wants_exact_size(self) -> bool:
@@ -95,7 +103,11 @@ class ImageProvider(Protocol):
     name: str
 
     def supports(self, request: ImageRequest) -> bool:
-        """Whether this provider can honour the request's size (exact pixels or aspect ratio)."""
+        """Whether this provider can honour the request: its size (exact pixels or aspect
+        ratio) and, when the request names one, its model."""
+
+    def models(self) -> tuple[ModelSpec, ...]:
+        """The models this provider serves, as the catalogue shows them."""
 
     def generate(self, request: ImageRequest) -> ImageResult:
         """One attempt. Raises TransientProviderError or PermanentProviderError on failure."""

@@ -21,6 +21,7 @@ from .base import (
     TransientProviderError,
 )
 from .common import RateLimitedError, check_image, redact, short
+from .models import ModelSpec, ordered_ratios
 from .replicate_provider import parse_retry_after
 from .settings import DEFAULT_GOOGLE_MODEL, GoogleSettings
 
@@ -73,7 +74,19 @@ class GoogleProvider:
     def __repr__(self) -> str:  # never show the key
         return f"GoogleProvider(model={self.model!r})"
 
+    def models(self) -> tuple[ModelSpec, ...]:
+        return (
+            ModelSpec(
+                id=self.model,
+                provider=self.name,
+                description="Google Gemini: aspect ratios only, no negative prompt",
+                aspect_ratios=ordered_ratios(GEMINI_RATIOS),
+            ),
+        )
+
     def supports(self, request: ImageRequest) -> bool:
+        if request.model is not None and request.model != self.model:
+            return False
         return not request.wants_exact_size and request.aspect_ratio in GEMINI_RATIOS
 
     def config_for(self, request: ImageRequest) -> types.GenerateContentConfig:

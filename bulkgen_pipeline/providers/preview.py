@@ -14,8 +14,10 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from ..domain.presets import ASPECT_RATIOS
 from .base import ImageRequest, ImageResult, PermanentProviderError
 from .common import size_for_aspect_ratio
+from .models import ExactSizes, ModelSpec, ParameterRange
 
 MAX_SIDE = 4096  # beyond this a placeholder is pointless and the memory is not
 PREVIEW_LONG_SIDE = 1024
@@ -37,7 +39,25 @@ class LocalPreviewProvider:
         self.long_side = long_side
         self.seconds_per_image = seconds_per_image
 
+    def models(self) -> tuple[ModelSpec, ...]:
+        return (
+            ModelSpec(
+                id=self.model,
+                provider=self.name,
+                description="Offline preview: a labelled placeholder at any size",
+                exact_sizes=ExactSizes(1, MAX_SIDE),
+                aspect_ratios=ASPECT_RATIOS,
+                negative_prompt=True,
+                # Taken and drawn on the image, so a run's choices can be checked offline.
+                steps=ParameterRange(1, 100, 30, integer=True),
+                guidance_scale=ParameterRange(0, 20, 7),
+                aspect_long_side=self.long_side,
+            ),
+        )
+
     def supports(self, request: ImageRequest) -> bool:
+        if request.model is not None and request.model != self.model:
+            return False
         try:
             width, height = self._size(request)
         except ValueError:
@@ -110,6 +130,8 @@ def render_preview(request: ImageRequest, width: int, height: int) -> bytes:
     body = _font(max(6, unit // 28))
     lines = [f"{key}: {value}" for key, value in sorted(request.key_attributes.items())]
     lines.append(f"seed {request.seed} · {width}x{height}")
+    if request.steps is not None or request.guidance_scale is not None:
+        lines.append(f"steps {request.steps} · guidance {request.guidance_scale}")
     y = margin
     for line in lines:
         draw.text(

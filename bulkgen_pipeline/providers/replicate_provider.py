@@ -31,6 +31,7 @@ from .base import (
     TransientProviderError,
 )
 from .common import RateLimitedError, check_image, redact, resize_png, short
+from .models import ExactSizes, ModelSpec, ordered_ratios, with_known_parameters
 from .settings import DEFAULT_REPLICATE_EXACT_MODEL, DEFAULT_REPLICATE_FAST_MODEL, ReplicateSettings
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 FAST_MODEL_RATIOS = frozenset(
     {"1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"}
 )
+# flux-1.1-pro's own aspect_ratio enum (besides "custom").
+EXACT_MODEL_RATIOS = frozenset({"1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"})
 # flux-1.1-pro with aspect_ratio "custom": each side 256..1440, rounded to a multiple of 32.
 EXACT_MIN_SIDE, EXACT_MAX_SIDE, EXACT_STEP = 256, 1440, 32
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
@@ -142,35 +145,80 @@ class ReplicateProvider:
 
     # -- capability -------------------------------------------------------------------------
 
-    def supports(self, request: ImageRequest) -> bool:
-        if request.wants_exact_size:
-            return all(
-                EXACT_MIN_SIDE <= int(side or 0) <= EXACT_MAX_SIDE
-                for side in (request.width, request.height)
+    def models(self) -> tuple[ModelSpec, ...]:
+        exact = with_known_parameters(
+            ModelSpec(
+                id=self.exact_model,
+                provider=self.name,
+                description="Replicate: exact pixel sizes (rounded to 32 px by the model, then "
+                "resized to the size asked for) or the model's own aspect ratios",
+                exact_sizes=ExactSizes(EXACT_MIN_SIDE, EXACT_MAX_SIDE, EXACT_STEP),
+                aspect_ratios=ordered_ratios(EXACT_MODEL_RATIOS),
+                aspect_long_side=EXACT_MAX_SIDE,
             )
-        return request.aspect_ratio in FAST_MODEL_RATIOS
+        )
+        fast = with_known_parameters(
+            ModelSpec(
+                id=self.fast_model,
+                provider=self.name,
+                description="Replicate: fast, aspect ratios only",
+                aspect_ratios=ordered_ratios(FAST_MODEL_RATIOS),
+            )
+        )
+        return (exact, fast) if self.fast_model != self.exact_model else (exact,)
+
+    def _model_for(self, request: ImageRequest) -> ModelSpec | None:
+        """The model that makes this request: the one it names, else the exact model for exact
+        sizes and the fast one for ratios; None when this provider cannot make it."""
+        exact, *others = self.models()
+        if request.model is None:
+            candidates = [exact] if request.wants_exact_size else [*others, exact][:1]
+        else:
+            candidates = [spec for spec in (exact, *others) if spec.id == request.model]
+        size = (
+            {"width": request.width, "height": request.height}
+            if request.wants_exact_size
+            else {"aspect_ratio": request.aspect_ratio}
+        )
+        for spec in candidates:
+            if spec.size_problem(size) is None:
+                return spec
+        return None
+
+    def supports(self, request: ImageRequest) -> bool:
+        return self._model_for(request) is not None
 
     def plan(self, request: ImageRequest) -> tuple[str, dict[str, Any]]:
         """(model, input) for this request. Public so tests and docs can show the mapping."""
-        base: dict[str, Any] = {
+        spec = self._model_for(request)
+        if spec is None:
+            raise PermanentProviderError("replicate cannot make this size", provider=self.name)
+        model_input: dict[str, Any] = {
             "prompt": request.prompt,
             "seed": request.seed,
             "output_format": "png",
         }
         if request.wants_exact_size:
-            return self.exact_model, {
-                **base,
-                "aspect_ratio": "custom",
-                "width": _to_step(int(request.width or 0)),
-                "height": _to_step(int(request.height or 0)),
-            }
-        return self.fast_model, {**base, "aspect_ratio": request.aspect_ratio, "num_outputs": 1}
+            model_input.update(
+                aspect_ratio="custom",
+                width=_to_step(int(request.width or 0)),
+                height=_to_step(int(request.height or 0)),
+            )
+        else:
+            model_input["aspect_ratio"] = request.aspect_ratio
+        if spec.id == self.fast_model and not request.wants_exact_size:
+            model_input["num_outputs"] = 1
+        if request.steps is not None and spec.steps is not None:
+            model_input["num_inference_steps"] = request.steps
+        if request.guidance_scale is not None and spec.guidance_scale is not None:
+            model_input["guidance"] = request.guidance_scale
+        if request.negative_prompt and spec.negative_prompt:
+            model_input["negative_prompt"] = request.negative_prompt
+        return spec.id, model_input
 
     # -- one attempt ------------------------------------------------------------------------
 
     def generate(self, request: ImageRequest) -> ImageResult:
-        if not self.supports(request):
-            raise PermanentProviderError("replicate cannot make this size", provider=self.name)
         started = time.perf_counter()
         model, model_input = self.plan(request)
         try:

@@ -48,6 +48,7 @@ from .limits import (
     Sleep,
     TokenBucket,
 )
+from .models import ModelCatalogue
 from .registry import ProviderRegistry
 from .settings import RouterSettings
 
@@ -74,6 +75,7 @@ class ImageRouter:
         breaker_rest_seconds: float = 30.0,
         breaker_max_wait_seconds: float = 60.0,
         image_deadline_seconds: float = 300.0,
+        model_credits: Mapping[str, int] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
@@ -92,6 +94,7 @@ class ImageRouter:
         self.retry = retry or RetryPolicy()
         self.breaker_max_wait_seconds = breaker_max_wait_seconds
         self.image_deadline_seconds = image_deadline_seconds
+        self.model_credits = dict(model_credits or {})
         self._clock = clock
         self._sleep = sleep
         # Notified whenever a call's verdict reaches a breaker, so images waiting for another
@@ -122,6 +125,14 @@ class ImageRouter:
     @property
     def provider_names(self) -> list[str]:
         return [lane.name for lane in self._lanes]
+
+    @property
+    def catalogue(self) -> ModelCatalogue:
+        """The models the enabled providers serve (GET /api/models), priced per image."""
+        return ModelCatalogue.of(
+            (spec for lane in self._lanes for spec in lane.provider.models()),
+            credits=self.model_credits,
+        )
 
     @property
     def max_parallel(self) -> int:
@@ -332,6 +343,7 @@ def build_router(
         breaker_rest_seconds=settings.breaker_rest_seconds,
         breaker_max_wait_seconds=settings.breaker_max_wait_seconds,
         image_deadline_seconds=settings.image_deadline_seconds,
+        model_credits=settings.model_credits,
         clock=clock,
         sleep=sleep,
         rng=rng,

@@ -17,6 +17,7 @@ from pydantic_settings import NoDecode
 
 from ..config import EnvSettings
 from .limits import DEFAULT_BREAKER_FAILURES
+from .models import parse_model_credits
 from .registry import ProviderEntry, ProviderRegistry, has_secret
 
 if TYPE_CHECKING:
@@ -79,6 +80,16 @@ class RouterSettings(SharedProviderSettings):
     breaker_max_wait_seconds: float = _seconds(
         60.0, "BULKGEN_BREAKER_MAX_WAIT_SECONDS", 0.0, 3600.0
     )
+
+    # Credits one image of a model costs, where more than 1: "model=credits,model=credits".
+    model_credits: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict, validation_alias="BULKGEN_MODEL_CREDITS"
+    )
+
+    @field_validator("model_credits", mode="before")
+    @classmethod
+    def _model_credits(cls, value: Any) -> Any:
+        return parse_model_credits(value) if isinstance(value, str) else value
 
     @field_validator("providers", mode="before")
     @classmethod
