@@ -139,7 +139,7 @@ def install(app: FastAPI) -> None:
     async def _credits(_: Request, exc: db.InsufficientCredits) -> JSONResponse:
         return error(
             402,
-            f"not enough credits: {exc.needed} needed, {exc.available} available",
+            str(exc),
             needed=exc.needed,
             available=exc.available,
         )

@@ -32,12 +32,13 @@ class JobAlreadyExists(DatabaseError, ValueError):
 
 
 class InsufficientCredits(DatabaseError):
-    """Not enough available credits (balance minus open reservations)."""
+    """Not enough available credits (balance minus open reservations). Its message is the one
+    wording every surface shows (API detail, console flash, CLI error)."""
 
     def __init__(self, needed: int, available: int) -> None:
         self.needed = needed
         self.available = available
-        super().__init__(f"Insufficient credits: {needed} needed, {available} available")
+        super().__init__(f"not enough credits: {needed} needed, {available} available")
 
 
 class InvalidDatabaseUrl(DatabaseError, ValueError):

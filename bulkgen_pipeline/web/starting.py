@@ -12,8 +12,6 @@ REFUSALS = (db.InsufficientCredits, TooManyActiveJobs, CannotExecute, InvalidInp
 
 
 def refusal_message(exc: Exception) -> str:
-    if isinstance(exc, db.InsufficientCredits):
-        return f"not enough credits: {exc.needed} needed, {exc.available} available"
     if isinstance(exc, CannotExecute):
         return exc.reason
     if isinstance(exc, InvalidInput):

@@ -159,7 +159,7 @@ def test_bad_users_are_refused_with_the_field_named(home, args, field):
 def test_insufficient_credits_exit_non_zero_with_the_reason(home):
     user_id, preset_id = merchant_with_preset(credits=2)
     code, output = bulkgen("run", "--user", user_id, "--preset", preset_id)
-    assert code == 1 and output["error"] == "Insufficient credits: 5 needed, 2 available"
+    assert code == 1 and output["error"] == "not enough credits: 5 needed, 2 available"
 
 
 def test_a_malformed_provider_setting_refuses_the_run_before_any_reservation(home):
@@ -211,7 +211,7 @@ def test_operators_list_users_presets_and_runs(home):
     _, done = bulkgen(
         "run", "--user", other["user_id"], "--batch", str(EXAMPLES / "prompt_batch.json")
     )
-    assert done["error"] == "Insufficient credits: 4 needed, 3 available"
+    assert done["error"] == "not enough credits: 4 needed, 3 available"
 
     code, users = bulkgen("users", "list")
     assert code == 0
