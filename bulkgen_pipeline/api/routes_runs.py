@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from .. import db
-from ..domain.statuses import FINAL_JOB_STATUSES, JobStatus
-from ..runs import control
+from ..domain.statuses import JobStatus
+from ..runs import control, listing
 from ..runs.downloads import DOWNLOAD_ROUTE, zip_download
+from ..runs.events import event_feed
 from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
 from ..runs.status import job_status
 from .deps import ServicesDep, UserDep
@@ -36,8 +35,6 @@ from .models import (
 
 router = APIRouter(tags=["bulk runs"])
 JOBS = "/api/bulk-generation/jobs/{job_id}"
-EVENT_POLL_SECONDS = 0.5
-HEARTBEAT_SECONDS = 15.0
 
 IdempotencyKey = Annotated[
     str | None,
@@ -177,46 +174,17 @@ def events(
 ) -> StreamingResponse:
     """Replays the job's events after `Last-Event-ID` (all of them without it), then follows
     the job live until its final status."""
-    run_id = str(job_id)
-    with services.database.session(readonly=True) as session:
-        control.owned_job(session, user.id, run_id)
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    database = services.database
-
-    def fetch(after_id: int) -> tuple[list[db.EventView], str | None]:
-        # The status first: a final status is committed with its event, so every event up to
-        # it is then visible to the second query and nothing is missed before closing.
-        with database.session(readonly=True) as session:
-            job = db.get_job(session, run_id)
-            found = db.events_after(session, run_id, after_id)
-        return found, job.status if job else None
+    feed = event_feed(
+        services.database,
+        user_id=user.id,
+        run_id=str(job_id),
+        last_event_id=last_event_id,
+        disconnected=request.is_disconnected,
+    )
 
     async def stream() -> AsyncIterator[str]:
-        nonlocal after
-        idle = 0.0
-        while True:
-            try:
-                found, current = await anyio.to_thread.run_sync(fetch, after)
-            except Exception as exc:
-                # Ending the stream makes the client reconnect with Last-Event-ID (and get 503
-                # until the database is back); an aborted one is an error to it.
-                if db.is_unreachable(exc):
-                    return
-                raise
-            for event in found:
-                after = event.id
-                yield _sse(event.id, event.kind, event.data)
-            final = current is None or JobStatus(current) in FINAL_JOB_STATUSES
-            # Final and nothing left unsent: the last status event was the final one.
-            if final and not found:
-                return
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(EVENT_POLL_SECONDS)
-            idle = 0.0 if found else idle + EVENT_POLL_SECONDS
-            if idle >= HEARTBEAT_SECONDS:
-                idle = 0.0
-                yield ": keep-alive\n\n"
+        async for event in feed:
+            yield ": keep-alive\n\n" if event is None else _sse(event.id, event.kind, event.data)
 
     return StreamingResponse(
         stream(),
@@ -310,14 +278,13 @@ def list_runs(
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100), DECIMAL_DIGITS] = 20,
 ) -> RunPageOut:
-    with services.database.session(readonly=True) as session:
-        page = db.list_user_jobs(
-            session,
-            user.id,
-            status=status.value if status else None,
-            before_seq=int(cursor) if cursor else None,
-            limit=limit,
-        )
+    page = listing.user_runs(
+        services.database,
+        user.id,
+        status=status.value if status else None,
+        cursor=cursor,
+        limit=limit,
+    )
     return RunPageOut(
         runs=[run_summary(job) for job in page.jobs],
         next_cursor=str(page.next_cursor) if page.next_cursor is not None else None,

@@ -14,7 +14,7 @@ from .. import db
 from ..api.routes_runs import events_url, status_url
 from ..domain.layout import RunLayout
 from ..domain.statuses import IllegalTransition
-from ..runs import control
+from ..runs import control, listing
 from ..runs.queueing import NotFound
 from ..runs.status import job_status
 from ..storage.base import ObjectNotFound
@@ -42,13 +42,9 @@ def list_page(
     who: MerchantDep,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> Response:
-    with who.services.database.session(readonly=True) as session:
-        page = db.list_user_jobs(
-            session,
-            who.signed_in_user.id,
-            before_seq=int(cursor) if cursor else None,
-            limit=RUNS_PER_PAGE,
-        )
+    page = listing.user_runs(
+        who.services.database, who.signed_in_user.id, cursor=cursor, limit=RUNS_PER_PAGE
+    )
     runs = [
         {
             "id": job.run_id,
