@@ -214,14 +214,12 @@ def retry_failed(job_id: str, queue_only: bool) -> None:
     settings = Settings.from_env()
     database_ = database(settings)
     try:
-        retried = retry(database_, user_id=None, run_id=job_id)
+        retried = retry(database_, user_id=None, run_id=job_id, claim=not queue_only)
     except (NotFound, JobConflict, db.NothingToRetry, db.InsufficientCredits) as exc:
         fail(str(exc))
     if queue_only:
         emit({"job_id": job_id, "status": retried.status, "images": retried.images_to_retry})
         return
-    with database_.session() as session:
-        db.mark_job_processing(session, job_id, None)
     _execute_claimed(job_id, settings, database_)
 
 

@@ -47,15 +47,21 @@ def cancel_job(database: db.Database, *, user_id: str | None, run_id: str) -> st
         return db.request_cancel(session, run_id)
 
 
-def retry_failed(database: db.Database, *, user_id: str | None, run_id: str) -> Retried:
+def retry_failed(
+    database: db.Database, *, user_id: str | None, run_id: str, claim: bool = False
+) -> Retried:
     """Queue a new pass of a partial or failed job for its missing images only, reserving one
-    credit each (db.InsufficientCredits if the user lacks them; NothingToRetry otherwise)."""
+    credit each (db.InsufficientCredits if the user lacks them; NothingToRetry otherwise).
+
+    `claim` marks the pass processing in the same transaction, for a caller that executes it
+    itself (the CLI): it is never seen queued, so the queue sensor never launches it too."""
     with database.session() as session:
         job = owned_job(session, user_id, run_id)
         if job.deleted_at is not None:
             raise JobConflict("the job's files were deleted; start a new run instead")
         pass_number, count = db.requeue_failed(session, run_id)
-    return Retried(run_id, JobStatus.QUEUED.value, pass_number, count)
+        status = db.mark_job_processing(session, run_id, None) if claim else JobStatus.QUEUED
+    return Retried(run_id, str(status), pass_number, count)
 
 
 def delete_run(

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import dagster as dg
+from click.testing import CliRunner
 
 from bulkgen_pipeline import db
+from bulkgen_pipeline.cli import main
+from bulkgen_pipeline.cli import runs as cli_runs
 from bulkgen_pipeline.definitions import build_definitions
 from bulkgen_pipeline.jobs.in_process import execute_bulk_run
 from bulkgen_pipeline.resources.database import DatabaseResource
@@ -82,6 +89,50 @@ def test_claimed_jobs_are_not_launched_by_the_sensor(local_deployment):
         d.database, user_id=user, preset_id=d.preset(user), count=1, claim=True
     )
     assert claimed not in [r.run_key for r in evaluate(d).run_requests]
+
+
+def test_cli_retry_never_shows_the_pass_it_executes_as_queued(
+    local_deployment, monkeypatch, tmp_path
+):
+    """`bulkgen retry-failed` executes the new pass itself: had the pass been committed queued
+    before the CLI claimed it, a daemon's queue sensor could launch it a second time. The
+    sensor's selection runs after every transaction the command commits and never finds it."""
+    d = local_deployment
+    user = d.user()
+    run_id = d.queue(user, d.preset(user), count=2)
+    with d.database.session() as session:
+        db.mark_job_processing(session, run_id, "dagster-run-1")
+        db.fail_job(session, run_id, "provider down", dagster_run_id="dagster-run-1")
+    selections: list[list[str]] = []
+    session = d.database.session
+
+    @contextmanager
+    def observed(*, readonly: bool = False) -> Iterator[Any]:
+        with session(readonly=readonly) as opened:
+            yield opened
+        if not readonly:  # the sensor's own sessions are read-only
+            selections.append([r.partition_key for r in evaluate(d).run_requests])
+
+    monkeypatch.setattr(d.database, "session", observed)
+    executed: list[str] = []
+
+    def run_now(job_id: str, settings: Any, database: db.Database) -> dict[str, Any]:
+        with database.session(readonly=True) as s:
+            executed.append(db.get_job(s, job_id).status)
+        return {"status": "completed"}
+
+    monkeypatch.setattr(cli_runs, "run_now", run_now)
+    monkeypatch.setattr(cli_runs, "summary_of", lambda status, settings: status)
+    monkeypatch.setenv("BULKGEN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BULKGEN_DATABASE_URL", d.database_url)
+    monkeypatch.setenv("BULKGEN_STORAGE_URL", d.storage_url)
+    result = CliRunner().invoke(main, ["retry-failed", run_id])
+
+    assert result.exit_code == 0, result.output
+    assert selections and all(run_id not in selected for selected in selections)
+    assert executed == ["processing"]
+    with d.database.session(readonly=True) as s:
+        assert db.get_job(s, run_id).pass_number == 1
 
 
 def test_failed_run_marks_job_failed_releases_reservation_keeps_images(
