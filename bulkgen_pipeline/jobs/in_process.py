@@ -38,7 +38,7 @@ from dagster._utils.interrupts import capture_interrupts
 from filelock import FileLock
 
 from .. import db
-from ..assets.partitions import bulk_run_partitions
+from ..assets.partitions import BULK_RUN_PARTITIONS, bulk_run_partitions
 from ..config import Settings
 from ..sensors.failures import RUN_CANCELLED, run_failure_message
 from ..sensors.queue import run_tags
@@ -141,7 +141,7 @@ def execute_bulk_run(
 
     A terminate from the Dagster UI stops the execution (on the main thread; elsewhere it only
     stops new images, see TerminationWatch) and ends the job `cancelled`."""
-    instance.add_dynamic_partitions(bulk_run_partitions.name, [run_id])
+    instance.add_dynamic_partitions(BULK_RUN_PARTITIONS, [run_id])
     with database.session() as session:
         job = db.get_job(session, run_id)
     if job is None:

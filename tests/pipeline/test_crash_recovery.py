@@ -15,7 +15,7 @@ import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
 from bulkgen_pipeline import db
-from bulkgen_pipeline.assets.partitions import bulk_run_partitions
+from bulkgen_pipeline.assets.partitions import BULK_RUN_PARTITIONS
 from bulkgen_pipeline.config import Settings
 from bulkgen_pipeline.definitions import BULK_ASSETS
 from bulkgen_pipeline.resources.database import DatabaseResource
@@ -102,7 +102,7 @@ def test_a_killed_run_is_resumed_by_the_lease_watch_making_only_missing_images(t
         result = queued_bulk_jobs(dg.build_sensor_context(instance=instance, resources=resources))
         [request] = result.run_requests
         assert (request.run_key, request.partition_key) == (f"{run_id}:resume1", run_id)
-        instance.add_dynamic_partitions(bulk_run_partitions.name, [run_id])
+        instance.add_dynamic_partitions(BULK_RUN_PARTITIONS, [run_id])
         assert dg.materialize(
             BULK_ASSETS, partition_key=run_id, instance=instance, resources=resources
         ).success

@@ -9,11 +9,11 @@ import dagster as dg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bulkgen_pipeline.assets.partitions import bulk_run_partitions
+from bulkgen_pipeline.assets.partitions import BULK_RUN_PARTITIONS
 from bulkgen_pipeline.db import Database
 from bulkgen_pipeline.readmodel.schema import head_revisions
 
-PARTITIONS = bulk_run_partitions.name
+PARTITIONS = BULK_RUN_PARTITIONS
 
 REPO = Path(__file__).resolve().parents[2]
 

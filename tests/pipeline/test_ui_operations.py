@@ -28,7 +28,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from bulkgen_pipeline import db
-from bulkgen_pipeline.assets.partitions import bulk_run_partitions
+from bulkgen_pipeline.assets.partitions import BULK_RUN_PARTITIONS
 from bulkgen_pipeline.cli import main
 from bulkgen_pipeline.cli.servers import _write_workspace
 from bulkgen_pipeline.config import Settings
@@ -290,7 +290,7 @@ def test_terminating_a_daemon_launched_run_cancels_the_job_and_releases_its_cred
         dg.build_sensor_context(instance=operator.instance, resources=resources)
     )
     (request,) = sensor.run_requests
-    operator.instance.add_dynamic_partitions(bulk_run_partitions.name, [run_id])
+    operator.instance.add_dynamic_partitions(BULK_RUN_PARTITIONS, [run_id])
     tags = {**request.tags, PARTITION_TAG: request.partition_key, RUN_KEY_TAG: request.run_key}
     answer = operator.graphql(
         LAUNCH,
