@@ -287,3 +287,31 @@ def browser() -> Iterator[object]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+# BULKGEN_TEST_CPU=FILE: each test's CPU-seconds (this process and its threads, plus the child
+# processes it waited for), setup and teardown included, appended to FILE as "seconds nodeid"
+# lines; each pytest-xdist worker appends its own. Wall time is noisy on a shared machine.
+_CPU_REPORT = os.environ.get("BULKGEN_TEST_CPU")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    if not _CPU_REPORT:
+        yield
+        return
+    import resource
+
+    def cpu() -> float:
+        return sum(
+            usage.ru_utime + usage.ru_stime
+            for usage in (
+                resource.getrusage(resource.RUSAGE_SELF),
+                resource.getrusage(resource.RUSAGE_CHILDREN),
+            )
+        )
+
+    before = cpu()
+    yield
+    with open(_CPU_REPORT, "a") as report:
+        report.write(f"{cpu() - before:.2f} {item.nodeid}\n")
