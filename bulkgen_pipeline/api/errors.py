@@ -168,7 +168,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CannotExecute)
     async def _cannot_execute(_: Request, exc: CannotExecute) -> JSONResponse:
-        return error(422, exc.reason, problems=[{"field": "preset", "message": exc.reason}])
+        return error(422, exc.reason, problems=[{"field": exc.field, "message": exc.reason}])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -135,6 +135,14 @@ def users_list() -> None:
     )
 
 
+@main.command("models")
+def models() -> None:
+    """The image models this deployment's providers offer (what config.model may name)."""
+    from ..runs.models import model_catalogue
+
+    emit(model_catalogue())
+
+
 @main.group()
 def presets() -> None:
     """Manage presets."""

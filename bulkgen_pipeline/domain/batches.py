@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import PresetValidationError, problems_from_pydantic
 from .kinds import DEFAULT_BATCH_NAME
-from .presets import MAX_GENERATIONS, Dimensions
+from .presets import MAX_GENERATIONS, Dimensions, ModelChoice
 from .resolution import ResolutionResult
 from .sampling import derive_seed
 from .specs import GenerationSpec
@@ -33,7 +33,7 @@ class PromptItem(BaseModel):
     seed: Seed | None = None
 
 
-class SharedSettings(BaseModel):
+class SharedSettings(ModelChoice):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dimensions: Dimensions = Field(default_factory=lambda: Dimensions(width=1024, height=1024))
@@ -105,6 +105,7 @@ def resolve_prompt_batch(batch: PromptBatch, *, run_seed: int | str) -> Resoluti
             user_specified["negative_prompt"] = negative
         if seed_given:
             user_specified["seed"] = seed
+        user_specified.update(batch.shared_settings.chosen())
         randomly_selected = {} if seed_given else {"seed": seed}
         generations.append(
             GenerationSpec(
@@ -127,6 +128,7 @@ def resolve_prompt_batch(batch: PromptBatch, *, run_seed: int | str) -> Resoluti
                 dimensions=dimensions,
                 negative_prompt=negative,
                 key_attributes={"prompt": item.text[:60], "seed": str(seed)},
+                model_choice=batch.shared_settings.chosen(),
             )
         )
     distinct = len({(g.prompt, g.seed) for g in generations})

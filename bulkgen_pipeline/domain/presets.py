@@ -94,7 +94,29 @@ class ModelAttributes(BaseModel):
     model_ethnicity: str | None = RANDOM
 
 
-class PresetConfig(BaseModel):
+class ModelChoice(BaseModel):
+    """The image model a run asks for (an id of GET /api/models) and its parameters. Checked
+    here for type and range; against the deployment's catalogue when a run starts (the models
+    on offer depend on the providers enabled there). None: the router chooses, as by default."""
+
+    model: FreeText | None = Field(default=None, min_length=1, max_length=200)
+    steps: int | None = Field(default=None, ge=1, le=1000, strict=True)
+    guidance_scale: float | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("guidance_scale", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (value is not None and not isinstance(value, int | float)):
+            raise ValueError("must be a number")
+        return value
+
+    def chosen(self) -> dict[str, Any]:
+        """The choice as a generation records it: only what was given."""
+        chosen = {"model": self.model, "steps": self.steps, "guidance_scale": self.guidance_scale}
+        return {name: value for name, value in chosen.items() if value is not None}
+
+
+class PresetConfig(ModelChoice):
     """Known settings are fields; everything else is a category attribute, checked later."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
@@ -165,6 +187,9 @@ class Preset(BaseModel):
         the one form it was given, never beside nulls for the other (which read as both)."""
         document = self.model_dump(mode="json", exclude_none=False)
         document["config"]["dimensions"] = self.config.dimensions.as_dict()
+        for name in ModelChoice.model_fields:  # only when chosen: a preset without is as before
+            if document["config"][name] is None:
+                del document["config"][name]
         return document
 
 

@@ -118,6 +118,7 @@ def resolve_preset(
                 dimensions=config.dimensions.as_dict(),
                 negative_prompt=config.negative_prompt,
                 key_attributes=_key_attributes(resolved, attribute_order),
+                model_choice=config.chosen(),
             )
         )
 
@@ -145,6 +146,7 @@ def _user_specified(preset: Preset, fixed: dict[str, Any], count: int) -> dict[s
     if config.color_palette:
         specified["color_palette"] = list(config.color_palette)
     specified["generation_count"] = count
+    specified.update(config.chosen())  # the image model and its parameters, when chosen
     return specified
 
 

@@ -16,6 +16,8 @@ class GenerationSpec:
     dimensions: dict[str, Any]  # {"width", "height"} or {"aspect_ratio"}
     negative_prompt: str | None = None
     key_attributes: dict[str, str] = field(default_factory=dict)
+    # The model the merchant chose and its parameters ({} : the router chooses).
+    model_choice: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -27,6 +29,7 @@ class GenerationSpec:
             "attribute_resolution": self.attribute_resolution,
             "dimensions": self.dimensions,
             "key_attributes": self.key_attributes,
+            **({"model_choice": self.model_choice} if self.model_choice else {}),
         }
 
     @classmethod
@@ -40,4 +43,5 @@ class GenerationSpec:
             dimensions=data["dimensions"],
             negative_prompt=data.get("negative_prompt"),
             key_attributes=data.get("key_attributes", {}),
+            model_choice=data.get("model_choice", {}),
         )

@@ -52,6 +52,9 @@ def request_for(spec: GenerationSpec) -> ImageRequest:
         aspect_ratio=dimensions.get("aspect_ratio"),
         negative_prompt=spec.negative_prompt,
         key_attributes=dict(spec.key_attributes),
+        model=spec.model_choice.get("model"),
+        steps=spec.model_choice.get("steps"),
+        guidance_scale=spec.model_choice.get("guidance_scale"),
     )
 
 

@@ -13,16 +13,19 @@ from typing import TYPE_CHECKING
 from ..providers.base import ImageRequest
 
 if TYPE_CHECKING:
+    from ..domain.presets import ModelChoice
     from ..domain.requests import BulkRequest
     from ..providers.router import ImageRouter
 
 
 class CannotExecute(RuntimeError):
-    """The deployment cannot run this request now; nothing was queued or reserved."""
+    """The deployment cannot run this request now; nothing was queued or reserved. `field` is
+    the request's field to change ("preset" when no single one is to blame)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, field: str = "preset"):
         super().__init__(reason)
         self.reason = reason
+        self.field = field
 
 
 def dimensions_of(request: BulkRequest) -> dict[str, object]:
@@ -30,6 +33,42 @@ def dimensions_of(request: BulkRequest) -> dict[str, object]:
         return request.preset.config.dimensions.as_dict()
     assert request.batch is not None
     return request.batch.shared_settings.dimensions.as_dict()
+
+
+def model_choice_of(request: BulkRequest) -> tuple[str, ModelChoice]:
+    """(the field path its settings are under, the model choice) of a preset or batch."""
+    if request.preset is not None:
+        return "config", request.preset.config
+    assert request.batch is not None
+    return "shared_settings", request.batch.shared_settings
+
+
+def check_model_choice(request: BulkRequest, router: ImageRouter) -> None:
+    """The chosen model is in this deployment's catalogue and takes the size and parameters
+    asked for; each refusal names the field to change."""
+    where, choice = model_choice_of(request)
+    if choice.model is None:
+        for name in ("steps", "guidance_scale"):
+            if getattr(choice, name) is not None:
+                raise CannotExecute(
+                    f"{name} needs a model that takes it: choose one with {where}.model "
+                    "(GET /api/models lists them)",
+                    field=f"{where}.{name}",
+                )
+        return
+    catalogue = router.catalogue
+    spec = catalogue.get(choice.model)
+    if spec is None:
+        raise CannotExecute(
+            f"model {choice.model!r} is not offered by this deployment's providers "
+            f"(choose from: {', '.join(catalogue.ids)})",
+            field=f"{where}.model",
+        )
+    size_problem = spec.size_problem(dimensions_of(request))
+    if size_problem is not None:
+        raise CannotExecute(size_problem, field=f"{where}.dimensions")
+    for name, problem in spec.parameter_problems(choice.steps, choice.guidance_scale).items():
+        raise CannotExecute(f"{name} {problem}", field=f"{where}.{name}")
 
 
 def process_router() -> ImageRouter:
@@ -50,6 +89,7 @@ def check_can_execute(request: BulkRequest, router: ImageRouter | None = None) -
     deployment's own Settings were checked where they were made (create_app, the CLI)."""
     if router is None:
         router = process_router()
+    check_model_choice(request, router)
     dimensions = dimensions_of(request)
     probe = ImageRequest(
         prompt="preflight",
@@ -57,6 +97,7 @@ def check_can_execute(request: BulkRequest, router: ImageRouter | None = None) -
         width=dimensions.get("width"),  # type: ignore[arg-type]
         height=dimensions.get("height"),  # type: ignore[arg-type]
         aspect_ratio=dimensions.get("aspect_ratio"),  # type: ignore[arg-type]
+        model=model_choice_of(request)[1].model,
     )
     names = router.provider_names
     if not any(router.lane(name).provider.supports(probe) for name in names):
