@@ -15,6 +15,7 @@ from ..resources.database import DatabaseResource
 from ..resources.images import ImageGenerationResource
 from ..resources.object_store import ObjectStoreResource
 from ..runs.contact_sheet import contact_sheet
+from ..runs.ending import CANCELLED_BEFORE_ANY_IMAGE, end_run
 from ..runs.generation import generate_images
 from ..runs.image_checks import image_size_problems
 from ..runs.packaging import GenerationOutcome
@@ -23,7 +24,6 @@ from ..storage.base import ObjectStore
 from .common import leased, load_run, load_specs
 from .partitions import bulk_run_partitions
 
-CANCELLED_BEFORE_ANY_IMAGE = "Cancelled before any image was generated"
 IMAGE_CHECK = "images_open_at_requested_size"
 
 
@@ -84,10 +84,13 @@ def generated_images(
     if not succeeded and tracker.should_stop():
         # End the job here rather than leave it to the run-failure sensor: a run launched
         # without the daemon (the CLI, a test) has no sensor watching it.
-        with database_.session() as session:
-            db.mark_cancelled(
-                session, run_id, CANCELLED_BEFORE_ANY_IMAGE, dagster_run_id=context.run_id
-            )
+        end_run(
+            database_,
+            run_id,
+            dagster_run_id=context.run_id,
+            cancelled=True,
+            reason=CANCELLED_BEFORE_ANY_IMAGE,
+        )
         raise dg.Failure(description=CANCELLED_BEFORE_ANY_IMAGE)
     if not succeeded:
         raise dg.Failure(

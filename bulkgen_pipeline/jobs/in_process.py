@@ -40,7 +40,8 @@ from filelock import FileLock
 from .. import db
 from ..assets.partitions import BULK_RUN_PARTITIONS, bulk_run_partitions
 from ..config import Settings
-from ..sensors.failures import RUN_CANCELLED, run_failure_message
+from ..runs.ending import end_run
+from ..sensors.failures import run_failure_message
 from ..sensors.queue import run_tags
 from .bulk import BULK_JOB_NAME, console_log_level
 from .location import CODE_LOCATION_NAME, DEFINITIONS_MODULE
@@ -176,14 +177,13 @@ def execute_bulk_run(
         if poller is not None:
             poller.join()
     ended = instance.get_run_by_id(dagster_run.run_id)
-    with database.session() as session:
-        # Terminated from the UI: cancelled, as the cancellation sensor ends a daemon-launched
-        # run (it may see this one too: mark_cancelled is idempotent).
-        if ended is not None and ended.status in TERMINATION_STATUSES:
-            db.mark_cancelled(session, run_id, RUN_CANCELLED, dagster_run_id=dagster_run.run_id)
-        elif not result.success:
-            message = run_failure_message(instance, dagster_run.run_id, "run failed")
-            db.fail_job(session, run_id, message, dagster_run_id=dagster_run.run_id)
+    # Terminated from the UI: cancelled, as the cancellation sensor ends a daemon-launched run
+    # (it may see this one too: ending a job twice the same way changes nothing).
+    if ended is not None and ended.status in TERMINATION_STATUSES:
+        end_run(database, run_id, dagster_run_id=dagster_run.run_id, cancelled=True)
+    elif not result.success:
+        message = run_failure_message(instance, dagster_run.run_id, "run failed")
+        end_run(database, run_id, dagster_run_id=dagster_run.run_id, reason=message)
     with database.session() as session:
         status = db.job_status_dict(session, run_id)
     if on_progress is not None:

@@ -14,14 +14,12 @@ from collections.abc import Iterable
 import dagster as dg
 from dagster._core.events import JobFailureData, RunFailureReason
 
-from .. import db
 from ..jobs.bulk import bulk_generation_job
 from ..resources.database import DatabaseResource
-from ..runs.leases import resume_after_lost_executor
+from ..runs.ending import end_run
 
 PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
-RUN_CANCELLED = "The Dagster run was cancelled"
 
 
 def bulk_job_of(run: dg.DagsterRun) -> tuple[str | None, str | None]:
@@ -100,18 +98,20 @@ def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseRes
     if not step_failures and executor_lost(context.failure_event):
         # No step failed: the run worker died (kill -9, out of memory, a lost machine) and
         # Dagster noticed before the job's lease ran out. Resume it, as the lease watch would.
-        status = resume_after_lost_executor(
+        status = end_run(
             database.get_database(),
             run_id,
             dagster_run_id=dagster_run_id,
             key=key,
+            executor_lost=True,
             max_resumes=database.max_resumes,
         )
         context.log.info(f"job {run_id} lost its run worker: now {status}")
         return
     message = failure_message(step_failures, context.failure_event.message or "run failed")
-    with database.get_database().session() as session:
-        status = db.fail_job(session, run_id, message, dagster_run_id=dagster_run_id, key=key)
+    status = end_run(
+        database.get_database(), run_id, dagster_run_id=dagster_run_id, key=key, reason=message
+    )
     context.log.info(f"job {run_id} is {status}: {message}")
 
 
@@ -126,12 +126,11 @@ def bulk_run_cancellations(context: dg.RunStatusSensorContext, database: Databas
     run_id, key = bulk_job_of(context.dagster_run)
     if not run_id:
         return
-    with database.get_database().session() as session:
-        status = db.mark_cancelled(
-            session,
-            run_id,
-            RUN_CANCELLED,
-            dagster_run_id=context.dagster_run.run_id,
-            key=key,
-        )
+    status = end_run(
+        database.get_database(),
+        run_id,
+        dagster_run_id=context.dagster_run.run_id,
+        key=key,
+        cancelled=True,
+    )
     context.log.info(f"job {run_id} is {status} after its Dagster run was cancelled")
