@@ -9,8 +9,9 @@ Two forms, both Parquet, both readable with `pandas.read_parquet` in one line:
   records which version of each run file it holds, so refreshing it re-reads only the run
   files that are new or changed since, and drops runs whose file is gone.
 
-Works on any ObjectStore; the local folder and S3 also report object versions (mtime / ETag),
-which is what keeps the snapshot refresh incremental there.
+Works on any ObjectStore through its protocol alone: object versions (ObjectStore.list_versions)
+keep the snapshot refresh incremental, and where objects are local files (local_path) pyarrow
+reads them in place instead of through memory.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,8 +34,6 @@ import pyarrow.parquet as pq
 
 from ..domain.layout import ANALYTICS_PREFIX, is_analytics_key
 from ..storage.base import ObjectNotFound, ObjectStore
-from ..storage.local import LocalObjectStore
-from ..storage.s3 import S3ObjectStore
 from .facts import (
     FACTS_PREFIX,
     FACTS_SCHEMA,
@@ -84,30 +83,13 @@ def analytics_keys(store: ObjectStore) -> list[str]:
     return [key for key in store.list_keys(ANALYTICS_PREFIX) if is_analytics_key(key)]
 
 
-def run_file_versions(store: ObjectStore) -> dict[str, str | None]:
-    """Every run facts file -> a version that changes whenever the file is rewritten (None
-    where the store cannot say; such files are re-read at every refresh)."""
-    if isinstance(store, LocalObjectStore):
-        versions: dict[str, str | None] = {}
-        for key in store.list_keys(FACTS_PREFIX):
-            if run_id_of_facts_key(key):
-                try:
-                    stat = os.stat(store.path_for(key))
-                except FileNotFoundError:  # replaced or removed while we listed
-                    continue
-                versions[key] = f"{stat.st_mtime_ns}:{stat.st_size}"
-        return versions
-    if isinstance(store, S3ObjectStore):
-        root = f"{store.prefix}/" if store.prefix else ""
-        versions = {}
-        paginator = store.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=store.bucket, Prefix=root + FACTS_PREFIX):
-            for item in page.get("Contents", []):
-                key = item["Key"][len(root) :]
-                if run_id_of_facts_key(key):
-                    versions[key] = f"{item['ETag']}:{item['Size']}"
-        return versions
-    return {key: None for key in store.list_keys(FACTS_PREFIX) if run_id_of_facts_key(key)}
+def run_file_versions(store: ObjectStore) -> dict[str, str]:
+    """Every run facts file -> a version that changes whenever the file is rewritten."""
+    return {
+        key: version
+        for key, version in store.list_versions(FACTS_PREFIX).items()
+        if run_id_of_facts_key(key)
+    }
 
 
 @dataclass(frozen=True)
@@ -133,7 +115,7 @@ def refresh_snapshot(
     stale = sorted(
         key
         for key, version in versions.items()
-        if version is None or old_versions.get(run_id_of_facts_key(key) or "") != version
+        if old_versions.get(run_id_of_facts_key(key) or "") != version
     )
     gone = set(old_versions) - set(by_run)
     if not stale and not gone and old_table is not None:
@@ -160,8 +142,9 @@ def _compact(table: pa.Table) -> pa.Table:
 
 def _read_snapshot(store: ObjectStore) -> tuple[pa.Table | None, dict[str, str | None]]:
     try:
-        if isinstance(store, LocalObjectStore):
-            source: Any = str(store.path_for(SNAPSHOT_KEY))
+        path = store.local_path(SNAPSHOT_KEY)
+        if path is not None:
+            source: Any = str(path)
             if not os.path.exists(source):
                 raise ObjectNotFound(SNAPSHOT_KEY)
         else:
@@ -193,7 +176,7 @@ class SnapshotWriter:
         if table.num_rows:
             self.writer.write_table(table, row_group_size=_ROW_GROUP)
 
-    def finish(self, versions: dict[str | None, str | None]) -> None:
+    def finish(self, versions: Mapping[str | None, str | None]) -> None:
         """Record which version of each run file the snapshot holds, and store it."""
         self.writer.add_key_value_metadata({_VERSIONS_METADATA: json.dumps(versions).encode()})
         self.writer.close()
@@ -215,9 +198,9 @@ def _read_run_files(store: ObjectStore, keys: Sequence[str], progress: Progress 
 
 
 def _read_batch(store: ObjectStore, keys: list[str]) -> pa.Table:
-    if isinstance(store, LocalObjectStore):
-        paths = [str(store.path_for(k)) for k in keys]
-        present = [p for p in paths if os.path.exists(p)]
+    paths = [store.local_path(k) for k in keys]
+    if all(path is not None for path in paths):
+        present = [str(p) for p in paths if p is not None and p.exists()]
         return ds.dataset(present, schema=FACTS_SCHEMA, format="parquet").to_table()
     with ThreadPoolExecutor(_FETCH_THREADS) as pool:
         blobs = list(pool.map(_get_or_none(store), keys))

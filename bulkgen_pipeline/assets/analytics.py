@@ -81,7 +81,7 @@ def generation_facts(
     from ..analytics import dataset
     from ..analytics.facts import FACTS_PREFIX
 
-    store = object_store.get_store()
+    store = object_store.get_run_store()
     latest = latest_settlement_id(context.instance)
     previous = handled_cursor(context.instance)
     missing: list[str] = []
@@ -133,7 +133,7 @@ def randomization_report(
     from ..analytics.markdown import summary_markdown
     from ..analytics.publish import publish_report
 
-    store = object_store.get_store()
+    store = object_store.get_run_store()
     facts = dataset.to_frame(dataset.refresh_snapshot(store).table)
     published = publish_report(store, facts)
     report = published.report

@@ -25,8 +25,8 @@ class ObjectStoreResource(dg.ConfigurableResource):
     write_retry_seconds: float = DEFAULT_WRITE_RETRY_S
 
     def get_run_store(self) -> ObjectStore:
-        """The store a bulk run writes through: a refused write is retried for
-        `write_retry_seconds`, the bytes kept, before the run gives up on it."""
+        """The store the assets (a bulk run's and the analytics) write through: a refused write
+        is retried for `write_retry_seconds`, the bytes kept, before the asset gives up on it."""
         return RetryingStore(self.get_store(), self.write_retry_seconds)
 
     def get_store(self) -> ObjectStore:

@@ -8,7 +8,6 @@ from pathlib import Path
 from .. import db
 from ..domain.layout import RunLayout
 from ..storage.base import ObjectStore
-from ..storage.local import LocalObjectStore
 from .queueing import NotFound
 
 DOWNLOAD_URL_SECONDS = 3600
@@ -32,7 +31,8 @@ def zip_download(store: ObjectStore, job: db.JobView) -> ZipDownload:
     if job.zip_key is None or job.deleted_at is not None or not store.exists(layout.zip_key):
         raise NotFound(f"job '{job.run_id}' has no ZIP to download")
     filename = layout.zip_key.rsplit("/", 1)[-1]
-    if isinstance(store, LocalObjectStore):
-        return ZipDownload(filename, path=store.path_for(layout.zip_key))
+    path = store.local_path(layout.zip_key)
+    if path is not None:
+        return ZipDownload(filename, path=path)
     url = store.download_url(layout.zip_key, expires_in=DOWNLOAD_URL_SECONDS, filename=filename)
     return ZipDownload(filename, url=url)

@@ -41,6 +41,15 @@ class ObjectStore(Protocol):
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys starting with `prefix` (plain string prefix, as S3 does)."""
 
+    def list_versions(self, prefix: str = "") -> dict[str, str]:
+        """The keys list_keys gives, in its order, each with a version that changes whenever
+        the object is rewritten (the local folder: mtime and size; S3: ETag and size)."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file on this machine, for readers that open files in place (pyarrow,
+        a browser download); None where objects are not local files (S3). The file need not
+        exist."""
+
     def open_read(self, key: str) -> BinaryIO:
         """A streaming binary reader (use as a context manager); ObjectNotFound if missing."""
 

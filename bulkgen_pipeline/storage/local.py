@@ -99,6 +99,19 @@ class LocalObjectStore:
                     keys.append(key)
         return sorted(keys)
 
+    def list_versions(self, prefix: str = "") -> dict[str, str]:
+        versions: dict[str, str] = {}
+        for key in self.list_keys(prefix):
+            try:
+                stat = os.stat(self.path_for(key))
+            except FileNotFoundError:  # replaced or removed while we listed
+                continue
+            versions[key] = f"{stat.st_mtime_ns}:{stat.st_size}"
+        return versions
+
+    def local_path(self, key: str) -> Path | None:
+        return self.path_for(key)
+
     def download_url(
         self, key: str, expires_in: int = DEFAULT_URL_EXPIRY_S, filename: str | None = None
     ) -> str:

@@ -86,6 +86,12 @@ class RetryingStore:
     def list_keys(self, prefix: str = "") -> list[str]:
         return self.store.list_keys(prefix)
 
+    def list_versions(self, prefix: str = "") -> dict[str, str]:
+        return self.store.list_versions(prefix)
+
+    def local_path(self, key: str) -> Path | None:
+        return self.store.local_path(key)
+
     def open_read(self, key: str) -> BinaryIO:
         return self.store.open_read(key)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -86,14 +87,24 @@ class S3ObjectStore:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
-    def list_keys(self, prefix: str = "") -> list[str]:
+    def _objects(self, prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(key, listing entry) of every object whose key starts with `prefix`."""
         normalize_key(prefix, allow_empty=True)
         root = f"{self.prefix}/" if self.prefix else ""
-        keys: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=root + prefix):
-            keys.extend(obj["Key"][len(root) :] for obj in page.get("Contents", []))
-        return sorted(keys)
+            for obj in page.get("Contents", []):
+                yield obj["Key"][len(root) :], obj
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        return sorted(key for key, _ in self._objects(prefix))
+
+    def list_versions(self, prefix: str = "") -> dict[str, str]:
+        return dict(sorted((key, f"{o['ETag']}:{o['Size']}") for key, o in self._objects(prefix)))
+
+    def local_path(self, key: str) -> Path | None:
+        normalize_key(key)
+        return None
 
     def download_url(
         self, key: str, expires_in: int = DEFAULT_URL_EXPIRY_S, filename: str | None = None

@@ -24,6 +24,7 @@ from bulkgen_pipeline.domain.layout import RunLayout
 from bulkgen_pipeline.domain.requests import batch_request, preset_request
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext, build_analytics
 from bulkgen_pipeline.storage import LocalObjectStore, open_object_store
+from bulkgen_pipeline.storage.retrying import RetryingStore
 
 PRESET = {
     "name": "Professional Bags",
@@ -142,8 +143,11 @@ def store_documents(store, docs) -> None:
         store.put_bytes(key, json.dumps(doc).encode())
 
 
-def test_runs_are_added_and_replaced_one_file_each_and_the_snapshot_follows(tmp_path):
+# The analytics assets write through the retrying wrapper: refreshes must stay incremental there.
+@pytest.mark.parametrize("retrying", [False, True], ids=["local", "retrying"])
+def test_runs_are_added_and_replaced_one_file_each_and_the_snapshot_follows(tmp_path, retrying):
     store = LocalObjectStore(tmp_path)
+    store = RetryingStore(store, 0) if retrying else store
     docs = documents(5)
     store_documents(store, docs)
     rebuilt = dataset.rebuild_facts(store)

@@ -1,4 +1,5 @@
-"""The same contract for LocalObjectStore and S3ObjectStore (moto's server over real HTTP)."""
+"""The same contract for LocalObjectStore, S3ObjectStore (moto's server over real HTTP) and the
+RetryingStore wrapped around a store (it must pass every method through)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ from bulkgen_pipeline.storage import (
     S3ObjectStore,
     open_object_store,
 )
+from bulkgen_pipeline.storage.retrying import RetryingStore
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+@pytest.fixture(params=["local", "retrying-local", pytest.param("s3", marks=pytest.mark.s3)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "local":
         return LocalObjectStore(tmp_path / "store")
+    if request.param == "retrying-local":
+        return RetryingStore(LocalObjectStore(tmp_path / "store"), 0)
     s3_url = request.getfixturevalue("s3_bucket")
     return open_object_store(s3_url, s3_client=request.getfixturevalue("s3_client"))
 
@@ -74,6 +78,32 @@ def test_list_keys_by_prefix_sorted(store):
     assert store.list_keys("u1/bulk_runs/bags/r1/images/gen") == sorted(keys[1:3])
     assert store.list_keys("u3/") == []
     assert store.list_keys("zzz") == []
+
+
+def test_list_versions_change_when_an_object_is_rewritten(store):
+    store.put_bytes("v/a.bin", b"one")
+    store.put_bytes("v/b.bin", b"two")
+    store.put_bytes("w/c.bin", b"other folder")
+    first = store.list_versions("v/")
+    assert list(first) == store.list_keys("v/") == ["v/a.bin", "v/b.bin"]
+    store.put_bytes("v/a.bin", b"three")
+    second = store.list_versions("v/")
+    assert second["v/a.bin"] != first["v/a.bin"]
+    assert second["v/b.bin"] == first["v/b.bin"]
+    assert store.list_versions("zzz") == {}
+    with pytest.raises(InvalidKey):
+        store.list_versions("../")
+
+
+def test_local_path_is_the_objects_file_or_none(store):
+    store.put_bytes("p/a.bin", b"bytes")
+    path = store.local_path("p/a.bin")
+    if store.location("p/a.bin").startswith("s3://"):
+        assert path is None  # not a file here: read through get_bytes / open_read
+    else:
+        assert path is not None and path.read_bytes() == b"bytes"
+    with pytest.raises(InvalidKey):
+        store.local_path("../escape")
 
 
 def test_open_read_streams(store):
