@@ -24,6 +24,7 @@ from .pages import (
 from .routes_account import router as account_router
 from .routes_auth import router as auth_router
 from .routes_batch import router as batch_router
+from .routes_models import router as models_router
 from .routes_presets import router as presets_router
 from .routes_runs import router as runs_router
 from .sessions import SessionCookies, session_secret
@@ -32,7 +33,14 @@ from .sessions import SessionCookies, session_secret
 def install_console(app: FastAPI) -> None:
     cookies = SessionCookies(session_secret(app.state.services.settings))
     app.state.console_cookies = cookies
-    for router in (auth_router, presets_router, batch_router, runs_router, account_router):
+    for router in (
+        auth_router,
+        presets_router,
+        batch_router,
+        runs_router,
+        models_router,
+        account_router,
+    ):
         app.include_router(router)
     app.mount(STATIC_ROUTE, StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_middleware(CookieAuthForApi, cookies=cookies)

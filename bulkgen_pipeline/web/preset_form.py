@@ -38,6 +38,20 @@ def optional_text(raw: str | None) -> str | None:
     return raw if raw and raw.strip() else None
 
 
+def optional_decimal(raw: str | None) -> Any:
+    """A number when the text is one (7, 3.5); None when blank; else the text, for the
+    validator to name."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if _INTEGER.match(text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 @dataclass
 class PresetForm:
     """What the form shows: values keyed by form field, and problems keyed the same way."""
@@ -69,6 +83,10 @@ def form_from_preset(name: str, category: str, config: dict[str, Any]) -> Preset
         "sampling": config.get("sampling") or Sampling.unique.value,
         "seed": "" if config.get("seed") is None else config["seed"],
         "negative_prompt": config.get("negative_prompt") or "",
+        # The image model (config.model; "" lets bulkgen choose) and its parameters.
+        "image_model": config.get("model") or "",
+        "steps": "" if config.get("steps") is None else config["steps"],
+        "guidance_scale": "" if config.get("guidance_scale") is None else config["guidance_scale"],
     }
     for key, value in config.items():
         if key not in PresetConfig.model_fields and isinstance(value, str):
@@ -129,6 +147,12 @@ def preset_from_form(form: FormData, schema: CategorySchema) -> tuple[dict[str, 
     negative = optional_text(str(form.get("negative_prompt") or ""))
     if negative is not None:
         config["negative_prompt"] = negative
+    model_choice = {
+        "model": optional_text(str(form.get("image_model") or "")),
+        "steps": optional_number(str(form.get("steps") or "")),
+        "guidance_scale": optional_decimal(str(form.get("guidance_scale") or "")),
+    }
+    config.update({name: value for name, value in model_choice.items() if value is not None})
     name = str(form.get("name") or "")
     document = {"name": name, "category": category, "config": config}
 
@@ -139,6 +163,8 @@ def preset_from_form(form: FormData, schema: CategorySchema) -> tuple[dict[str, 
     shown.values["width"] = form.get("width") or ""
     shown.values["height"] = form.get("height") or ""
     shown.values["seed"] = form.get("seed") or ""
+    shown.values["steps"] = form.get("steps") or ""
+    shown.values["guidance_scale"] = form.get("guidance_scale") or ""
     return document, shown
 
 
@@ -148,6 +174,8 @@ def form_field(problem_field: str, attributes: list[str]) -> str | None:
     head = path.split(".", 1)[0]
     if path in ("name", "category"):
         return path
+    if head == "model":
+        return "image_model"
     if head == "model_attributes":
         rest = path.split(".")
         return f"model.{rest[1]}" if len(rest) > 1 else "use_model"
@@ -164,6 +192,8 @@ def form_field(problem_field: str, attributes: list[str]) -> str | None:
         "seed",
         "negative_prompt",
         "use_model",
+        "steps",
+        "guidance_scale",
     ):
         return head
     return None
@@ -182,9 +212,12 @@ def place_problems(form: PresetForm, problems: list[FieldProblem], schema: Categ
             form.errors.setdefault(target, []).append(message)
 
 
-def form_choices(schema: CategorySchema, category: str) -> dict[str, Any]:
-    """The selects' options for `category`."""
+def form_choices(
+    schema: CategorySchema, category: str, models: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The selects' options for `category`; `models` is the deployment's model catalogue."""
     return {
+        "models": models or [],
         "categories": schema.categories,
         "attributes": schema.attributes(category) if schema.has_category(category) else {},
         "model_attributes": schema.model_attributes(),

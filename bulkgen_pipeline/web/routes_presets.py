@@ -12,6 +12,7 @@ from ..domain.errors import InvalidInput
 from ..domain.presets import is_random
 from ..domain.schema import load_category_schema
 from ..runs import listing, presets
+from ..runs.models import model_catalogue
 from ..runs.presets import create_preset
 from ..runs.queueing import NotFound, start_run
 from .pages import MerchantDep, Visitor, canonical_id, checked_form, not_found, redirect, render
@@ -88,7 +89,7 @@ def list_page(request: Request, who: MerchantDep) -> Response:
 def _form_page(
     request: Request, who: Visitor, form: PresetForm, preset_id: str | None, status: int = 200
 ) -> Response:
-    choices = form_choices(load_category_schema(), form.category)
+    choices = form_choices(load_category_schema(), form.category, models=model_catalogue())
     return render(
         request,
         who,
