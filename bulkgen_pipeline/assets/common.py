@@ -1,7 +1,6 @@
 """What every asset of a run loads first: the job as queued, its layout and its resolved specs."""
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from ..domain.specs import GenerationSpec
 from ..runs.generation import collect_outcomes
 from ..runs.leases import LeaseKeeper
 from ..runs.packaging import GenerationOutcome, RunContext
+from ..runs.resolved_prompts import resolved_prompts
 from ..storage.base import ObjectStore
 
 
@@ -34,13 +34,6 @@ def load_run(database: db.Database, run_id: str) -> LoadedRun:
         raise dg.Failure(description=f"No bulk job with run id '{run_id}'")
     layout = RunLayout.of(job)
     return LoadedRun(job, RunContext(layout, job.display_name, job.run_config))
-
-
-def load_specs(
-    store: ObjectStore, layout: RunLayout
-) -> tuple[list[GenerationSpec], dict[str, Any]]:
-    document = json.loads(store.get_bytes(layout.resolved_prompts_key))
-    return [GenerationSpec.from_dict(g) for g in document["generations"]], document["resolution"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ class GeneratedRun:
 
 def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -> GeneratedRun:
     loaded = load_run(database, run_id)
-    specs, resolution = load_specs(store, loaded.layout)
+    frozen = resolved_prompts(store, loaded.layout)
     with database.session(readonly=True) as session:
         items = db.list_items(session, run_id)
     recorded = {
@@ -81,8 +74,8 @@ def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -
         for item in items
         if item.status in ("succeeded", "failed")
     }
-    outcomes = collect_outcomes(store, loaded.run, specs, recorded)
-    return GeneratedRun(loaded, store, database, specs, resolution, outcomes)
+    outcomes = collect_outcomes(store, loaded.run, frozen.specs, recorded)
+    return GeneratedRun(loaded, store, database, frozen.specs, frozen.resolution, outcomes)
 
 
 def leased(step: Callable[..., Any]) -> Callable[..., Any]:

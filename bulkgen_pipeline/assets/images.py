@@ -19,9 +19,10 @@ from ..runs.ending import CANCELLED_BEFORE_ANY_IMAGE, end_run
 from ..runs.generation import generate_images
 from ..runs.image_checks import image_size_problems
 from ..runs.packaging import GenerationOutcome
+from ..runs.resolved_prompts import resolved_prompts
 from ..runs.tracking import DatabaseTracker
 from ..storage.base import ObjectStore
-from .common import leased, load_run, load_specs
+from .common import leased, load_run
 from .partitions import bulk_run_partitions
 
 IMAGE_CHECK = "images_open_at_requested_size"
@@ -62,7 +63,7 @@ def generated_images(
     store = object_store.get_run_store()
     database_ = database.get_database()
     loaded = load_run(database_, run_id)
-    specs, _ = load_specs(store, loaded.layout)
+    specs = resolved_prompts(store, loaded.layout).specs
     if loaded.job.status in SETTLED_JOB_STATUSES:
         context.log.info("This run is settled: its stored images are final, none is regenerated")
     tracker = DatabaseTracker(

@@ -1,16 +1,12 @@
 """resolved_prompts: the preset as queued, resolved into one prompt per generation."""
 
-import json
-
 import dagster as dg
 
 from .. import db
-from ..domain.grammar import grammar_problems
-from ..domain.requests import PRESET, request_from_snapshot
-from ..domain.schema import load_category_schema
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
-from .common import leased, load_run, load_specs
+from ..runs.resolved_prompts import freeze_prompts, grammar_report
+from .common import leased, load_run
 from .partitions import bulk_run_partitions
 
 UNIQUE_CHECK = "prompts_unique"
@@ -41,34 +37,16 @@ def resolved_prompts(
     store = object_store.get_run_store()
     loaded = load_run(database.get_database(), run_id)
     layout = loaded.layout
-    if not store.exists(layout.resolved_prompts_key):
-        request = request_from_snapshot(loaded.job.preset_snapshot)
-        result = request.resolve(run_seed=run_id)
-        document = {
-            "kind": request.kind,
-            "resolution": result.summary(),
-            "generations": [g.to_dict() for g in result.generations],
-        }
-        store.put_bytes(
-            layout.resolved_prompts_key, json.dumps(document, indent=2).encode(), "application/json"
-        )
-    else:
+    frozen = freeze_prompts(store, loaded.job)
+    if frozen.reused:
         context.log.info("Reusing the prompts resolved by an earlier attempt of this run")
-    specs, summary = load_specs(store, layout)
+    specs, summary = frozen.specs, frozen.resolution
     with database.get_database().session() as session:
         db.mark_job_processing(
             session, run_id, context.run_id, lease_seconds=database.lease_seconds
         )
-
-    prompts = [spec.prompt for spec in specs]
-    duplicates = len(prompts) - len(set(prompts))
-    grammar = {}
-    if loaded.job.kind == PRESET:
-        attributes = list(load_category_schema().attributes(layout.category))
-        for spec in specs:
-            problems = grammar_problems(spec.prompt, spec.config, attributes=attributes)
-            if problems:
-                grammar[spec.generation] = problems
+    duplicates = frozen.duplicate_prompts
+    grammar = grammar_report(loaded.job, specs)
     for note in summary["notes"]:
         context.log.warning(note)
     return dg.MaterializeResult(

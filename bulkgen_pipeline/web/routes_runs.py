@@ -16,6 +16,7 @@ from ..domain.layout import RunLayout
 from ..domain.statuses import IllegalTransition
 from ..runs import control, listing
 from ..runs.queueing import NotFound
+from ..runs.resolved_prompts import resolved_generations
 from ..runs.status import job_status
 from ..storage.base import ObjectNotFound
 from .pages import (
@@ -28,7 +29,7 @@ from .pages import (
     render,
     security_headers,
 )
-from .run_view import can_cancel, can_retry, eta_text, resolved_generations, tiles
+from .run_view import can_cancel, can_retry, eta_text, tiles
 from .starting import REFUSALS, refusal_message
 
 router = APIRouter(include_in_schema=False)

@@ -3,14 +3,11 @@ tile state and what it was made from (prompt; which attributes were random, whic
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from .. import db
-from ..domain.layout import RunLayout
+from ..domain.specs import GenerationSpec
 from ..domain.statuses import ItemStatus, JobStatus
-from ..storage.base import ObjectNotFound, ObjectStore
 
 TILE_STATES = {
     ItemStatus.PENDING.value: "waiting",
@@ -30,28 +27,20 @@ class Tile:
     fixed: dict[str, Any]
 
 
-def resolved_generations(store: ObjectStore, job: db.JobView) -> dict[int, dict[str, Any]]:
-    """The run's resolved generations by index (empty until the run has resolved them)."""
-    try:
-        document = json.loads(store.get_bytes(RunLayout.of(job).resolved_prompts_key))
-    except ObjectNotFound:
-        return {}
-    return {g["generation"]: g for g in document.get("generations", [])}
-
-
-def tiles(status: dict[str, Any], generations: dict[int, dict[str, Any]]) -> list[Tile]:
+def tiles(status: dict[str, Any], generations: dict[int, GenerationSpec]) -> list[Tile]:
+    """`generations`: runs.resolved_prompts.resolved_generations (empty until resolved)."""
     items = {item["generation_index"]: item for item in status["items"]}
     result = []
     for index in range(1, status["total_images"] + 1):
         item = items.get(index)
-        spec = generations.get(index, {})
-        resolution = spec.get("attribute_resolution", {})
+        spec = generations.get(index)
+        resolution = spec.attribute_resolution if spec else {}
         result.append(
             Tile(
                 index=index,
                 state=TILE_STATES.get(item["status"], "waiting") if item else "waiting",
                 error=item["error"] if item and item["status"] == ItemStatus.FAILED else None,
-                prompt=spec.get("prompt"),
+                prompt=spec.prompt if spec else None,
                 random=dict(resolution.get("randomly_selected", {})),
                 fixed=dict(resolution.get("user_specified", {})),
             )
