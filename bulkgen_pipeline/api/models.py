@@ -13,7 +13,7 @@ from ..db.events import WEBHOOK_SUBSCRIPTIONS
 from ..domain.json_schemas import preset_json_schema, prompt_batch_json_schema
 from ..domain.presets import MAX_GENERATIONS
 from ..domain.schema import load_category_schema
-from ..domain.statuses import JobStatus
+from ..domain.statuses import DeliveryStatus, JobStatus
 from ..webhooks.policy import MAX_URL_LENGTH
 
 WebhookSubscription = Literal["completed", "failed", "cancelled", "item"]
@@ -146,7 +146,7 @@ class AttemptOut(BaseModel):
 class DeliveryOut(BaseModel):
     webhook_id: str
     event_type: str
-    status: Literal["pending", "delivered", "failed"]
+    status: DeliveryStatus
     attempts: list[AttemptOut]
     next_attempt_at: str | None
     delivered_at: str | None

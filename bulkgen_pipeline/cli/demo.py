@@ -21,6 +21,7 @@ def main() -> int:
     from .. import db
     from ..analytics.publish import REPORT_KEY
     from ..config import Settings
+    from ..domain.statuses import JobStatus
     from ..runs.presets import create_preset
     from ..runs.queueing import queue_preset_run
     from ..storage import open_object_store
@@ -38,7 +39,7 @@ def main() -> int:
     )
     summary = summary_of(run_now(run_id, settings, database), settings)
     print(json.dumps(summary, indent=2))
-    if summary["status"] != "completed" or not summary["zip"]:
+    if summary["status"] != JobStatus.COMPLETED or not summary["zip"]:
         print(f"The demo run did not complete: {summary.get('error')}", file=sys.stderr)
         return 1
     print(f"\nZIP: {summary['zip']}")

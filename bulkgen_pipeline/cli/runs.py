@@ -8,6 +8,7 @@ import click
 
 from ..config import Settings
 from ..domain.errors import PresetValidationError
+from ..domain.statuses import JobStatus
 from .common import database, emit, fail, main, read_json
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def run(
         return
     status = run_now(run_id, settings, database_)
     emit(summary_of(status, settings))
-    if status["status"] != "completed":
+    if status["status"] != JobStatus.COMPLETED:
         raise SystemExit(1)
 
 
@@ -196,7 +197,7 @@ def cancel(job_id: str) -> None:
 def _execute_claimed(run_id: str, settings: Settings, database_: db.Database) -> None:
     status = run_now(run_id, settings, database_)
     emit(summary_of(status, settings))
-    if status["status"] != "completed":
+    if status["status"] != JobStatus.COMPLETED:
         raise SystemExit(1)
 
 
@@ -245,7 +246,7 @@ def resume(job_id: str, queue_only: bool) -> None:
         )
     except (NotFound, JobConflict) as exc:
         fail(str(exc))
-    if queue_only or status != "processing":
+    if queue_only or status != JobStatus.PROCESSING:
         emit({"job_id": job_id, "status": status})
         return
     _execute_claimed(job_id, settings, database_)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.models import BackendJob, JobEvent, WebhookDelivery, utcnow
-from bulkgen_pipeline.domain.statuses import JobStatus
+from bulkgen_pipeline.domain.statuses import DeliveryStatus, JobStatus
 
 STATUS_EVENT = "status"
 ITEM_EVENT = "item"
@@ -80,7 +80,7 @@ def append_event(session: Session, run_id: str, kind: str, data: dict[str, Any])
                     event_type=event_type,
                     url=job.webhook_url,
                     payload=json.dumps(payload, separators=(",", ":"), sort_keys=True),
-                    status="pending",
+                    status=DeliveryStatus.PENDING,
                     attempts=0,
                     next_attempt_at=now,
                     created_at=now,

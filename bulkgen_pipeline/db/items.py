@@ -60,7 +60,7 @@ def record_item(
     }
     if attempts is not None:
         update["attempts"] = stmt.excluded.attempts
-    if status == "succeeded" and error is None:
+    if status == ItemStatus.SUCCEEDED and error is None:
         update["error"] = None
     session.execute(
         stmt.on_conflict_do_update(index_elements=["run_id", "generation_index"], set_=update)

@@ -33,7 +33,7 @@ from bulkgen_pipeline.db.models import (
     utcnow,
 )
 from bulkgen_pipeline.domain.layout import RunLayout
-from bulkgen_pipeline.domain.statuses import ACTIVE_JOB_STATUSES, JobStatus
+from bulkgen_pipeline.domain.statuses import ACTIVE_JOB_STATUSES, ItemStatus, JobStatus
 from bulkgen_pipeline.readmodel import JobView, job_summary, read_job, read_jobs
 
 # pg_advisory_xact_lock key serialising inserts into backend_jobs, so that `seq` order equals
@@ -232,7 +232,7 @@ def item_counts(session: Session, run_id: str) -> tuple[int, int]:
             .group_by(GenerationItem.status)
         ).all()
     )
-    return rows.get("succeeded", 0), rows.get("failed", 0)
+    return rows.get(ItemStatus.SUCCEEDED, 0), rows.get(ItemStatus.FAILED, 0)
 
 
 def active_job_count(session: Session, user_id: str) -> int:

@@ -9,7 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bulkgen_pipeline.domain.statuses import HEADER_STATUSES, ItemStatus, JobStatus
+from bulkgen_pipeline.domain.statuses import (
+    HEADER_STATUSES,
+    DeliveryStatus,
+    ItemStatus,
+    JobStatus,
+)
 from bulkgen_pipeline.domain.text import NAME_MAX_LENGTH
 from bulkgen_pipeline.readmodel.schema import VERSION_TABLE as VERSION_TABLE
 from bulkgen_pipeline.readmodel.views import utcnow as utcnow
@@ -25,7 +30,7 @@ NAMING_CONVENTION = {
 JOB_STATUSES = tuple(s.value for s in JobStatus)
 ITEM_STATUSES = tuple(s.value for s in ItemStatus)
 LEDGER_KINDS = ("grant", "reserve", "charge", "release")
-WEBHOOK_STATUSES = ("pending", "delivered", "failed")
+WEBHOOK_STATUSES = tuple(s.value for s in DeliveryStatus)
 JOB_TYPE_BULK = "bulk_generation"
 OPERATION_BULK = "bulk_generation"
 
@@ -256,7 +261,7 @@ class WebhookDelivery(Base):
     event_type: Mapped[str] = mapped_column(sa.String(50))
     url: Mapped[str] = mapped_column(sa.Text)
     payload: Mapped[str] = mapped_column(sa.Text)  # the exact bytes signed and sent
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    status: Mapped[str] = mapped_column(sa.String(20), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_status_code: Mapped[int | None] = mapped_column(sa.Integer)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bulkgen_pipeline.db.engine import query_of
 from bulkgen_pipeline.db.errors import UnknownUser
 from bulkgen_pipeline.db.models import User, WebhookAttempt, WebhookDelivery, utcnow
+from bulkgen_pipeline.domain.statuses import DeliveryStatus
 from bulkgen_pipeline.readmodel import DeliveryView, read_deliveries
 
 # Seconds to wait after the n-th failed attempt: 9 tries over about 2 hours.
@@ -35,7 +36,10 @@ def has_due(session: Session, now: datetime | None = None) -> bool:
     return (
         session.scalar(
             select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            )
             .limit(1)
         )
         is not None
@@ -47,7 +51,9 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 20) ->
     now = now or utcnow()
     due = session.scalars(
         select(WebhookDelivery)
-        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
+        )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     ).all()
@@ -57,7 +63,7 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 20) ->
             update(WebhookDelivery)
             .where(
                 WebhookDelivery.id == row.id,
-                WebhookDelivery.status == "pending",
+                WebhookDelivery.status == DeliveryStatus.PENDING,
                 WebhookDelivery.next_attempt_at == row.next_attempt_at,
             )
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
@@ -96,9 +102,9 @@ def record_attempt(
     row.attempts += 1
     row.last_status_code, row.last_error = status_code, error
     if delivered:
-        row.status, row.delivered_at = "delivered", now
+        row.status, row.delivered_at = DeliveryStatus.DELIVERED, now
     elif row.attempts > len(RETRY_SCHEDULE_S):
-        row.status = "failed"
+        row.status = DeliveryStatus.FAILED
     else:
         row.next_attempt_at = now + timedelta(seconds=RETRY_SCHEDULE_S[row.attempts - 1])
     session.flush()

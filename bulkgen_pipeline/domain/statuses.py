@@ -108,6 +108,14 @@ class ItemStatus(StrEnum):
         return self in (ItemStatus.SUCCEEDED, ItemStatus.FAILED)
 
 
+class DeliveryStatus(StrEnum):
+    """A webhook delivery: retried while pending, until delivered or its schedule is spent."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 def settled_status(succeeded: int, failed: int) -> JobStatus:
     """How a run that delivered `succeeded` images and lost `failed` ends."""
     if succeeded == 0:

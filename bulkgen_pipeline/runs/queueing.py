@@ -22,6 +22,7 @@ from ..db.ledger import lock_user
 from ..domain.errors import FieldProblem, PresetValidationError
 from ..domain.requests import BulkRequest, batch_request, preset_request
 from ..domain.schema import CategorySchema
+from ..domain.statuses import JobStatus
 from ..webhooks.policy import WebhookUrlRejected, check_webhook_url
 from .errors import NotFound
 from .preflight import check_can_execute
@@ -140,7 +141,7 @@ def start_run(
         )
         if claim:
             db.mark_job_processing(session, run_id, None)
-        started = Started(run_id, "queued", request.generation_count)
+        started = Started(run_id, JobStatus.QUEUED, request.generation_count)
         if idempotency is not None:
             store_answer(
                 session,

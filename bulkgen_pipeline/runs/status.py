@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from ..domain.statuses import JobStatus
+from ..domain.statuses import DeliveryStatus, JobStatus
 from ..readmodel import (
     DeliveryView,
     ItemView,
@@ -66,7 +66,9 @@ def delivery_view(delivery: DeliveryView) -> dict[str, Any]:
             }
             for a in delivery.attempt_log
         ],
-        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        "next_attempt_at": iso(delivery.next_attempt_at)
+        if delivery.status == DeliveryStatus.PENDING
+        else None,
         "delivered_at": iso(delivery.delivered_at),
     }
 
