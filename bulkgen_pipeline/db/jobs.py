@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,6 +53,8 @@ class JobRow:
     requested_count: int
     pass_number: int = 0
     resume_count: int = 0
+    # The request as queued: the sensor tags the run with what it asked for (its model).
+    preset_snapshot: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_key(self) -> str:
@@ -185,6 +187,7 @@ _JOB_ROW_COLUMNS = (
     BackendJob.requested_count,
     BackendJob.pass_number,
     BackendJob.resume_count,
+    BackendJob.preset_snapshot,
 )
 
 

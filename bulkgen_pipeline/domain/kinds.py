@@ -32,3 +32,11 @@ def snapshot_config(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     """What the run was asked for: a preset's config, or a batch's whole body."""
     body = snapshot["body"]
     return body.get("config", body)
+
+
+def snapshot_model(snapshot: Mapping[str, Any]) -> str | None:
+    """The image model the run asked for (a preset's config.model, a batch's
+    shared_settings.model); None when bulkgen chooses."""
+    config = snapshot_config(snapshot)
+    chosen = config.get("model") or (config.get("shared_settings") or {}).get("model")
+    return str(chosen) if chosen else None

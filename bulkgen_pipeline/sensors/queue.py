@@ -16,7 +16,7 @@ import dagster as dg
 
 from .. import db
 from ..assets.partitions import bulk_run_partitions
-from ..domain.kinds import PROMPT_BATCH
+from ..domain.kinds import PROMPT_BATCH, snapshot_model
 from ..jobs.bulk import bulk_generation_job, console_log_level
 from ..resources.database import DatabaseResource
 
@@ -24,11 +24,15 @@ BATCH_SIZE = 100
 
 
 def run_tags(job) -> dict[str, str]:
-    return {
+    tags = {
         "user_id": job.user_id,
         "preset_id": job.preset_id or PROMPT_BATCH,
         "category": job.category,
     }
+    model = snapshot_model(job.preset_snapshot)
+    if model is not None:  # the UI's runs list filters by it
+        tags["model"] = model
+    return tags
 
 
 @dg.sensor(

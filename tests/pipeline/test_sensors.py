@@ -35,6 +35,23 @@ def evaluate(deployment):
     return queued_bulk_jobs(context)
 
 
+def test_a_run_that_chose_its_model_is_tagged_with_it_for_the_ui(local_deployment):
+    d = local_deployment
+    user = d.user(credits=100)
+    chosen = d.preset(user, model="local-preview-v1", steps=10)
+    default = d.preset(user)
+    first = queue_preset_run(d.database, user_id=user, preset_id=chosen, count=1)
+    second = queue_preset_run(d.database, user_id=user, preset_id=default, count=1)
+    tags = {r.run_key: r.tags for r in evaluate(d).run_requests}
+    assert tags[first]["model"] == "local-preview-v1"
+    assert "model" not in tags[second]  # bulkgen chooses: no model to filter by
+    # The tag is one Dagster takes on a real run (the UI filters runs by it).
+    run = d.instance.create_run_for_job(
+        build_definitions().resolve_job_def("bulk_generation"), tags=tags[first]
+    )
+    assert run.tags["model"] == "local-preview-v1"
+
+
 def test_sensor_requests_queued_jobs_only_keyed_by_run_and_pass(local_deployment):
     d = local_deployment
     user = d.user(credits=100)
