@@ -19,9 +19,10 @@ from starlette.datastructures import FormData
 from .. import db
 from ..api.deps import Services, services
 from ..api.errors import DATABASE_UNAVAILABLE
-from ..domain.statuses import JobStatus
+from ..domain.statuses import RETRYABLE_JOB_STATUSES, ItemStatus, JobStatus
 from ..runs.console_sessions import signed_in_user
 from ..runs.queueing import NotFound
+from .run_view import TILE_STATES
 from .sessions import CSRF_FIELD, ConsoleSession, SessionCookies
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -63,9 +64,42 @@ def _short_id(value: str) -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["thousands"] = _thousands
 templates.env.filters["short_id"] = _short_id
+# How a job status looks: console.css styles the tones, not the statuses, so a status added
+# to JobStatus shows (as neutral) without a change here or in the stylesheet.
+STATUS_TONES: dict[str, str] = {
+    JobStatus.QUEUED: "busy",
+    JobStatus.PROCESSING: "busy",
+    JobStatus.CANCELLING: "warn",
+    JobStatus.COMPLETED: "ok",
+    JobStatus.PARTIAL: "warn",
+    JobStatus.FAILED: "bad",
+    JobStatus.CANCELLED: "muted",
+}
+NEUTRAL_TONE = "neutral"
+
+
+def _tone(status: str) -> str:
+    return STATUS_TONES.get(status, NEUTRAL_TONE)
+
+
+FINAL = sorted(s.value for s in JobStatus if s.is_final)
+# The status sets console.js works with, rendered into the run page as JSON (run.html): the
+# script spells no status itself.
+CONSOLE_STATUSES: dict[str, Any] = {
+    "final": FINAL,
+    "retryable": sorted(s.value for s in RETRYABLE_JOB_STATUSES),
+    "unresolved": [JobStatus.QUEUED.value],  # its prompts may not be resolved yet
+    "tones": {str(status): tone for status, tone in STATUS_TONES.items()},
+    "neutral_tone": NEUTRAL_TONE,
+    "tiles": TILE_STATES,
+    "item_failed": ItemStatus.FAILED.value,
+}
+
 templates.env.filters["signed"] = _signed
+templates.env.filters["tone"] = _tone
 templates.env.globals["static"] = STATIC_ROUTE
-templates.env.globals["FINAL"] = sorted(s.value for s in JobStatus if s.is_final)
+templates.env.globals["FINAL"] = FINAL
+templates.env.globals["CONSOLE_STATUSES"] = CONSOLE_STATUSES
 
 
 class SignInRequired(Exception):

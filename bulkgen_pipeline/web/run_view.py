@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.specs import GenerationSpec
-from ..domain.statuses import ItemStatus, JobStatus
+from ..domain.statuses import RETRYABLE_JOB_STATUSES, ItemStatus, JobStatus
 
 TILE_STATES = {
     ItemStatus.PENDING.value: "waiting",
@@ -53,7 +53,7 @@ def can_cancel(status: str) -> bool:
 
 
 def can_retry(status: dict[str, Any]) -> bool:
-    retryable = JobStatus(status["status"]) in (JobStatus.PARTIAL, JobStatus.FAILED)
+    retryable = JobStatus(status["status"]) in RETRYABLE_JOB_STATUSES
     return retryable and status["files_deleted_at"] is None
 
 

@@ -53,8 +53,10 @@ document.querySelectorAll("[data-swatch]").forEach((el) => {
 (function runPage() {
   const run = document.getElementById("run");
   if (!run) return;
-  const FINAL = ["completed", "partial", "failed", "cancelled"];
-  const TILE = { pending: "waiting", running: "running", succeeded: "done", failed: "failed" };
+  // The status sets come from the server (web/pages.py CONSOLE_STATUSES, from the enums).
+  const STATUSES = JSON.parse(document.getElementById("console-statuses").textContent);
+  const FINAL = STATUSES.final;
+  const TILE = STATUSES.tiles;
   let pending = null;
   let source = null;
 
@@ -70,8 +72,9 @@ document.querySelectorAll("[data-swatch]").forEach((el) => {
     tile.className = `tile state-${state}`;
     tile.querySelector(".tile-state").textContent = state;
     const error = tile.querySelector(".tile-error");
-    error.textContent = item.status === "failed" ? (item.error || "failed") : "";
-    error.hidden = item.status !== "failed";
+    const failed = item.status === STATUSES.item_failed;
+    error.textContent = failed ? (item.error || STATUSES.item_failed) : "";
+    error.hidden = !failed;
     const thumb = tile.querySelector(".thumb");
     if (state === "done" && !thumb.querySelector("img")) {
       const n = tile.dataset.index, base = `/runs/${run.dataset.runId}/images/${n}.png`;
@@ -91,7 +94,8 @@ document.querySelectorAll("[data-swatch]").forEach((el) => {
   function apply(status) {
     const badge = document.getElementById("run-status");
     badge.textContent = status.status;
-    badge.className = `badge status-${status.status}`;
+    const tone = STATUSES.tones[status.status] || STATUSES.neutral_tone;
+    badge.className = `badge status-${status.status} tone-${tone}`;
     const done = status.completed_images + status.failed_images;
     const progress = document.getElementById("run-progress");
     progress.max = status.total_images; progress.value = done;
@@ -104,7 +108,7 @@ document.querySelectorAll("[data-swatch]").forEach((el) => {
     error.textContent = status.error || ""; error.hidden = !status.error;
     const final = FINAL.includes(status.status);
     document.getElementById("cancel-form").hidden = final;
-    document.getElementById("retry-form").hidden = !["partial", "failed"].includes(status.status);
+    document.getElementById("retry-form").hidden = !STATUSES.retryable.includes(status.status);
     const download = document.getElementById("download");
     if (status.download_link) download.href = status.download_link;
     download.hidden = !status.download_link;
@@ -113,7 +117,7 @@ document.querySelectorAll("[data-swatch]").forEach((el) => {
       const item = items.get(tile.dataset.index);
       if (item) updateTile(tile, item);
     });
-    if (status.status !== "queued" && document.querySelector("#tiles .tile:not(:has(details))")) {
+    if (!STATUSES.unresolved.includes(status.status) && document.querySelector("#tiles .tile:not(:has(details))")) {
       loadDetails();
     }
     run.dataset.final = String(final);
