@@ -10,6 +10,7 @@ import dagster as dg
 from .. import db
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
+from ..domain.statuses import ItemStatus
 from ..runs.generation import collect_outcomes
 from ..runs.leases import LeaseKeeper
 from ..runs.packaging import GenerationOutcome, RunContext
@@ -64,7 +65,7 @@ def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -
     recorded = {
         item.generation_index: GenerationOutcome(
             item.generation_index,
-            item.status == "succeeded",
+            item.status == ItemStatus.SUCCEEDED,
             provider=item.provider,
             model=item.model,
             attempts=item.attempts or 0,
@@ -72,7 +73,7 @@ def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -
             latency_seconds=item.latency_ms / 1000 if item.latency_ms is not None else None,
         )
         for item in items
-        if item.status in ("succeeded", "failed")
+        if ItemStatus(item.status).is_finished
     }
     outcomes = collect_outcomes(store, loaded.run, frozen.specs, recorded)
     return GeneratedRun(loaded, store, database, frozen.specs, frozen.resolution, outcomes)
