@@ -16,7 +16,6 @@ from ..runs import control, listing
 from ..runs.downloads import DOWNLOAD_ROUTE, zip_download
 from ..runs.events import event_feed
 from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
-from ..runs.status import job_status
 from .deps import ServicesDep, UserDep
 from .errors import responses
 from .models import (
@@ -125,11 +124,6 @@ def start_batch(
     return _started(started)
 
 
-def _status(services: ServicesDep, user_id: str, job_id: str) -> dict[str, Any]:
-    with services.database.session(readonly=True) as session:
-        return job_status(db.query_of(session), control.owned_job(session, user_id, job_id))
-
-
 @router.get(
     JOBS + "/status",
     response_model=JobStatusOut,
@@ -137,7 +131,7 @@ def _status(services: ServicesDep, user_id: str, job_id: str) -> dict[str, Any]:
     summary="A job's status, counts, items, ETA and download link",
 )
 def status(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> dict[str, Any]:
-    return _status(services, user.id, str(job_id))
+    return control.owned_job_status(services.database, user.id, str(job_id))[1]
 
 
 def _sse(event_id: int, kind: str, data: dict[str, Any]) -> str:
@@ -207,8 +201,7 @@ def events(
 def download(user_id: uuid.UUID, run_id: uuid.UUID, user: UserDep, services: ServicesDep) -> Any:
     if str(user_id) != user.id:
         raise NotFound(f"job '{run_id}' does not exist")
-    with services.database.session(readonly=True) as session:
-        job = control.owned_job(session, user.id, str(run_id))
+    job = control.find_owned_job(services.database, user.id, str(run_id))
     target = zip_download(services.store, job)
     if target.url is not None:
         return RedirectResponse(target.url, status_code=307)
@@ -232,7 +225,7 @@ def cancel(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> ActionOut
     status_code=202,
     response_model=RetryOut,
     responses=responses(402, 404, 409),
-    summary="Make the failed images of a finished run again (one credit each)",
+    summary="Make the failed images of a finished run again (at the run's price per image)",
 )
 def retry_failed(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> RetryOut:
     retried = control.retry_failed(services.database, user_id=user.id, run_id=str(job_id))
@@ -241,7 +234,7 @@ def retry_failed(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> Ret
         status=JobStatus(retried.status),
         pass_number=retried.pass_number,
         images_to_retry=retried.images_to_retry,
-        estimated_credits=retried.images_to_retry,
+        estimated_credits=retried.estimated_credits,
         status_url=status_url(retried.job_id),
         events_url=events_url(retried.job_id),
     )

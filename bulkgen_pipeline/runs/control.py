@@ -14,6 +14,7 @@ from ..domain.layout import RunLayout
 from ..domain.statuses import FINAL_JOB_STATUSES, JobStatus
 from ..storage.base import ObjectStore
 from .queueing import NotFound
+from .status import job_status
 
 
 class JobConflict(RuntimeError):
@@ -35,6 +36,21 @@ def owned_job(session: Any, user_id: str | None, run_id: str) -> db.JobView:
     if job is None or (user_id is not None and job.user_id != user_id):
         raise NotFound(f"job '{run_id}' does not exist")
     return job
+
+
+def find_owned_job(database: db.Database, user_id: str | None, run_id: str) -> db.JobView:
+    """`owned_job` in a read-only transaction of its own."""
+    with database.session(readonly=True) as session:
+        return owned_job(session, user_id, run_id)
+
+
+def owned_job_status(
+    database: db.Database, user_id: str | None, run_id: str
+) -> tuple[db.JobView, dict[str, Any]]:
+    """The user's job and its status view (runs.status.job_status), read together."""
+    with database.session(readonly=True) as session:
+        job = owned_job(session, user_id, run_id)
+        return job, job_status(db.query_of(session), job)
 
 
 def cancel_job(database: db.Database, *, user_id: str | None, run_id: str) -> str:

@@ -17,7 +17,6 @@ from ..domain.statuses import IllegalTransition
 from ..runs import control, listing
 from ..runs.queueing import NotFound
 from ..runs.resolved_prompts import resolved_generations
-from ..runs.status import job_status
 from ..storage.base import ObjectNotFound
 from .pages import (
     MerchantDep,
@@ -72,10 +71,9 @@ def list_page(
 
 def _owned_status(who: Visitor, run_id: str) -> tuple[db.JobView, dict[str, Any]]:
     """The caller's job and its status view (NotFound for anyone else's)."""
-    wanted = canonical_id(run_id)
-    with who.services.database.session(readonly=True) as session:
-        job = control.owned_job(session, who.signed_in_user.id, wanted)
-        return job, job_status(db.query_of(session), job)
+    return control.owned_job_status(
+        who.services.database, who.signed_in_user.id, canonical_id(run_id)
+    )
 
 
 @router.get("/runs/{run_id}")
@@ -124,8 +122,7 @@ def image(
     """One image of one of the caller's runs; anyone else's is not found."""
     try:
         wanted = canonical_id(run_id)
-        with who.services.database.session(readonly=True) as session:
-            job = control.owned_job(session, who.signed_in_user.id, wanted)
+        job = control.find_owned_job(who.services.database, who.signed_in_user.id, wanted)
         data = who.services.store.get_bytes(RunLayout.of(job).image_key(generation))
     except (NotFound, ObjectNotFound):
         return not_found(request, who)
