@@ -33,7 +33,6 @@ from bulkgen_pipeline.db.models import (
     utcnow,
 )
 from bulkgen_pipeline.domain.layout import RunLayout
-from bulkgen_pipeline.domain.priority import Priority
 from bulkgen_pipeline.domain.statuses import (
     ACTIVE_JOB_STATUSES,
     ItemStatus,
@@ -61,7 +60,6 @@ class JobRow:
     resume_count: int = 0
     # The request as queued: the sensor tags the run with what it asked for (its model).
     preset_snapshot: dict[str, Any] = field(default_factory=dict)
-    priority: str = Priority.NORMAL.value
 
     @property
     def run_key(self) -> str:
@@ -97,14 +95,11 @@ def queue_bulk_job(
     run_id: str | None = None,
     webhook_url: str | None = None,
     webhook_events: list[str] | None = None,
-    priority: Priority = Priority.NORMAL,
-    credits_per_image: int = 1,
 ) -> str:
-    """Reserve `generation_count` × `credits_per_image` credits and queue the run; returns the
-    run id.
+    """Reserve `generation_count` credits and queue the run; returns the run id.
 
     Raises UnknownUser, UnknownPreset (missing or owned by someone else), JobAlreadyExists,
-    InsufficientCredits(needed, available) when balance − reserved is less than that.
+    InsufficientCredits(needed, available) when balance − reserved < generation_count.
     """
     if (
         isinstance(generation_count, bool)
@@ -125,16 +120,11 @@ def queue_bulk_job(
             raise UnknownPreset(preset_id)
     if session.scalar(select(BackendJob.seq).where(BackendJob.uuid == run_id)) is not None:
         raise JobAlreadyExists(run_id)
-    if isinstance(credits_per_image, bool) or not isinstance(credits_per_image, int):
-        raise ValueError(f"credits_per_image must be an integer, got {credits_per_image!r}")
-    if credits_per_image < 1:
-        raise ValueError(f"credits_per_image must be at least 1, got {credits_per_image}")
-    needed = generation_count * credits_per_image
     available = user.credits_balance - user.credits_reserved
-    if available < needed:
-        raise InsufficientCredits(needed, available)
+    if available < generation_count:
+        raise InsufficientCredits(generation_count, available)
 
-    user.credits_reserved += needed
+    user.credits_reserved += generation_count
     if dialect_name(session) == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK_KEY})
     now = utcnow()
@@ -147,8 +137,6 @@ def queue_bulk_job(
             preset_id=preset_id,
             preset_snapshot=copy.deepcopy(preset_snapshot),
             requested_count=generation_count,
-            priority=Priority(priority).value,
-            credits_per_image=credits_per_image,
             webhook_url=webhook_url,
             webhook_events=list(webhook_events) if webhook_events is not None else None,
             pass_number=0,
@@ -169,7 +157,7 @@ def queue_bulk_job(
             s3_folder_path=run_folder(user_id, category, run_id),
             status=header_status(JobStatus.QUEUED),
             credits_consumed=0,
-            estimated_credits=needed,
+            estimated_credits=generation_count,
             retry_count=0,
             created_at=now,
             updated_at=now,
@@ -177,7 +165,7 @@ def queue_bulk_job(
     )
     session.flush()
     add_ledger_entry(
-        session, user_id=user_id, run_id=run_id, kind="reserve", amount=needed
+        session, user_id=user_id, run_id=run_id, kind="reserve", amount=generation_count
     )
     append_event(
         session,
@@ -205,7 +193,6 @@ _JOB_ROW_COLUMNS = (
     BackendJob.pass_number,
     BackendJob.resume_count,
     BackendJob.preset_snapshot,
-    BackendJob.priority,
 )
 
 
