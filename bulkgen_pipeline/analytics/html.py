@@ -97,6 +97,17 @@ def render_html(report: RandomizationReport, charts: list[Chart]) -> str:
 
 
 def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> list[str]:
+    return [
+        *_frequency_section(report, charts),
+        *_balance_and_uniqueness_sections(report),
+        *_colour_section(report, charts),
+        *_failure_section(report, charts),
+        *_provider_section(report, charts),
+    ]
+
+
+def _frequency_section(report: RandomizationReport, charts: dict[str, list[Chart]]) -> list[str]:
+    """Value frequencies of random draws: the flagged values, their charts, every test."""
     f = report.frequencies
     alpha = report.alpha
     return [
@@ -149,6 +160,12 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
                 ],
             ),
         ),
+    ]
+
+
+def _balance_and_uniqueness_sections(report: RandomizationReport) -> list[str]:
+    """Balanced runs, uniqueness within runs, and what merchants fix or leave random."""
+    return [
         "<h2>Balanced runs</h2>",
         _balance(report),
         "<h2>Uniqueness within runs</h2>",
@@ -167,6 +184,12 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
             _table(report.fixed_or_random, list(report.fixed_or_random.columns)),
             open_=True,
         ),
+    ]
+
+
+def _colour_section(report: RandomizationReport, charts: dict[str, list[Chart]]) -> list[str]:
+    """Colours handed out per colour strategy."""
+    return [
         "<h2>Colours per colour strategy</h2>",
         _table(
             report.colours.strategies,
@@ -183,6 +206,12 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
             empty="No run handed out colours from a palette.",
         ),
         _charts(charts.get("colours", [])),
+    ]
+
+
+def _failure_section(report: RandomizationReport, charts: dict[str, list[Chart]]) -> list[str]:
+    """Failure rate by attribute value."""
+    return [
         "<h2>Failure rate by attribute value</h2>",
         '<p class="note">Judged on random draws, value against the other values of its pool '
         "(Fisher exact; Cochran–Mantel–Haenszel across pools), Holm-corrected together with "
@@ -205,6 +234,12 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
             empty="No value fails significantly more or less often than the others.",
         ),
         _charts(charts.get("failures", [])),
+    ]
+
+
+def _provider_section(report: RandomizationReport, charts: dict[str, list[Chart]]) -> list[str]:
+    """Providers and their latency."""
+    return [
         "<h2>Providers</h2>",
         _table(report.providers.table, list(report.providers.table.columns)),
         _charts(charts.get("latency", [])),
