@@ -55,24 +55,7 @@ def resolve_preset(
     config = preset.config
     count = generation_count or config.generation_count
     seed: int | str = config.seed if config.seed is not None else run_seed
-    flat = {
-        **config.attributes,
-        "use_model": config.use_model,
-        "model_attributes": config.model_attributes.model_dump(),
-        "background": config.background,
-    }
-    mappers = [
-        AttributeResolver(preset.category, schema),
-        ModelMapper(schema),
-        BackgroundMapper(preset.category, schema),
-    ]
-    fixed: dict[str, Any] = {}
-    dimensions: list[tuple[str, list[str]]] = []
-    for mapper in mappers:
-        mapper_fixed, mapper_dimensions = mapper.split(flat)
-        fixed.update(mapper_fixed)
-        dimensions.extend(mapper_dimensions)
-
+    fixed, dimensions = _fixed_and_random(preset, schema)
     draw = SAMPLERS[config.sampling.value].draw(
         [len(options) for _, options in dimensions], count, seeded_rng(seed, "attributes")
     )
@@ -90,16 +73,7 @@ def resolve_preset(
         drawn = {
             name: options[i] for (name, options), i in zip(dimensions, combination, strict=True)
         }
-        values = {**fixed, **drawn}
-        resolved: dict[str, Any] = {"category": preset.category}
-        resolved.update({name: values[name] for name in attribute_order})
-        resolved["use_model"] = config.use_model
-        if config.use_model:
-            resolved.update({name: values[name] for name in MODEL_ATTRIBUTE_NAMES})
-        resolved["background"] = values["background"]
-        resolved["color"] = colour
-        resolved["dimensions"] = config.dimensions.as_dict()
-
+        resolved = _resolved_config(preset, attribute_order, {**fixed, **drawn}, colour)
         randomly_selected: dict[str, Any] = dict(drawn)
         if colour_is_drawn:
             randomly_selected["color"] = colour
@@ -109,25 +83,12 @@ def resolve_preset(
                 prompt=build_prompt(preset.category, resolved, schema=schema),
                 seed=derive_seed(seed, "image", index),
                 config=resolved,
-                attribute_resolution={
-                    "randomly_selected": randomly_selected,
-                    "user_specified": user_specified,
-                    "total_random_count": len(randomly_selected),
-                    "total_user_specified_count": len(user_specified),
-                },
+                attribute_resolution=_attribute_resolution(randomly_selected, user_specified),
                 dimensions=config.dimensions.as_dict(),
                 negative_prompt=config.negative_prompt,
                 key_attributes=_key_attributes(resolved, attribute_order),
                 model_choice=config.chosen(),
             )
-        )
-
-    notes = []
-    if draw.distinct < count:
-        notes.append(
-            f"Only {draw.space} distinct combination(s) of the random attributes exist for "
-            f"{count} generations; {count - draw.distinct} generation(s) repeat a combination "
-            "and differ only by colour and image seed."
         )
     return ResolutionResult(
         generations=generations,
@@ -135,8 +96,72 @@ def resolve_preset(
         combination_space=draw.space,
         distinct_combinations=draw.distinct,
         random_attributes=[name for name, _ in dimensions],
-        notes=notes,
+        notes=_repeat_notes(draw.space, draw.distinct, count),
     )
+
+
+def _fixed_and_random(
+    preset: Preset, schema: CategorySchema
+) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
+    """The preset's fixed values, and the random ones as (name, options) dimensions to draw
+    from: the category's attributes, the model's, the background."""
+    config = preset.config
+    flat = {
+        **config.attributes,
+        "use_model": config.use_model,
+        "model_attributes": config.model_attributes.model_dump(),
+        "background": config.background,
+    }
+    mappers = [
+        AttributeResolver(preset.category, schema),
+        ModelMapper(schema),
+        BackgroundMapper(preset.category, schema),
+    ]
+    fixed: dict[str, Any] = {}
+    dimensions: list[tuple[str, list[str]]] = []
+    for mapper in mappers:
+        mapper_fixed, mapper_dimensions = mapper.split(flat)
+        fixed.update(mapper_fixed)
+        dimensions.extend(mapper_dimensions)
+    return fixed, dimensions
+
+
+def _resolved_config(
+    preset: Preset, attribute_order: list[str], values: dict[str, Any], colour: str | None
+) -> dict[str, Any]:
+    """One generation's whole configuration, every value final, in the category's order."""
+    config = preset.config
+    resolved: dict[str, Any] = {"category": preset.category}
+    resolved.update({name: values[name] for name in attribute_order})
+    resolved["use_model"] = config.use_model
+    if config.use_model:
+        resolved.update({name: values[name] for name in MODEL_ATTRIBUTE_NAMES})
+    resolved["background"] = values["background"]
+    resolved["color"] = colour
+    resolved["dimensions"] = config.dimensions.as_dict()
+    return resolved
+
+
+def _attribute_resolution(
+    randomly_selected: dict[str, Any], user_specified: dict[str, Any]
+) -> dict[str, Any]:
+    """Which values of a generation were drawn and which the merchant set."""
+    return {
+        "randomly_selected": randomly_selected,
+        "user_specified": user_specified,
+        "total_random_count": len(randomly_selected),
+        "total_user_specified_count": len(user_specified),
+    }
+
+
+def _repeat_notes(space: int, distinct: int, count: int) -> list[str]:
+    if distinct >= count:
+        return []
+    return [
+        f"Only {space} distinct combination(s) of the random attributes exist for "
+        f"{count} generations; {count - distinct} generation(s) repeat a combination "
+        "and differ only by colour and image seed."
+    ]
 
 
 def _user_specified(preset: Preset, fixed: dict[str, Any], count: int) -> dict[str, Any]:
