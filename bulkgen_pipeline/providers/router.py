@@ -35,7 +35,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from .base import FailureKind, GenerationFailed, ImageProvider, ImageRequest, ImageResult
 from .lane_retries import LaneRetrier
@@ -168,55 +168,24 @@ class ImageRouter:
                 providers_tried=[],
                 kind=FailureKind.PERMANENT,
             )
-        deadline = self._clock() + self.image_deadline_seconds
-        attempts = 0  # every call made, including the ones that spent no attempt
-        tried: list[str] = []
-        reasons: dict[str, str] = {}  # provider -> its latest reason, in first-seen order
-        errors: dict[str, str] = {}  # provider -> last error, for lanes left while resting
-        refused: set[str] = set()  # providers whose last word on this image was permanent
-        # Attempts this image may still spend on each provider; 0 = done with that provider.
-        left = {lane.name: self.retry.max_attempts for lane in capable}
+        image = _ImageAttempts(
+            request,
+            capable,
+            deadline=self._clock() + self.image_deadline_seconds,
+            left={lane.name: self.retry.max_attempts for lane in capable},
+        )
         queue = self._in_turn(capable)
         admitted: ProviderLane | None = None  # a lane whose breaker already let us through
         wait_started: float | None = None
         while True:
-            while queue:
-                lane = queue.pop(0)
-                if lane is admitted:
-                    admitted = None
-                elif not lane.breaker.allow():
-                    wait = lane.breaker.seconds_until_retry()
-                    reasons[lane.name] = f"resting after repeated failures ({wait:.0f}s left)"
-                    continue
-                if lane.name not in tried:
-                    tried.append(lane.name)
-                outcome = self._retrier.run(
-                    lane,
-                    request,
-                    tuple(queue),
-                    budget=left[lane.name],
-                    deadline=deadline,
-                )
-                attempts += outcome.calls
-                if outcome.result is not None:
-                    return replace(outcome.result, attempts=attempts)
-                left[lane.name] = outcome.budget_left if outcome.resting else 0
-                if not outcome.transient:
-                    refused.add(lane.name)
-                if outcome.error:
-                    errors[lane.name] = outcome.error
-                reasons[lane.name] = outcome.reason
-                logger.info(
-                    "image failed on %s (%s); trying the next provider",
-                    lane.name,
-                    outcome.reason,
-                )
-
+            result = self._try_in_turn(image, queue, admitted)
+            if result is not None:
+                return replace(result, attempts=image.attempts)
             # Every capable provider has been tried or skipped. The ones still open to this
             # image were resting; wait for them only if no capable provider is healthy (a
             # healthy one already gave its verdict, and waiting would not change it).
-            resting = [lane for lane in capable if left[lane.name] > 0]
-            done = [lane for lane in capable if left[lane.name] == 0]
+            resting = [lane for lane in capable if image.left[lane.name] > 0]
+            done = [lane for lane in capable if image.left[lane.name] == 0]
             if (
                 self.breaker_max_wait_seconds <= 0
                 or not resting
@@ -232,23 +201,55 @@ class ImageRouter:
                     ", ".join(lane.name for lane in resting),
                 )
             admitted = self._await_admission(
-                resting, min(wait_started + self.breaker_max_wait_seconds, deadline)
+                resting, min(wait_started + self.breaker_max_wait_seconds, image.deadline)
             )
             if admitted is None:
                 waited = self._clock() - wait_started
                 for lane in resting:
-                    reasons[lane.name] = _resting_reason(lane, errors.get(lane.name), waited)
+                    image.reasons[lane.name] = _resting_reason(
+                        lane, image.errors.get(lane.name), waited
+                    )
                 break
             # The admitted lane goes first (it holds the probe); the others queue behind it.
             queue = [admitted] + [lane for lane in resting if lane is not admitted]
+        raise image.failure()
 
-        every_one_refused = refused == {lane.name for lane in capable}
-        raise GenerationFailed(
-            "; ".join(f"{name}: {reason}" for name, reason in reasons.items()),
-            attempts=attempts,
-            providers_tried=tried,
-            kind=FailureKind.PERMANENT if every_one_refused else FailureKind.TRANSIENT,
-        )
+    def _try_in_turn(
+        self, image: _ImageAttempts, queue: list[ProviderLane], admitted: ProviderLane | None
+    ) -> ImageResult | None:
+        """Try the lanes of `queue` in turn, each within what the image may still spend on it,
+        until one makes the image; skip those resting (`admitted` already passed its breaker).
+        None when none did: `image` says why."""
+        while queue:
+            lane = queue.pop(0)
+            if lane is admitted:
+                admitted = None
+            elif not lane.breaker.allow():
+                wait = lane.breaker.seconds_until_retry()
+                image.reasons[lane.name] = f"resting after repeated failures ({wait:.0f}s left)"
+                continue
+            if lane.name not in image.tried:
+                image.tried.append(lane.name)
+            outcome = self._retrier.run(
+                lane,
+                image.request,
+                tuple(queue),
+                budget=image.left[lane.name],
+                deadline=image.deadline,
+            )
+            image.attempts += outcome.calls
+            if outcome.result is not None:
+                return outcome.result
+            image.left[lane.name] = outcome.budget_left if outcome.resting else 0
+            if not outcome.transient:
+                image.refused.add(lane.name)
+            if outcome.error:
+                image.errors[lane.name] = outcome.error
+            image.reasons[lane.name] = outcome.reason
+            logger.info(
+                "image failed on %s (%s); trying the next provider", lane.name, outcome.reason
+            )
+        return None
 
     # -- internals --------------------------------------------------------------------------
 
@@ -371,3 +372,28 @@ def shared_router(env: Mapping[str, str], registry: ProviderRegistry | None = No
         if key not in _shared:
             _shared[key] = build_router(registry.settings.from_env(env))
         return _shared[key]
+
+
+@dataclass
+class _ImageAttempts:
+    """One image's way through the providers: what it spent and what each one said."""
+
+    request: ImageRequest
+    capable: list[ProviderLane]
+    deadline: float
+    # Attempts this image may still spend on each provider; 0 = done with that provider.
+    left: dict[str, int]
+    attempts: int = 0  # every call made, including the ones that spent no attempt
+    tried: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # latest, in first-seen order
+    errors: dict[str, str] = field(default_factory=dict)  # last error, for lanes left resting
+    refused: set[str] = field(default_factory=set)  # last word on this image was permanent
+
+    def failure(self) -> GenerationFailed:
+        every_one_refused = self.refused == {lane.name for lane in self.capable}
+        return GenerationFailed(
+            "; ".join(f"{name}: {reason}" for name, reason in self.reasons.items()),
+            attempts=self.attempts,
+            providers_tried=self.tried,
+            kind=FailureKind.PERMANENT if every_one_refused else FailureKind.TRANSIENT,
+        )
