@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -146,19 +147,52 @@ def run_facts(document: dict[str, Any]) -> pa.Table:
     category = _require(document, "category")
     generations = _require(document, "generation_results")
     is_batch = category == BATCH_CATEGORY
-    pools = document.get("random_pools") or {}
-    sampling = BATCH_STRATEGY if is_batch else document.get("sampling") or "unique"
-    colour_strategy = document.get("color_strategy")
-    labels = {name: pool_label(pool) for name, pool in pools.items()}
     resolution = document.get("resolution") or {}
+    rows = _rows(generations, is_batch, document.get("preset_name"))
+    columns = _row_columns(
+        rows,
+        sampling=BATCH_STRATEGY if is_batch else document.get("sampling") or "unique",
+        colour_strategy=document.get("color_strategy"),
+        pools=document.get("random_pools") or {},
+    )
+    space = resolution.get("combination_space")
+    constants = {
+        "run_id": run_id,
+        "user_id": document.get("user_id"),
+        "preset_id": document.get("preset_id"),
+        "preset_name": rows.preset_name,
+        "category": category,
+        "created_at": _timestamp(document.get("created_at")),
+        "run_seed": _text(resolution.get("seed", run_id)),
+        "combination_space": min(int(space), _MAX_INT64) if space is not None else None,
+        "generation_count": len(generations),
+    }
+    arrays = []
+    for column in FACTS_SCHEMA:
+        if column.name in constants:
+            arrays.append(_repeat(constants[column.name], len(rows.attributes), column.type))
+        else:
+            arrays.append(columns[column.name].cast(column.type))
+    return pa.Table.from_arrays(arrays, schema=FACTS_SCHEMA)
 
-    # Per row: the generation it belongs to, its attribute, value and whether it was drawn.
-    positions: list[int] = []
-    attributes: list[str] = []
-    values_column: list[str | None] = []
-    was_drawn: list[bool] = []
-    per_generation: dict[str, list[Any]] = {name: [] for name in _PER_GENERATION}
-    preset_name = document.get("preset_name")
+
+@dataclass
+class _Rows:
+    """Per row: the generation it belongs to (its position), its attribute, value and whether
+    it was drawn; per generation, the columns it repeats on each of its rows."""
+
+    preset_name: str | None
+    positions: list[int] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+    values: list[str | None] = field(default_factory=list)
+    was_drawn: list[bool] = field(default_factory=list)
+    per_generation: dict[str, list[Any]] = field(
+        default_factory=lambda: {name: [] for name in _PER_GENERATION}
+    )
+
+
+def _rows(generations: list[dict[str, Any]], is_batch: bool, preset_name: str | None) -> _Rows:
+    rows = _Rows(preset_name)
     for position, generation in enumerate(generations):
         attribution = generation.get("attribute_resolution")
         if not isinstance(attribution, dict):
@@ -171,20 +205,30 @@ def run_facts(document: dict[str, Any]) -> pa.Table:
             values = {k: v for k, v in {**given, **drawn}.items() if k in _BATCH_ATTRIBUTES}
         else:
             values = generation.get("resolved_attributes") or {}
-        if preset_name is None:
-            preset_name = (generation.get("preset_metadata") or {}).get("preset_name")
+        if rows.preset_name is None:
+            rows.preset_name = (generation.get("preset_metadata") or {}).get("preset_name")
+        per_generation = rows.per_generation
         per_generation["generation_index"].append(generation.get("generation_index", position + 1))
         per_generation["status"].append(generation.get("outcome") or _legacy_status(generation))
         for name in _PER_GENERATION[2:]:
             per_generation[name].append(generation.get(name))
         present = [name for name, value in values.items() if value is not None]
-        positions.extend([position] * len(present))
-        attributes.extend(present)
-        values_column.extend(
+        rows.positions.extend([position] * len(present))
+        rows.attributes.extend(present)
+        rows.values.extend(
             value if type(value) is str else _text(value)
             for value in (values[name] for name in present)
         )
-        was_drawn.extend(name in drawn for name in present)
+        rows.was_drawn.extend(name in drawn for name in present)
+    return rows
+
+
+def _row_columns(
+    rows: _Rows, *, sampling: str, colour_strategy: str | None, pools: dict[str, Any]
+) -> dict[str, pa.Array]:
+    """The columns that vary by row: where each value came from, and the per-generation ones
+    repeated on their generation's rows."""
+    labels = {name: pool_label(pool) for name, pool in pools.items()}
 
     def origin(attribute: str, drawn: bool) -> tuple[str, str | None, str | None]:
         if not drawn:
@@ -193,39 +237,21 @@ def run_facts(document: dict[str, Any]) -> pa.Table:
             return Source.DISTRIBUTED.value, colour_strategy, labels.get(attribute)
         return Source.RANDOM.value, sampling, labels.get(attribute)
 
-    origins = {key: origin(*key) for key in set(zip(attributes, was_drawn, strict=True))}
-    row_origins = [origins[key] for key in zip(attributes, was_drawn, strict=True)]
-    take = pa.array(positions, type=pa.int32())
+    keys = list(zip(rows.attributes, rows.was_drawn, strict=True))
+    origins = {key: origin(*key) for key in set(keys)}
+    row_origins = [origins[key] for key in keys]
+    take = pa.array(rows.positions, type=pa.int32())
     columns: dict[str, pa.Array] = {
-        "attribute": pa.array(attributes, type=pa.string()),
-        "value": pa.array(values_column, type=pa.string()),
+        "attribute": pa.array(rows.attributes, type=pa.string()),
+        "value": pa.array(rows.values, type=pa.string()),
         "source": pa.array([o[0] for o in row_origins], type=pa.string()),
         "strategy": pa.array([o[1] for o in row_origins], type=pa.string()),
         "drawn_from": pa.array([o[2] for o in row_origins], type=pa.string()),
     }
-    for name, items in per_generation.items():
+    for name, items in rows.per_generation.items():
         type_ = _plain(FACTS_SCHEMA.field(name).type)
         columns[name] = pa.array(items, type=type_ if name != "attempts" else pa.int64()).take(take)
-    rows = len(attributes)
-    space = resolution.get("combination_space")
-    constants = {
-        "run_id": run_id,
-        "user_id": document.get("user_id"),
-        "preset_id": document.get("preset_id"),
-        "preset_name": preset_name,
-        "category": category,
-        "created_at": _timestamp(document.get("created_at")),
-        "run_seed": _text(resolution.get("seed", run_id)),
-        "combination_space": min(int(space), _MAX_INT64) if space is not None else None,
-        "generation_count": len(generations),
-    }
-    arrays = []
-    for field in FACTS_SCHEMA:
-        if field.name in constants:
-            arrays.append(_repeat(constants[field.name], rows, field.type))
-        else:
-            arrays.append(columns[field.name].cast(field.type))
-    return pa.Table.from_arrays(arrays, schema=FACTS_SCHEMA)
+    return columns
 
 
 def _legacy_status(generation: dict[str, Any]) -> str | None:
