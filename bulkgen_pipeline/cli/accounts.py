@@ -22,11 +22,10 @@ def users() -> None:
 @click.option("--credits", "credits_", type=int, required=True, help="0 to 2147483647")
 def users_create(name: str, credits_: int) -> None:
     """Create a user; prints its id and its API key (shown only this once)."""
-    from .. import db
+    from ..runs.users import create_user
 
     try:
-        with database(Settings.from_env()).session() as session:
-            created = db.create_user(session, name, credits_)
+        created = create_user(database(Settings.from_env()), name, credits_)
     except InvalidInput as exc:
         fail("invalid user", **exc.report())
     emit(

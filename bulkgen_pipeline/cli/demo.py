@@ -24,14 +24,14 @@ def main() -> int:
     from ..domain.statuses import JobStatus
     from ..runs.presets import create_preset
     from ..runs.queueing import queue_preset_run
+    from ..runs.users import create_user
     from ..storage import open_object_store
     from . import run_now, summary_of
     from .analytics import refresh_in_process
 
     settings = Settings.from_env()
     database = db.shared_database(settings.database_url)
-    with database.session() as session:
-        user = db.create_user(session, "Demo merchant", 100)
+    user = create_user(database, "Demo merchant", 100)
     preset_id = create_preset(database, user.user_id, json.loads(EXAMPLE.read_text()))
     run_id = queue_preset_run(database, user_id=user.user_id, preset_id=preset_id, claim=True)
     print(

@@ -8,7 +8,14 @@ the console's account page.
 from __future__ import annotations
 
 from .. import db
+from ..db.overview import recent_ledger_entries
 from .queueing import NotFound
+
+
+def recent_ledger(database: db.Database, user_id: str) -> list[db.LedgerEntry]:
+    """The user's newest ledger entries that moved credits, newest first (the account page)."""
+    with database.session(readonly=True) as session:
+        return recent_ledger_entries(session, user_id)
 
 
 def grant_credits(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..db.overview import recent_ledger_entries
+from ..runs.credits import recent_ledger
 from .pages import MerchantDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -13,6 +13,5 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/account")
 def account_page(request: Request, who: MerchantDep) -> Response:
-    with who.services.database.session(readonly=True) as session:
-        entries = recent_ledger_entries(session, who.signed_in_user.id)
+    entries = recent_ledger(who.services.database, who.signed_in_user.id)
     return render(request, who, "account.html", nav="account", entries=entries)
