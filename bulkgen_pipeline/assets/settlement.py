@@ -1,13 +1,11 @@
 """run_settlement: credits, history and status, in one database transaction."""
 
-from datetime import UTC, datetime, timedelta
-
 import dagster as dg
 
-from .. import db
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
-from ..runs.downloads import DOWNLOAD_URL_SECONDS, download_link
+from ..runs.downloads import download_link
+from ..runs.settling import settle
 from .common import leased, load_generated_run
 from .partitions import bulk_run_partitions
 
@@ -27,35 +25,14 @@ def run_settlement(
     database_ = database.get_database()
     generated = load_generated_run(database_, store, context.partition_key)
     layout, outcomes = generated.layout, generated.outcomes
-    prompts = {spec.generation: spec.prompt for spec in generated.specs}
-    images = [
-        db.SettledImage(
-            generation_index=o.generation,
-            object_key=layout.image_key(o.generation),
-            provider=o.provider or "unknown",
-            model=o.model or "unknown",
-            prompt=prompts[o.generation],
-        )
-        for o in outcomes
-        if o.succeeded
-    ]
-    with database_.session() as session:
-        result = db.settle_run(
-            session,
-            layout.run_id,
-            images=images,
-            failed_count=len(outcomes) - len(images),
-            zip_key=layout.zip_key,
-            zip_url=store.download_url(layout.zip_key, expires_in=DOWNLOAD_URL_SECONDS),
-            zip_expires_at=datetime.now(UTC) + timedelta(seconds=DOWNLOAD_URL_SECONDS),
-            download_link=download_link(layout.user_id, layout.run_id),
-        )
+    result = settle(database_, store, layout, generated.specs, outcomes)
+    made = sum(1 for o in outcomes if o.succeeded)
     if result.already_settled:
         context.log.info("This run was settled by an earlier attempt; nothing charged again")
     else:  # the line an operator watching `bulkgen dev` sees when a job ends
         context.log.info(
-            f"job {layout.run_id} settled: {len(images)} images made, "
-            f"{len(outcomes) - len(images)} failed; {result.credits_consumed} credits charged, "
+            f"job {layout.run_id} settled: {made} images made, "
+            f"{len(outcomes) - made} failed; {result.credits_consumed} credits charged, "
             f"{result.credits_released} released"
         )
     return dg.MaterializeResult(
@@ -63,7 +40,7 @@ def run_settlement(
             "credits_consumed": result.credits_consumed,
             "credits_released": result.credits_released,
             "already_settled": result.already_settled,
-            "img_history_rows": len(images),
+            "img_history_rows": made,
             "download_link": download_link(layout.user_id, layout.run_id),
         }
     )
