@@ -101,3 +101,22 @@ def test_provider_settings_share_the_rules_and_keep_secrets_secret():
     assert settings.providers == ("replicate",)
     assert settings.replicate_api_token.get_secret_value() == token
     assert token not in repr(settings) and token not in str(settings.model_dump())
+
+
+def test_the_daemons_slower_sensors_tick_every_30_s_unless_told_otherwise(monkeypatch):
+    from bulkgen_pipeline.config import SensorIntervals
+
+    assert SensorIntervals.from_env({}).seconds == 30
+    assert SensorIntervals.from_env({"BULKGEN_SENSOR_INTERVAL_SECONDS": "2"}).seconds == 2
+    with pytest.raises(SettingsError, match="BULKGEN_SENSOR_INTERVAL_SECONDS"):
+        SensorIntervals.from_env({"BULKGEN_SENSOR_INTERVAL_SECONDS": "0"})
+    monkeypatch.delenv("BULKGEN_SENSOR_INTERVAL_SECONDS", raising=False)
+    from bulkgen_pipeline.definitions import defs
+
+    assert {sensor.name: sensor.minimum_interval_seconds for sensor in defs.sensors} == {
+        "queued_bulk_jobs": 1,
+        "bulk_run_failures": 30,
+        "bulk_run_cancellations": 30,
+        "stranded_jobs": 30,
+        "settled_runs_to_analytics": 30,
+    }

@@ -9,6 +9,7 @@ the next tick, and that refresh picks up everything settled since the previous o
 import dagster as dg
 
 from ..assets.analytics import latest_settlement_id
+from ..config import SensorIntervals
 from ..jobs.analytics import ANALYTICS_JOB_NAME, analytics_job
 
 _ACTIVE = [
@@ -22,7 +23,7 @@ _ACTIVE = [
 @dg.sensor(
     name="settled_runs_to_analytics",
     job=analytics_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SensorIntervals.from_env().seconds,  # default 30
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Refreshes generation_facts and the randomization report after runs settle.",
 )

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import dagster as dg
 from dagster._core.events import JobFailureData, RunFailureReason
 
+from ..config import SensorIntervals
 from ..jobs.bulk import bulk_generation_job
 from ..resources.database import DatabaseResource
 from ..runs.ending import end_run
@@ -85,6 +86,7 @@ def executor_lost(failure_event: dg.DagsterEvent) -> bool:
 
 @dg.run_failure_sensor(
     name="bulk_run_failures",
+    minimum_interval_seconds=SensorIntervals.from_env().seconds,  # default 30, as Dagster's
     monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Marks a bulk job failed with the run's error and releases its credit reservation.",
@@ -117,6 +119,7 @@ def bulk_run_failures(context: dg.RunFailureSensorContext, database: DatabaseRes
 
 @dg.run_status_sensor(
     name="bulk_run_cancellations",
+    minimum_interval_seconds=SensorIntervals.from_env().seconds,  # default 30, as Dagster's
     run_status=dg.DagsterRunStatus.CANCELED,
     monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,

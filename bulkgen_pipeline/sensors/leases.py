@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from ..config import SensorIntervals
 from ..resources.database import DatabaseResource
 from ..runs.leases import recover_stranded
 
-LEASE_WATCH_SECONDS = 30
+LEASE_WATCH_SECONDS = SensorIntervals.from_env().seconds  # default 30
 
 
 @dg.sensor(

@@ -10,14 +10,15 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.run_request import InstigatorType
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
+from bulkgen_pipeline.definitions import defs
 from bulkgen_pipeline.domain.statuses import JobStatus
 from bulkgen_pipeline.jobs.analytics import ANALYTICS_JOB_NAME
 from bulkgen_pipeline.jobs.in_process import (
@@ -27,22 +28,40 @@ from bulkgen_pipeline.jobs.in_process import (
     prepare_dagster_home,
 )
 from bulkgen_pipeline.runs.queueing import queue_prompt_batch
-from bulkgen_pipeline.sensors.leases import LEASE_WATCH_SECONDS
 from tests.dev_process import http_status, wait_while_running
 from tests.production_shape import free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-# Every sensor ticks at least once in this long (the lease watch is the slowest, 30 s), and the
-# queue sensor, every 5 s, several times.
-IDLE_SECONDS = LEASE_WATCH_SECONDS + 5
+# The daemon's slower sensors (lease watch, analytics refresh, run failures and cancellations)
+# tick every 2 s here instead of every 30 s; the idle part waits until every sensor has ticked
+# this often, rather than sleeping half a minute and more for the lease watch.
+SENSOR_INTERVAL_SECONDS = 2
+IDLE_TICKS = 3
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _every_sensor_ticked(instance: dg.DagsterInstance) -> bool:
+    """Whether each of the code location's sensors has ticked IDLE_TICKS times yet."""
+    ticks = {
+        state.instigator_name: len(
+            instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=IDLE_TICKS)
+        )
+        for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+    }
+    return all(ticks.get(sensor.name, 0) >= IDLE_TICKS for sensor in defs.sensors)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="bulkgen dev is for POSIX systems")
 def test_an_idle_dev_server_is_quiet_and_says_when_a_job_runs_and_ends(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKGEN_", "DAGSTER_"))}
-    env.update({"BULKGEN_HOME": str(tmp_path / "home"), "BULKGEN_PROVIDERS": "local"})
+    env.update(
+        {
+            "BULKGEN_HOME": str(tmp_path / "home"),
+            "BULKGEN_PROVIDERS": "local",
+            "BULKGEN_SENSOR_INTERVAL_SECONDS": str(SENSOR_INTERVAL_SECONDS),
+        }
+    )
     settings = Settings.from_env(env)
     database = db.Database(settings.database_url)
     database.upgrade()
@@ -63,7 +82,11 @@ def test_an_idle_dev_server_is_quiet_and_says_when_a_job_runs_and_ends(tmp_path)
         wait_while_running(
             lambda: http_status(f"http://127.0.0.1:{api_port}/healthz") == 200, "the API", 120, dev
         )
-        time.sleep(IDLE_SECONDS)
+        # Idle until every sensor has ticked IDLE_TICKS times (each tick once logged a line).
+        with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+            wait_while_running(
+                lambda: _every_sensor_ticked(instance), "every sensor's idle ticks", 120, dev
+            )
         batch = json.loads((EXAMPLES / "prompt_batch.json").read_text())
         job_id = queue_prompt_batch(database, user_id=user.user_id, batch=batch)
 
