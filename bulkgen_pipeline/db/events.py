@@ -18,20 +18,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.models import BackendJob, JobEvent, WebhookDelivery, utcnow
-from bulkgen_pipeline.domain.statuses import DeliveryStatus, JobStatus
+from bulkgen_pipeline.domain.statuses import (
+    DEFAULT_SUBSCRIPTIONS,
+    SUBSCRIPTION_OF_STATUS,
+    DeliveryStatus,
+    JobStatus,
+    WebhookSubscription,
+)
 
 STATUS_EVENT = "status"
 ITEM_EVENT = "item"
 
 # What a merchant subscribes to (`webhook_events`) and the Standard Webhooks `type` sent.
-WEBHOOK_SUBSCRIPTIONS = ("completed", "failed", "cancelled", "item")
-DEFAULT_WEBHOOK_SUBSCRIPTIONS = ("completed", "failed", "cancelled")
-_SUBSCRIPTION_OF_STATUS = {
-    JobStatus.COMPLETED: "completed",
-    JobStatus.PARTIAL: "completed",  # a settled run with some failures is still delivered
-    JobStatus.FAILED: "failed",
-    JobStatus.CANCELLED: "cancelled",
-}
+WEBHOOK_SUBSCRIPTIONS = tuple(s.value for s in WebhookSubscription)
+DEFAULT_WEBHOOK_SUBSCRIPTIONS = tuple(s.value for s in DEFAULT_SUBSCRIPTIONS)
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,9 @@ class EventView:
 def webhook_type(kind: str, data: dict[str, Any]) -> str | None:
     """The subscription an event falls under (None: no webhook is ever sent for it)."""
     if kind == ITEM_EVENT:
-        return "item"
+        return WebhookSubscription.ITEM
     status = data.get("status")
-    return _SUBSCRIPTION_OF_STATUS.get(JobStatus(status)) if status else None
+    return SUBSCRIPTION_OF_STATUS.get(JobStatus(status)) if status else None
 
 
 def append_event(session: Session, run_id: str, kind: str, data: dict[str, Any]) -> int:

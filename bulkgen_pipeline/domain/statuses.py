@@ -116,6 +116,29 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class WebhookSubscription(StrEnum):
+    """What a merchant subscribes to (`webhook_events`): how runs end, or every image."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ITEM = "item"
+
+
+DEFAULT_SUBSCRIPTIONS = (
+    WebhookSubscription.COMPLETED,
+    WebhookSubscription.FAILED,
+    WebhookSubscription.CANCELLED,
+)
+# The subscription a job's move to a status falls under (none: no webhook is sent for it).
+SUBSCRIPTION_OF_STATUS = {
+    JobStatus.COMPLETED: WebhookSubscription.COMPLETED,
+    JobStatus.PARTIAL: WebhookSubscription.COMPLETED,  # settled with some failures: delivered
+    JobStatus.FAILED: WebhookSubscription.FAILED,
+    JobStatus.CANCELLED: WebhookSubscription.CANCELLED,
+}
+
+
 def settled_status(succeeded: int, failed: int) -> JobStatus:
     """How a run that delivered `succeeded` images and lost `failed` ends."""
     if succeeded == 0:
