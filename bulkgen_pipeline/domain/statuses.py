@@ -10,6 +10,12 @@ spells a status.
       └─► cancelled | failed
     partial | failed ─► queued      (retry-failed: only the missing images, a new reservation)
     failed ─► processing            (an operator re-executes the run in the Dagster UI)
+
+A new job status touches: this file (the enum, the sets it belongs to, JOB_TRANSITIONS,
+header_status / HEADER_STATUSES, SUBSCRIPTION_OF_STATUS if runs can end in it) and a migration
+for the tables' CHECK constraints (db/models.py derives them from the enums); optionally
+web/pages.py STATUS_TONES for its badge colour (neutral without). The API, its OpenAPI schema,
+the console's script and stylesheet read the enums and need nothing.
 """
 
 from __future__ import annotations
