@@ -10,11 +10,11 @@ import dagster as dg
 from .. import db
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
-from ..domain.statuses import ItemStatus
 from ..runs.generation import collect_outcomes
-from ..runs.leases import LeaseKeeper
+from ..runs.leases import LeaseKeeper, claim_for_run
 from ..runs.packaging import GenerationOutcome, RunContext
 from ..runs.resolved_prompts import resolved_prompts
+from ..runs.tracking import recorded_outcomes
 from ..storage.base import ObjectStore
 
 
@@ -60,21 +60,7 @@ class GeneratedRun:
 def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -> GeneratedRun:
     loaded = load_run(database, run_id)
     frozen = resolved_prompts(store, loaded.layout)
-    with database.session(readonly=True) as session:
-        items = db.list_items(session, run_id)
-    recorded = {
-        item.generation_index: GenerationOutcome(
-            item.generation_index,
-            item.status == ItemStatus.SUCCEEDED,
-            provider=item.provider,
-            model=item.model,
-            attempts=item.attempts or 0,
-            error=item.error,
-            latency_seconds=item.latency_ms / 1000 if item.latency_ms is not None else None,
-        )
-        for item in items
-        if ItemStatus(item.status).is_finished
-    }
+    recorded = recorded_outcomes(database, run_id)
     outcomes = collect_outcomes(store, loaded.run, frozen.specs, recorded)
     return GeneratedRun(loaded, store, database, frozen.specs, frozen.resolution, outcomes)
 
@@ -91,10 +77,7 @@ def leased(step: Callable[..., Any]) -> Callable[..., Any]:
     def holding_lease(context: dg.AssetExecutionContext, **resources: Any) -> Any:
         database = resources["database"].get_database()
         seconds = resources["database"].lease_seconds
-        with database.session() as session:
-            db.mark_job_processing(
-                session, context.partition_key, context.run_id, lease_seconds=seconds
-            )
+        claim_for_run(database, context.partition_key, context.run_id, seconds)
         with LeaseKeeper(database, context.partition_key, context.run_id, seconds):
             return step(context, **resources)
 

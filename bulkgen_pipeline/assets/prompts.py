@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from .. import db
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
+from ..runs.leases import claim_for_run
 from ..runs.resolved_prompts import freeze_prompts, grammar_report
 from .common import leased, load_run
 from .partitions import bulk_run_partitions
@@ -41,10 +41,7 @@ def resolved_prompts(
     if frozen.reused:
         context.log.info("Reusing the prompts resolved by an earlier attempt of this run")
     specs, summary = frozen.specs, frozen.resolution
-    with database.get_database().session() as session:
-        db.mark_job_processing(
-            session, run_id, context.run_id, lease_seconds=database.lease_seconds
-        )
+    claim_for_run(database.get_database(), run_id, context.run_id, database.lease_seconds)
     duplicates = frozen.duplicate_prompts
     grammar = grammar_report(loaded.job, specs)
     for note in summary["notes"]:

@@ -53,6 +53,17 @@ class LeaseKeeper:
         self._thread.join(timeout=5)
 
 
+def claim_for_run(
+    database: db.Database, run_id: str, dagster_run_id: str, lease_seconds: float
+) -> str:
+    """The job is processing for this Dagster run, holding the lease for `lease_seconds`: every
+    step claims it first (a re-execution from failure starts past the first step, and a failed
+    job's re-execution counts as a retry). Settled, cancelling and cancelled jobs are left
+    alone. Returns the job's status."""
+    with database.session() as session:
+        return db.mark_job_processing(session, run_id, dagster_run_id, lease_seconds=lease_seconds)
+
+
 def recover_stranded(
     database: db.Database,
     *,

@@ -10,6 +10,26 @@ from ..domain.statuses import ItemStatus
 from .packaging import GenerationOutcome
 
 
+def recorded_outcomes(database: db.Database, run_id: str) -> dict[int, GenerationOutcome]:
+    """The outcome of each generation whose image was made or failed, as the tracker recorded
+    it, by generation index."""
+    with database.session(readonly=True) as session:
+        items = db.list_items(session, run_id)
+    return {
+        item.generation_index: GenerationOutcome(
+            item.generation_index,
+            item.status == ItemStatus.SUCCEEDED,
+            provider=item.provider,
+            model=item.model,
+            attempts=item.attempts or 0,
+            error=item.error,
+            latency_seconds=item.latency_ms / 1000 if item.latency_ms is not None else None,
+        )
+        for item in items
+        if ItemStatus(item.status).is_finished
+    }
+
+
 class DatabaseTracker:
     """Records each item's status and the run's progress counters as images finish.
 
