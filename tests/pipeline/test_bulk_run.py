@@ -21,7 +21,7 @@ from .conftest import ScriptedImages
 def layout_of(deployment, run_id: str) -> RunLayout:
     with deployment.database.session() as session:
         job = db.get_job(session, run_id)
-    return RunLayout(job.user_id, job.category, run_id, job.preset_id)
+    return RunLayout.of(job)
 
 
 def open_zip(deployment, layout: RunLayout) -> zipfile.ZipFile:

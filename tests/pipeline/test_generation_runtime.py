@@ -187,12 +187,7 @@ def test_a_store_that_refuses_writes_for_a_while_loses_no_image(local_deployment
     run_id = d.queue(user, d.preset(user), count=5)
     with d.database.session() as session:
         job = db.get_job(session, run_id)
-    images = (
-        tmp_path
-        / "storage"
-        / RunLayout(job.user_id, job.category, run_id, job.preset_id).folder
-        / "images"
-    )
+    images = tmp_path / "storage" / RunLayout.of(job).folder / "images"
     calls = []
     refusing = threading.Event()
 
@@ -221,7 +216,7 @@ def test_a_contact_sheet_that_cannot_be_stored_does_not_fail_the_run(local_deplo
     run_id = d.queue(user, d.preset(user), count=3)
     with d.database.session() as session:
         job = db.get_job(session, run_id)
-    layout = RunLayout(job.user_id, job.category, run_id, job.preset_id)
+    layout = RunLayout.of(job)
     # A folder where the contact sheet's file should go: every write of it fails.
     (d.store.root / layout.contact_sheet_key).mkdir(parents=True)
     resources = d.resources()
