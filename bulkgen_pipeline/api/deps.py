@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .. import db
 from ..config import Settings
+from ..runs.api_keys import user_of_api_key
 from ..storage.base import ObjectStore
 
 
@@ -40,8 +41,7 @@ def current_user(
         return user
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "an API key is required: Authorization: Bearer <key>")
-    with services(request).database.session(readonly=True) as session:
-        found = db.find_user_by_api_key(session, credentials.credentials)
+    found = user_of_api_key(services(request).database, credentials.credentials)
     if found is None:
         raise HTTPException(401, "unknown API key")
     return found

@@ -11,6 +11,12 @@ from ..db.users import replace_api_key
 from .queueing import NotFound
 
 
+def user_of_api_key(database: db.Database, api_key: str) -> db.UserView | None:
+    """The owner of `api_key` (looked up by its hash); None for an unknown key."""
+    with database.session(readonly=True) as session:
+        return db.find_user_by_api_key(session, api_key)
+
+
 def rotate_api_key(database: db.Database, user_id: str) -> str:
     """Give the user a new API key and return it. The old key stops working at once, and so
     do the console sessions signed in with any key of theirs (a leaked key may have made one)."""
