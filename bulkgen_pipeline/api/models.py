@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from ..db.events import WEBHOOK_SUBSCRIPTIONS
 from ..domain.json_schemas import preset_json_schema, prompt_batch_json_schema
 from ..domain.presets import MAX_GENERATIONS
+from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
 from ..domain.statuses import DeliveryStatus, JobStatus
 from ..webhooks.policy import MAX_URL_LENGTH
@@ -87,7 +88,32 @@ class WebhookFields(Strict):
     )
 
 
-class StartRequest(WebhookFields):
+class StartFields(WebhookFields):
+    """What any start may say besides its request: webhooks, and its priority."""
+
+    priority: Priority = Field(
+        Priority.NORMAL,
+        description="high: starts before your queued normal runs (never ahead of another "
+        "merchant's share)",
+    )
+
+
+def _start_properties() -> dict[str, Any]:
+    """StartFields' properties with their definitions inlined: they go inside a schema of
+    their own (the prompt batch's), where a reference to StartFields' $defs would not resolve."""
+    schema = StartFields.model_json_schema()
+    definitions = schema.get("$defs", {})
+    properties = {}
+    for name, prop in schema["properties"].items():
+        ref = prop.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            rest = {key: value for key, value in prop.items() if key != "$ref"}
+            prop = {**definitions[ref.removeprefix("#/$defs/")], **rest}
+        properties[name] = prop
+    return properties
+
+
+class StartRequest(StartFields):
     preset_id: uuid.UUID
     # The bounds only described: the use case checks them after the preset (404 comes first).
     generation_count: StrictInt | None = Field(
@@ -97,15 +123,13 @@ class StartRequest(WebhookFields):
     )
 
 
-class BatchRequest(WebhookFields):
+class BatchRequest(StartFields):
     """An explicit prompt list or variations mode (seed 003); see README "Prompt batches"."""
 
     model_config = ConfigDict(
         extra="allow",
         allow_inf_nan=False,
-        json_schema_extra=_replaced_by(
-            lambda: prompt_batch_json_schema(WebhookFields.model_json_schema()["properties"])
-        ),
+        json_schema_extra=_replaced_by(lambda: prompt_batch_json_schema(_start_properties())),
     )
 
 

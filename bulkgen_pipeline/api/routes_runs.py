@@ -27,6 +27,7 @@ from .models import (
     RetryOut,
     RunPageOut,
     RunSummaryOut,
+    StartFields,
     StartRequest,
     StartResponse,
     WebhookFields,
@@ -95,6 +96,7 @@ def start(
         idempotency=_idempotency(idempotency_key, "start", body.model_dump(mode="json")),
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
+        priority=body.priority,
     )
     return _started(started)
 
@@ -110,7 +112,7 @@ def start_batch(
     body: BatchRequest, user: UserDep, services: ServicesDep, idempotency_key: IdempotencyKey = None
 ) -> StartResponse:
     batch = {
-        k: v for k, v in body.model_dump(mode="json").items() if k not in WebhookFields.model_fields
+        k: v for k, v in body.model_dump(mode="json").items() if k not in StartFields.model_fields
     }
     started = start_run(
         services.database,
@@ -120,6 +122,7 @@ def start_batch(
         idempotency=_idempotency(idempotency_key, "batch", body.model_dump(mode="json")),
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
+        priority=body.priority,
     )
     return _started(started)
 

@@ -33,6 +33,7 @@ from bulkgen_pipeline.db.models import (
     utcnow,
 )
 from bulkgen_pipeline.domain.layout import RunLayout
+from bulkgen_pipeline.domain.priority import Priority
 from bulkgen_pipeline.domain.statuses import (
     ACTIVE_JOB_STATUSES,
     ItemStatus,
@@ -60,6 +61,7 @@ class JobRow:
     resume_count: int = 0
     # The request as queued: the sensor tags the run with what it asked for (its model).
     preset_snapshot: dict[str, Any] = field(default_factory=dict)
+    priority: str = Priority.NORMAL.value
 
     @property
     def run_key(self) -> str:
@@ -95,11 +97,14 @@ def queue_bulk_job(
     run_id: str | None = None,
     webhook_url: str | None = None,
     webhook_events: list[str] | None = None,
+    priority: Priority = Priority.NORMAL,
+    credits_per_image: int = 1,
 ) -> str:
-    """Reserve `generation_count` credits and queue the run; returns the run id.
+    """Reserve `generation_count` × `credits_per_image` credits and queue the run; returns the
+    run id.
 
     Raises UnknownUser, UnknownPreset (missing or owned by someone else), JobAlreadyExists,
-    InsufficientCredits(needed, available) when balance − reserved < generation_count.
+    InsufficientCredits(needed, available) when balance − reserved is less than that.
     """
     if (
         isinstance(generation_count, bool)
@@ -120,11 +125,16 @@ def queue_bulk_job(
             raise UnknownPreset(preset_id)
     if session.scalar(select(BackendJob.seq).where(BackendJob.uuid == run_id)) is not None:
         raise JobAlreadyExists(run_id)
+    if isinstance(credits_per_image, bool) or not isinstance(credits_per_image, int):
+        raise ValueError(f"credits_per_image must be an integer, got {credits_per_image!r}")
+    if credits_per_image < 1:
+        raise ValueError(f"credits_per_image must be at least 1, got {credits_per_image}")
+    needed = generation_count * credits_per_image
     available = user.credits_balance - user.credits_reserved
-    if available < generation_count:
-        raise InsufficientCredits(generation_count, available)
+    if available < needed:
+        raise InsufficientCredits(needed, available)
 
-    user.credits_reserved += generation_count
+    user.credits_reserved += needed
     if dialect_name(session) == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK_KEY})
     now = utcnow()
@@ -137,6 +147,8 @@ def queue_bulk_job(
             preset_id=preset_id,
             preset_snapshot=copy.deepcopy(preset_snapshot),
             requested_count=generation_count,
+            priority=Priority(priority).value,
+            credits_per_image=credits_per_image,
             webhook_url=webhook_url,
             webhook_events=list(webhook_events) if webhook_events is not None else None,
             pass_number=0,
@@ -157,16 +169,14 @@ def queue_bulk_job(
             s3_folder_path=run_folder(user_id, category, run_id),
             status=header_status(JobStatus.QUEUED),
             credits_consumed=0,
-            estimated_credits=generation_count,
+            estimated_credits=needed,
             retry_count=0,
             created_at=now,
             updated_at=now,
         )
     )
     session.flush()
-    add_ledger_entry(
-        session, user_id=user_id, run_id=run_id, kind="reserve", amount=generation_count
-    )
+    add_ledger_entry(session, user_id=user_id, run_id=run_id, kind="reserve", amount=needed)
     append_event(
         session,
         run_id,
@@ -193,6 +203,7 @@ _JOB_ROW_COLUMNS = (
     BackendJob.pass_number,
     BackendJob.resume_count,
     BackendJob.preset_snapshot,
+    BackendJob.priority,
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bulkgen_pipeline.domain.priority import PRIORITIES, Priority
 from bulkgen_pipeline.domain.statuses import (
     HEADER_STATUSES,
     DeliveryStatus,
@@ -109,7 +110,11 @@ class Preset(Base):
 
 class BackendJob(Base):
     __tablename__ = "backend_jobs"
-    __table_args__ = (sa.CheckConstraint(_in("status", JOB_STATUSES), name="status"),)
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        sa.CheckConstraint(_in("priority", PRIORITIES), name="priority"),
+        sa.CheckConstraint("credits_per_image >= 1", name="credits_per_image"),
+    )
 
     seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -119,6 +124,11 @@ class BackendJob(Base):
     preset_id: Mapped[str | None] = mapped_column(sa.ForeignKey("presets.id"))
     preset_snapshot: Mapped[dict[str, Any]]
     requested_count: Mapped[int] = mapped_column(sa.Integer)
+    priority: Mapped[str] = mapped_column(
+        sa.String(10), default=Priority.NORMAL.value, server_default=Priority.NORMAL.value
+    )
+    # What one image of this job costs: its chosen model's price (1 unless the catalogue says).
+    credits_per_image: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
     result_url: Mapped[str | None] = mapped_column(sa.Text)
     download_link: Mapped[str | None] = mapped_column(sa.Text)
     error_message: Mapped[str | None] = mapped_column(sa.Text)

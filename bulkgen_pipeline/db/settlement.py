@@ -105,12 +105,15 @@ def settle_run(
         )
     )
     new_images = [img for img in images if img.generation_index not in already]
-    consumed = len(new_images)
+    consumed = len(new_images) * job.credits_per_image  # credits, at the job's price
     released = 0
     if open_amount is not None:
         released = open_amount - consumed
         if released < 0:
-            raise ValueError(f"{consumed} images exceed the reservation of {open_amount}")
+            raise ValueError(
+                f"{len(new_images)} images ({consumed} credits) exceed the reservation of "
+                f"{open_amount}"
+            )
         user.credits_reserved -= open_amount
         user.credits_balance -= consumed
     else:

@@ -226,11 +226,11 @@ def fail_job(
     return job.status
 
 
-def requeue_failed(session: Session, run_id: str) -> tuple[int, int]:
+def requeue_failed(session: Session, run_id: str) -> tuple[int, int, int]:
     """retry-failed: a partial or failed job goes back to the queue for its missing images.
 
-    Opens a new pass with its own reservation of one credit per missing image (the caller has
-    checked the credits and holds the user lock through `lock_run`). Returns (pass, count).
+    Opens a new pass with its own reservation: the missing images at the job's credits per
+    image (the caller holds the user lock through `lock_run`). Returns (pass, images, credits).
     """
     job, header, user = lock_run(session, run_id)
     if JobStatus(job.status) not in RETRYABLE_JOB_STATUSES:
@@ -240,18 +240,19 @@ def requeue_failed(session: Session, run_id: str) -> tuple[int, int]:
     missing = job.requested_count - settled_image_count(session, run_id)
     if missing <= 0:
         raise NothingToRetry("every image of this job was delivered; there is nothing to retry")
+    needed = missing * job.credits_per_image
     available = user.credits_balance - user.credits_reserved
-    if available < missing:
-        raise InsufficientCredits(missing, available)
+    if available < needed:
+        raise InsufficientCredits(needed, available)
     release_reservation(session, user, job)  # a failed pass may still hold one (idempotent)
     job.pass_number += 1
-    user.credits_reserved += missing
+    user.credits_reserved += needed
     add_ledger_entry(
         session,
         user_id=user.id,
         run_id=run_id,
         kind="reserve",
-        amount=missing,
+        amount=needed,
         pass_number=job.pass_number,
     )
     for item in session.scalars(
@@ -263,12 +264,12 @@ def requeue_failed(session: Session, run_id: str) -> tuple[int, int]:
         item.error = None
         item.updated_at = utcnow()
     header.retry_count += 1
-    header.estimated_credits = missing
+    header.estimated_credits = needed
     job.completed_at = None
     job.resume_count = 0
     set_status(session, job, header, JobStatus.QUEUED)
     session.flush()
-    return job.pass_number, missing
+    return job.pass_number, missing, needed
 
 
 def resume_stranded(

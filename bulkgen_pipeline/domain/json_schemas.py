@@ -24,6 +24,18 @@ NAME = {
     "description": f"1-{NAME_MAX_LENGTH} printable characters",
 }
 NO_NUL = "^[^\\u0000]*$"
+# The image model and its parameters (checked against GET /api/models when a run starts).
+MODEL_CHOICE = {
+    "model": {
+        "type": ["string", "null"],
+        "minLength": 1,
+        "maxLength": 200,
+        "pattern": "^[^\\u0000]*$",
+        "description": "An id of GET /api/models; null or absent: bulkgen chooses",
+    },
+    "steps": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
+    "guidance_scale": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+}
 HEX_COLOUR = {"type": "string", "pattern": "^#?([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$"}
 SIDE = {"type": "integer", "minimum": 256, "maximum": 2048}
 DIMENSIONS = {
@@ -87,6 +99,7 @@ def _preset_variant(schema: CategorySchema, category: str, *, use_model: bool) -
             "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 2**53 - 1},
             "sampling": {"enum": [s.value for s in Sampling]},
             "negative_prompt": NEGATIVE_PROMPT,
+            **MODEL_CHOICE,
         }
     )
     if use_model:
@@ -134,7 +147,11 @@ def prompt_batch_json_schema(beside: dict[str, Any] | None = None) -> dict[str, 
         "name": NAME,
         "shared_settings": {
             "type": "object",
-            "properties": {"dimensions": DIMENSIONS, "negative_prompt": NEGATIVE_PROMPT},
+            "properties": {
+                "dimensions": DIMENSIONS,
+                "negative_prompt": NEGATIVE_PROMPT,
+                **MODEL_CHOICE,
+            },
             "additionalProperties": False,
         },
     }

@@ -22,7 +22,8 @@ JOB_COLUMNS = """
     h.zip_file_s3_key AS zip_key, h.zip_file_url AS zip_url,
     h.zip_file_expires_at AS zip_expires_at, j.dagster_run_id, h.retry_count, j.created_at,
     j.started_at, j.completed_at, j.pass_number, j.webhook_url, j.webhook_events,
-    j.lease_owner, j.lease_expires_at, j.resume_count, j.deleted_at
+    j.lease_owner, j.lease_expires_at, j.resume_count, j.deleted_at, j.priority,
+    j.credits_per_image
 """
 _JOBS = f"SELECT {JOB_COLUMNS} FROM backend_jobs j JOIN bulk_generation_header h ON h.id = j.uuid"
 

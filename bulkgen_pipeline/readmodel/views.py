@@ -75,6 +75,8 @@ class JobView:
     lease_expires_at: datetime | None = None
     resume_count: int = 0
     deleted_at: datetime | None = None
+    priority: str = "normal"  # domain.priority.Priority
+    credits_per_image: int = 1
 
     @property
     def job_id(self) -> str:

@@ -27,6 +27,7 @@ class Retried:
     status: str
     pass_number: int
     images_to_retry: int
+    estimated_credits: int  # reserved: the images at the job's price per image
 
 
 def owned_job(session: Any, user_id: str | None, run_id: str) -> db.JobView:
@@ -66,8 +67,9 @@ def cancel_job(database: db.Database, *, user_id: str | None, run_id: str) -> st
 def retry_failed(
     database: db.Database, *, user_id: str | None, run_id: str, claim: bool = False
 ) -> Retried:
-    """Queue a new pass of a partial or failed job for its missing images only, reserving one
-    credit each (db.InsufficientCredits if the user lacks them; NothingToRetry otherwise).
+    """Queue a new pass of a partial or failed job for its missing images only, reserving their
+    price, the job's credits per image (db.InsufficientCredits if the user lacks them;
+    NothingToRetry otherwise).
 
     `claim` marks the pass processing in the same transaction, for a caller that executes it
     itself (the CLI): it is never seen queued, so the queue sensor never launches it too."""
@@ -75,9 +77,9 @@ def retry_failed(
         job = owned_job(session, user_id, run_id)
         if job.deleted_at is not None:
             raise JobConflict("the job's files were deleted; start a new run instead")
-        pass_number, count = db.requeue_failed(session, run_id)
+        pass_number, count, credits = db.requeue_failed(session, run_id)
         status = db.mark_job_processing(session, run_id, None) if claim else JobStatus.QUEUED
-    return Retried(run_id, str(status), pass_number, count)
+    return Retried(run_id, str(status), pass_number, count, credits)
 
 
 def delete_run(

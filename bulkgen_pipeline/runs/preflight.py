@@ -83,6 +83,16 @@ def process_router() -> ImageRouter:
         raise CannotExecute(f"provider settings: {exc}") from None
 
 
+def credits_per_image(request: BulkRequest, router: ImageRouter | None = None) -> int:
+    """What one image of this request costs: its chosen model's price, 1 when bulkgen chooses
+    (the catalogue was checked by `check_can_execute`)."""
+    model = model_choice_of(request)[1].model
+    if model is None:
+        return 1
+    spec = (router or process_router()).catalogue.get(model)
+    return spec.credits_per_image if spec is not None else 1
+
+
 def check_can_execute(request: BulkRequest, router: ImageRouter | None = None) -> None:
     """Raise CannotExecute naming the size no provider enabled in `router` can make (default:
     the process's router, or the provider setting that keeps it from being built). The

@@ -20,12 +20,13 @@ from ..config import Settings
 from ..db.idempotency import store_answer, stored_answer
 from ..db.ledger import lock_user
 from ..domain.errors import FieldProblem, PresetValidationError
+from ..domain.priority import Priority
 from ..domain.requests import BulkRequest, batch_request, preset_request
 from ..domain.schema import CategorySchema
 from ..domain.statuses import JobStatus
 from ..webhooks.policy import WebhookUrlRejected, check_webhook_url
 from .errors import NotFound
-from .preflight import check_can_execute
+from .preflight import check_can_execute, credits_per_image
 
 if TYPE_CHECKING:
     from ..providers.router import ImageRouter
@@ -87,6 +88,7 @@ def start_run(
     schema: CategorySchema | None = None,
     settings: Settings | None = None,
     router: ImageRouter | None = None,
+    priority: Priority = Priority.NORMAL,
 ) -> Started:
     """Queue a preset run (`preset_id`) or a prompt batch (`batch`): every check, then the
     reservation, in one transaction. The API, the console and the CLI all come here.
@@ -129,6 +131,7 @@ def start_run(
             check_can_execute(request, router)
         if db.active_job_count(session, user_id) >= max_active_jobs:
             raise TooManyActiveJobs(max_active_jobs)
+        price = credits_per_image(request, router)
         run_id = db.queue_bulk_job(  # raises db.InsufficientCredits(needed, available)
             session,
             user_id=user_id,
@@ -138,10 +141,12 @@ def start_run(
             generation_count=request.generation_count,
             webhook_url=webhook.url if webhook else None,
             webhook_events=webhook.events if webhook else None,
+            priority=priority,
+            credits_per_image=price,
         )
         if claim:
             db.mark_job_processing(session, run_id, None)
-        started = Started(run_id, JobStatus.QUEUED, request.generation_count)
+        started = Started(run_id, JobStatus.QUEUED, request.generation_count * price)
         if idempotency is not None:
             store_answer(
                 session,

@@ -2,7 +2,9 @@
 
 It asks for every job still `queued` (new runs and retry-failed passes alike) on each tick; the
 run key (run id, plus the pass for a retry) makes Dagster launch each pass once however many
-ticks see it before its run marks it processing.
+ticks see it before its run marks it processing. A merchant's backlog beyond the run queue's
+per-merchant limit waits in bulkgen's queue rather than Dagster's, so that their high-priority
+job is the next one handed over, without overtaking anyone else (runs/scheduling.py).
 
 Each run it asks for is logged once, the first tick that sees it (the cursor holds the run keys
 asked for on the previous tick): `bulkgen dev` runs the daemon at WARNING, so that its
@@ -13,26 +15,60 @@ operator sees a run being launched.
 import json
 
 import dagster as dg
+from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
+from dagster._core.storage.tags import RUN_KEY_TAG
 
 from .. import db
 from ..assets.partitions import bulk_run_partitions
 from ..domain.kinds import PROMPT_BATCH, snapshot_model
+from ..domain.priority import Priority
 from ..jobs.bulk import bulk_generation_job, console_log_level
 from ..resources.database import DatabaseResource
+from ..runs.scheduling import jobs_to_hand_over
 
 BATCH_SIZE = 100
+# The tag the run queue limits per merchant by (deploy/dagster.yaml's tag_concurrency_limits).
+MERCHANT_TAG = "user_id"
 
 
 def run_tags(job) -> dict[str, str]:
     tags = {
-        "user_id": job.user_id,
+        MERCHANT_TAG: job.user_id,
         "preset_id": job.preset_id or PROMPT_BATCH,
         "category": job.category,
     }
     model = snapshot_model(job.preset_snapshot)
     if model is not None:  # the UI's runs list filters by it
         tags["model"] = model
+    if job.priority != Priority.NORMAL:
+        tags["priority"] = job.priority
     return tags
+
+
+def per_merchant_limit(instance: dg.DagsterInstance) -> int | None:
+    """The run queue's limit on one merchant's runs (deploy/dagster.yaml's user_id limit);
+    None when the instance has none."""
+    coordinator = instance.run_coordinator
+    if not isinstance(coordinator, QueuedRunCoordinator):
+        return None
+    for rule in coordinator.get_run_queue_config().tag_concurrency_limits:
+        if rule.get("key") == MERCHANT_TAG:
+            return int(rule["limit"])
+    return None
+
+
+def runs_in_dagster(instance: dg.DagsterInstance) -> dict[str, set[str]]:
+    """Each merchant's run keys of bulk runs Dagster has not finished (queued or running)."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(job_name=bulk_generation_job.name, statuses=NOT_FINISHED_STATUSES)
+    )
+    held: dict[str, set[str]] = {}
+    for run in runs:
+        user_id, key = run.tags.get(MERCHANT_TAG), run.tags.get(RUN_KEY_TAG)
+        if user_id is not None and key is not None:
+            held.setdefault(user_id, set()).add(key)
+    return held
 
 
 @dg.sensor(
@@ -46,9 +82,17 @@ def queued_bulk_jobs(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.SensorResult:
     with database.get_database().session(readonly=True) as session:
-        jobs = db.queued_jobs(session, limit=BATCH_SIZE)
-    if not jobs:
+        queued = db.queued_jobs(session, limit=BATCH_SIZE)
+    if not queued:
         return dg.SensorResult(skip_reason=dg.SkipReason("no queued job"), cursor="[]")
+    jobs = jobs_to_hand_over(
+        queued, runs_in_dagster(context.instance), per_merchant_limit(context.instance)
+    )
+    if not jobs:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("every merchant with queued jobs has runs enough"),
+            cursor=context.cursor or "[]",
+        )
     seen_last_tick = set(json.loads(context.cursor or "[]"))
     for job in jobs:
         if job.run_key not in seen_last_tick:

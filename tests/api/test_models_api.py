@@ -116,3 +116,42 @@ def shop_preset_document() -> str:
     from tests.api.conftest import EXAMPLES
 
     return (EXAMPLES / "professional_bags.json").read_text()
+
+
+@pytest.fixture
+def priced_api(tmp_path, monkeypatch):
+    """The API where the operator prices the preview model at 3 credits per image."""
+    from tests.api.conftest import deployment
+
+    monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
+    monkeypatch.setenv("BULKGEN_MODEL_CREDITS", f"{PREVIEW}=3")
+    with deployment(tmp_path, f"sqlite:///{tmp_path / 'bulkgen.db'}") as deployed:
+        yield deployed
+
+
+def test_a_priced_model_reserves_and_charges_its_credits_per_image(priced_api):
+    shop = priced_api.merchant(credits=10)
+    (entry,) = shop.client.get("/api/models").json()["models"]
+    assert entry["credits_per_image"] == 3
+
+    chosen = shop.preset(generation_count=2, model=PREVIEW)
+    started = shop.start(chosen)
+    assert started.status_code == 202, started.text
+    assert started.json()["estimated_credits"] == 6
+    assert shop.client.get("/api/me").json()["credits"]["reserved"] == 6
+
+    refused = shop.start(chosen, generation_count=2)  # 6 more, 4 available
+    assert refused.status_code == 402, refused.text
+    assert "6 needed, 4 available" in refused.json()["detail"]
+
+    assert priced_api.run_queued() == [started.json()["job_id"]]
+    status = shop.client.get(started.json()["status_url"]).json()
+    assert (status["status"], status["credits_consumed"]) == ("completed", 6)
+    assert shop.client.get("/api/me").json()["credits"] == {
+        "balance": 4,
+        "reserved": 0,
+        "available": 4,
+    }
+    # Without a model bulkgen chooses, at one credit per image.
+    default = shop.preset(generation_count=3)
+    assert shop.start(default).json()["estimated_credits"] == 3

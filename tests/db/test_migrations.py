@@ -9,8 +9,10 @@ from alembic.runtime.migration import MigrationContext
 
 from bulkgen_pipeline.db import ALL_TABLES, Database
 from bulkgen_pipeline.db.models import VERSION_TABLE, Base
+from bulkgen_pipeline.readmodel.schema import head_revisions
 
-HEAD_REVISION = "0004_ledger_notes"
+# The newest migration in the package: a new migration needs no change here.
+(HEAD_REVISION,) = head_revisions()
 
 
 def test_upgrade_creates_every_table(db):

@@ -8,14 +8,16 @@ from typing import Any
 
 import dagster as dg
 from click.testing import CliRunner
+from dagster._core.storage.tags import RUN_KEY_TAG
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.cli import main
 from bulkgen_pipeline.cli import runs as cli_runs
 from bulkgen_pipeline.definitions import build_definitions
+from bulkgen_pipeline.domain.priority import Priority
 from bulkgen_pipeline.jobs.in_process import execute_bulk_run
 from bulkgen_pipeline.resources.database import DatabaseResource
-from bulkgen_pipeline.runs.queueing import queue_preset_run
+from bulkgen_pipeline.runs.queueing import queue_preset_run, start_run
 from bulkgen_pipeline.sensors.failures import (
     bulk_run_cancellations,
     bulk_run_failures,
@@ -327,3 +329,56 @@ def test_a_run_that_could_not_initialise_fails_its_job_instead_of_resuming_it(lo
     job = d.job(run_id)
     assert (job["status"], job["error"]) == ("failed", "resource 'database' failed to initialise")
     assert d.balance(user).credits_reserved == 0
+
+
+def test_a_high_priority_job_is_handed_over_first_within_the_merchant_s_run_limit(
+    local_deployment, tmp_path
+):
+    d = local_deployment
+    shop, other = d.user(credits=100), d.user(credits=100)
+    preset, other_preset = d.preset(shop), d.preset(other)
+    normal = [
+        queue_preset_run(d.database, user_id=shop, preset_id=preset, count=1) for _ in range(4)
+    ]
+    urgent = start_run(
+        d.database, user_id=shop, preset_id=preset, count=1, priority=Priority.HIGH
+    ).job_id
+    later = queue_preset_run(d.database, user_id=other, preset_id=other_preset, count=1)
+    limited = {
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            "config": {
+                "tag_concurrency_limits": [
+                    {"key": "user_id", "value": {"applyLimitPerUniqueValue": True}, "limit": 3}
+                ]
+            },
+        }
+    }
+    job_def = build_definitions().resolve_job_def("bulk_generation")
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=limited) as instance:
+
+        def tick() -> list:
+            context = dg.build_sensor_context(
+                instance=instance,
+                resources={"database": DatabaseResource(url=d.database_url)},
+            )
+            requests = queued_bulk_jobs(context).run_requests or []
+            for request in requests:  # what the daemon does with each new run key
+                if not instance.get_runs(dg.RunsFilter(tags={RUN_KEY_TAG: request.run_key})):
+                    instance.create_run_for_job(
+                        job_def, tags={**request.tags, RUN_KEY_TAG: request.run_key}
+                    )
+            return [r.run_key for r in requests]
+
+        # The high-priority job goes first among the shop's, then its two oldest; the other
+        # merchant's job, queued last, is not held back by the shop's backlog.
+        first = tick()
+        assert first == [urgent, normal[0], normal[1], later]
+        assert tick() == first  # three of the shop's are in Dagster's hands: no more
+        (urgent_run,) = instance.get_runs(dg.RunsFilter(tags={RUN_KEY_TAG: urgent}))
+        assert urgent_run.tags["priority"] == "high"
+        instance.report_run_failed(urgent_run)  # one of them ends: room for the next
+        with d.database.session() as session:
+            db.fail_job(session, urgent, "ended for the test", dagster_run_id=urgent_run.run_id)
+        assert tick() == [normal[0], normal[1], normal[2], later]
