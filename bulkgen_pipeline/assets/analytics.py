@@ -12,6 +12,8 @@ from .. import db
 from ..domain.layout import RunLayout
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
+from ..runs.control import find_owned_job
+from ..runs.errors import NotFound
 from ..storage.base import ObjectNotFound
 
 ANALYTICS_GROUP = "analytics"
@@ -58,11 +60,10 @@ def handled_cursor(instance: dg.DagsterInstance) -> int | None:
 
 
 def analytics_key(database: db.Database, run_id: str) -> str | None:
-    with database.session(readonly=True) as session:
-        job = db.get_job(session, run_id)
-    if job is None:
+    try:
+        return RunLayout.of(find_owned_job(database, None, run_id)).analytics_key
+    except NotFound:
         return None
-    return RunLayout.of(job).analytics_key
 
 
 @dg.asset(

@@ -10,6 +10,8 @@ import dagster as dg
 from .. import db
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
+from ..runs.control import find_owned_job
+from ..runs.errors import NotFound
 from ..runs.generation import collect_outcomes
 from ..runs.leases import LeaseKeeper, claim_for_run
 from ..runs.packaging import GenerationOutcome, RunContext
@@ -29,10 +31,10 @@ class LoadedRun:
 
 
 def load_run(database: db.Database, run_id: str) -> LoadedRun:
-    with database.session() as session:
-        job = db.get_job(session, run_id)
-    if job is None:
-        raise dg.Failure(description=f"No bulk job with run id '{run_id}'")
+    try:
+        job = find_owned_job(database, None, run_id)
+    except NotFound:
+        raise dg.Failure(description=f"No bulk job with run id '{run_id}'") from None
     layout = RunLayout.of(job)
     return LoadedRun(job, RunContext(layout, job.display_name, job.run_config))
 
