@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from .. import db
 from ..domain.errors import InvalidInput
 from ..domain.presets import is_random
+from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
 from ..runs import listing, presets
 from ..runs.models import model_catalogue
@@ -68,6 +69,7 @@ def list_page(request: Request, who: MerchantDep) -> Response:
     user = who.signed_in_user
     schema = load_category_schema()
     found, last = listing.presets_and_last_runs(who.services.database, user.id)
+    prices = {model["id"]: model["credits_per_image"] for model in model_catalogue()}
     rows = [
         {
             "id": p.id,
@@ -75,6 +77,8 @@ def list_page(request: Request, who: MerchantDep) -> Response:
             "created_at": p.created_at,
             "category": p.category,
             "count": p.config.get("generation_count", 5),
+            # Credits per image: its chosen model's price (1 when bulkgen chooses).
+            "price": prices.get(p.config.get("model") or "", 1),
             "space": _space(p, schema),
             "last_run": last.get(p.id),
             "summary": _summary(p, schema),
@@ -177,6 +181,11 @@ async def start(request: Request, who: MerchantDep, preset_id: str) -> Response:
     count = str(form.get("generation_count") or "").strip()
     settings = who.services.settings
     try:
+        priority = Priority(str(form.get("priority") or Priority.NORMAL))
+    except ValueError:
+        who.session.set_flash("error", "The run did not start: priority must be normal or high")
+        return redirect(request, who, "/presets")
+    try:
         started = start_run(
             who.services.database,
             user_id=who.signed_in_user.id,
@@ -184,6 +193,7 @@ async def start(request: Request, who: MerchantDep, preset_id: str) -> Response:
             count=form_number(count) if count else None,
             max_active_jobs=settings.max_active_jobs_per_user,
             allow_private_webhooks=settings.webhook_allow_private,
+            priority=priority,
         )
     except NotFound:
         return not_found(request, who)

@@ -38,3 +38,45 @@ def test_a_merchant_chooses_a_model_and_sees_what_it_takes(browser, sqlite_conso
     assert stored_config(console, preset_id)["steps"] == 12  # nothing saved
     assert errors == []
     context.close()
+
+
+def test_the_start_modal_prices_the_chosen_model_and_starts_a_high_priority_run(
+    browser, sqlite_console, monkeypatch
+):
+    from bulkgen_pipeline import db
+
+    monkeypatch.setenv("BULKGEN_MODEL_CREDITS", f"{PREVIEW}=3")  # the operator's price
+    console = sqlite_console
+    shop = sign_in(console, credits=40)
+    preset(console, shop.user_id, "Priced bags", model=PREVIEW)
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    page.goto(console.base_url + "/presets")
+    card = page.locator(".card.preset", has_text="Priced bags")
+    card.locator("button.play").click()
+    modal = card.locator("dialog[open]")
+    assert "Credits needed: 6 (3 per image)" in modal.inner_text()  # 2 images × 3
+    modal.locator("input[name=generation_count]").fill("4")
+    assert "Credits needed: 12" in modal.inner_text()
+    modal.locator("input[name=priority]").check()
+    modal.locator("button:has-text('Start run')").click()
+    page.wait_for_url("**/runs/*")
+    assert "12 credits reserved" in page.locator("[data-flash]").inner_text()
+    job_id = page.url.rsplit("/", 1)[1]
+    with console.database.session() as session:
+        job = db.get_job(session, job_id)
+    assert (job.priority, job.credits_per_image, job.estimated_credits) == ("high", 3, 12)
+    assert errors == []
+    context.close()
+
+
+def test_a_forged_priority_from_the_console_starts_nothing(sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console)
+    preset_id = preset(console, shop.user_id, "Bags")
+    answer = shop.client.post(
+        f"/presets/{preset_id}/start",
+        data={"csrf_token": shop.csrf_token, "generation_count": "2", "priority": "urgent"},
+        follow_redirects=True,
+    )
+    assert "priority must be normal or high" in answer.text
+    assert shop.client.get("/api/me").json()["credits"]["reserved"] == 0

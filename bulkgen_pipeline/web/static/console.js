@@ -23,7 +23,8 @@ on("[data-intent]", "change", (e, select) => {
   select.form.submit();
 });
 on("[data-credits-for]", "input", (e, input) => {
-  document.getElementById(input.dataset.creditsFor).textContent = input.value || "0";
+  const price = Number(input.dataset.price || "1");
+  document.getElementById(input.dataset.creditsFor).textContent = String((Number(input.value) || 0) * price);
 });
 on("[data-remove-colour]", "click", (e, button) => button.closest(".colour-row").remove());
 on("#add-colour", "click", () => {
