@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.errors import InsufficientCredits
 from bulkgen_pipeline.db.ledger import add_ledger_entry, ledger_entry, lock_run, open_reservation
-from bulkgen_pipeline.db.models import OPERATION_BULK, ImgHistory, utcnow
+from bulkgen_pipeline.db.models import OPERATION_BULK, BackendJob, ImgHistory, User, utcnow
 from bulkgen_pipeline.db.transitions import fail_job, set_status
 from bulkgen_pipeline.domain.statuses import JobStatus, settled_status
 
@@ -99,58 +99,9 @@ def settle_run(
     if len(images) > job.requested_count:
         raise ValueError(f"{len(images)} images settled but only {job.requested_count} requested")
 
-    already = set(
-        session.scalars(
-            select(ImgHistory.generation_index).where(ImgHistory.aws_folder_id == run_id)
-        )
-    )
-    new_images = [img for img in images if img.generation_index not in already]
-    consumed = len(new_images) * job.credits_per_image  # credits, at the job's price
-    released = 0
-    if open_amount is not None:
-        released = open_amount - consumed
-        if released < 0:
-            raise ValueError(
-                f"{len(new_images)} images ({consumed} credits) exceed the reservation of "
-                f"{open_amount}"
-            )
-        user.credits_reserved -= open_amount
-        user.credits_balance -= consumed
-    else:
-        available = user.credits_balance - user.credits_reserved
-        if available < consumed:
-            raise InsufficientCredits(consumed, available)
-        user.credits_balance -= consumed
-
-    def book(kind: str, amount: int) -> None:
-        add_ledger_entry(
-            session,
-            user_id=user.id,
-            run_id=run_id,
-            kind=kind,
-            amount=amount,
-            pass_number=job.pass_number,
-        )
-
-    book("charge", consumed)
-    if open_amount is not None:
-        book("release", released)
-
-    now = utcnow()
-    for img in sorted(new_images, key=lambda i: i.generation_index):
-        session.add(
-            ImgHistory(
-                user_id=user.id,
-                aws_folder_id=run_id,
-                ai_model=img.model,
-                operation_type=OPERATION_BULK,
-                prompt=img.prompt,
-                object_key=img.object_key,
-                generation_index=img.generation_index,
-                provider=img.provider,
-                created_at=now,
-            )
-        )
+    new_images = _not_yet_recorded(session, run_id, images)
+    consumed, released = _charge(session, job, user, len(new_images), open_amount)
+    _record_history(session, user.id, run_id, new_images)
     header.completed_images = len(images)
     header.failed_images = failed_count
     header.credits_consumed += consumed
@@ -167,6 +118,72 @@ def settle_run(
     set_status(session, job, header, target)
     session.flush()
     return SettlementResult(consumed, released, False)
+
+
+def _not_yet_recorded(
+    session: Session, run_id: str, images: list[SettledImage]
+) -> list[SettledImage]:
+    """The images of `images` no earlier pass settled (those are never charged again)."""
+    already = set(
+        session.scalars(
+            select(ImgHistory.generation_index).where(ImgHistory.aws_folder_id == run_id)
+        )
+    )
+    return [img for img in images if img.generation_index not in already]
+
+
+def _charge(
+    session: Session, job: BackendJob, user: User, new_images: int, open_amount: int | None
+) -> tuple[int, int]:
+    """Charge `new_images` at the job's price and close its open reservation (or, when it was
+    closed already, charge the available balance); book both. Returns (consumed, released)."""
+    consumed = new_images * job.credits_per_image  # credits, at the job's price
+    released = 0
+    if open_amount is not None:
+        released = open_amount - consumed
+        if released < 0:
+            raise ValueError(
+                f"{new_images} images ({consumed} credits) exceed the reservation of {open_amount}"
+            )
+        user.credits_reserved -= open_amount
+        user.credits_balance -= consumed
+    else:
+        available = user.credits_balance - user.credits_reserved
+        if available < consumed:
+            raise InsufficientCredits(consumed, available)
+        user.credits_balance -= consumed
+    moves = [("charge", consumed)] + ([("release", released)] if open_amount is not None else [])
+    for kind, amount in moves:
+        add_ledger_entry(
+            session,
+            user_id=user.id,
+            run_id=job.uuid,
+            kind=kind,
+            amount=amount,
+            pass_number=job.pass_number,
+        )
+    return consumed, released
+
+
+def _record_history(
+    session: Session, user_id: str, run_id: str, new_images: list[SettledImage]
+) -> None:
+    """One img_history row per image this pass delivered, in generation order."""
+    now = utcnow()
+    for img in sorted(new_images, key=lambda i: i.generation_index):
+        session.add(
+            ImgHistory(
+                user_id=user_id,
+                aws_folder_id=run_id,
+                ai_model=img.model,
+                operation_type=OPERATION_BULK,
+                prompt=img.prompt,
+                object_key=img.object_key,
+                generation_index=img.generation_index,
+                provider=img.provider,
+                created_at=now,
+            )
+        )
 
 
 def list_img_history(session: Session, run_id: str) -> list[ImgHistoryView]:
