@@ -28,6 +28,14 @@ ONE_WORKER_MODULES = frozenset(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "served: the API/console deployment fixtures serve the app with uvicorn on 127.0.0.1 "
+        "instead of in this process (tests/api/conftest.py)",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked slow first (a stable sort: otherwise in the usual order), so that under
     pytest-xdist the minute-long ones start at once instead of ending last."""

@@ -1,6 +1,11 @@
-"""The API served for real (uvicorn on 127.0.0.1) over a real database, store and Dagster
-instance; tests talk to it over HTTP with httpx, and run queued jobs the way the daemon does:
-the queue sensor's run requests, materialized in-process."""
+"""The API over a real database, store and Dagster instance; tests talk to it with an httpx-style
+client, and run queued jobs the way the daemon does: the queue sensor's run requests,
+materialized in-process.
+
+The app runs in this process behind starlette's TestClient (no socket, no server thread), unless
+the test drives a browser (it asks for the `browser` fixture) or is marked `served`: those get
+the app served for real by uvicorn on 127.0.0.1 (the API's smoke test over HTTP is one). The
+Dagster instance is made the first time a test asks for it: most tests never run a job."""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ import dagster as dg
 import httpx
 import pytest
 import uvicorn
+from starlette.testclient import TestClient
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.config import Settings
@@ -29,6 +35,7 @@ from bulkgen_pipeline.storage import open_object_store
 from bulkgen_pipeline.web.app import create_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+IN_PROCESS_URL = "http://127.0.0.1"
 
 
 @contextmanager
@@ -48,6 +55,30 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+class InProcessClient(TestClient):
+    """A client of the deployment's app in this process: its requests run on the event loop the
+    app's lifespan runs on (`portal`). As httpx.Client does, it follows no redirect, answers an
+    unhandled error with a 500 instead of raising it, and is a context manager that only closes
+    it (TestClient's would start the app a second time)."""
+
+    def __init__(self, app: Any, portal: Any, headers: dict[str, str]) -> None:
+        super().__init__(
+            app,
+            base_url=IN_PROCESS_URL,
+            raise_server_exceptions=False,
+            headers=headers,
+            follow_redirects=False,
+            client=("127.0.0.1", 50000),
+        )
+        self.portal = portal
+
+    def __enter__(self) -> InProcessClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -71,8 +102,21 @@ class Merchant:
 class ApiDeployment:
     settings: Settings
     base_url: str
-    instance: dg.DagsterInstance
-    clients: list[httpx.Client]
+    app: Any
+    portal: Any | None  # the in-process app's event loop; None when uvicorn serves it
+    dagster_dir: Path
+    stack: ExitStack
+    clients: list[httpx.Client] = field(default_factory=list)
+    _instance: dg.DagsterInstance | None = None
+
+    @property
+    def instance(self) -> dg.DagsterInstance:
+        """A Dagster instance for the test, made on first use and closed with the deployment."""
+        if self._instance is None:
+            self.dagster_dir.mkdir(exist_ok=True)
+            opened = dg.instance_for_test(temp_dir=str(self.dagster_dir))
+            self._instance = self.stack.enter_context(opened)
+        return self._instance
 
     @property
     def database(self) -> db.Database:
@@ -90,7 +134,12 @@ class ApiDeployment:
 
     def client(self, api_key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        client = httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+        client: httpx.Client
+        if self.portal is None:
+            client = httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+        else:
+            # The same calls as httpx.Client's; typed as one for the tests' helpers.
+            client = InProcessClient(self.app, self.portal, headers)  # type: ignore[assignment]
         self.clients.append(client)
         return client
 
@@ -142,14 +191,26 @@ def make_settings(tmp_path: Path, database_url: str, **extra: str) -> Settings:
 
 
 @contextmanager
-def deployment(tmp_path: Path, database_url: str, *, webhooks: bool = False, **extra: str):
+def deployment(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    webhooks: bool = False,
+    served: bool = False,
+    **extra: str,
+) -> Iterator[ApiDeployment]:
+    """The app over `database_url`, with its lifespan (the webhook sender with `webhooks`)
+    running: in this process, or with `served` on uvicorn at a loopback port."""
     settings = make_settings(tmp_path, database_url, **extra)
-    (tmp_path / "dagster").mkdir(exist_ok=True)
-    with (
-        dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance,
-        serve(create_app(settings, webhooks=webhooks)) as base_url,
-    ):
-        deployed = ApiDeployment(settings, base_url, instance, [])
+    app = create_app(settings, webhooks=webhooks)
+    with ExitStack() as stack:
+        if served:
+            base_url, portal = stack.enter_context(serve(app)), None
+        else:
+            # Entered, TestClient runs the app's lifespan on an event loop of its own, which
+            # every InProcessClient of this deployment then shares.
+            base_url, portal = IN_PROCESS_URL, stack.enter_context(TestClient(app)).portal
+        deployed = ApiDeployment(settings, base_url, app, portal, tmp_path / "dagster", stack)
         try:
             yield deployed
         finally:
@@ -157,16 +218,29 @@ def deployment(tmp_path: Path, database_url: str, *, webhooks: bool = False, **e
                 client.close()
 
 
+def served(request: pytest.FixtureRequest) -> bool:
+    """Whether the test needs the app on a real server: it drives a browser, or is marked."""
+    return (
+        "browser" in request.fixturenames or request.node.get_closest_marker("served") is not None
+    )
+
+
 @pytest.fixture
-def api(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):
+def api(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+):
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    with deployment(tmp_path, database_url) as deployed:
+    with deployment(tmp_path, database_url, served=served(request)) as deployed:
         yield deployed
 
 
 @pytest.fixture
-def sqlite_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def sqlite_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     """The API on SQLite only, for tests about HTTP behaviour rather than the database."""
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    with deployment(tmp_path, f"sqlite:///{tmp_path / 'bulkgen.db'}") as deployed:
+    url = f"sqlite:///{tmp_path / 'bulkgen.db'}"
+    with deployment(tmp_path, url, served=served(request)) as deployed:
         yield deployed

@@ -9,6 +9,7 @@ import re
 import zipfile
 
 import httpx
+import pytest
 
 from bulkgen_pipeline import db
 
@@ -34,6 +35,7 @@ def read_events(client: httpx.Client, job_id: str, last_event_id: str | None = N
     return events
 
 
+@pytest.mark.served  # the API's smoke test on a real server
 def test_full_flow_over_http(api):
     shop = api.merchant(credits=10)
     preset_id = shop.preset(generation_count=3)

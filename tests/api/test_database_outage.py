@@ -119,7 +119,7 @@ def test_a_database_outage_answers_503_with_retry_after_and_the_app_recovers(
     with CuttableProxy((PG_HOST, PG_PORT)) as proxy:
         proxied_url = direct_url.replace(f"@{PG_HOST}:{PG_PORT}/", f"@127.0.0.1:{proxy.port}/")
         assert proxied_url != direct_url
-        with deployment(tmp_path, proxied_url) as api:
+        with deployment(tmp_path, proxied_url, served=True) as api:  # its streams over TCP
             shop = api.merchant(credits=10)
             preset_id = shop.preset(generation_count=1)
             job_id = shop.start(preset_id).json()["job_id"]

@@ -1,5 +1,5 @@
-"""The console served for real (uvicorn on 127.0.0.1, the API's deployment fixture) and
-merchants signed in to it, over HTTP with httpx or in headless Chromium."""
+"""The console (the API's deployment fixture: in this process, or served by uvicorn on 127.0.0.1
+for the tests in headless Chromium) and merchants signed in to it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..api.conftest import ApiDeployment, deployment
+from ..api.conftest import ApiDeployment, deployment, served
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -36,16 +36,24 @@ def sign_in(console: ApiDeployment, credits: int = 50, name: str = "Shop") -> Si
 
 
 @pytest.fixture
-def console(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):
+def console(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+):
     """The API app with its console, on SQLite and on PostgreSQL."""
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    with deployment(tmp_path, database_url, BULKGEN_MAX_ACTIVE_JOBS_PER_USER="100") as deployed:
+    with deployment(
+        tmp_path, database_url, served=served(request), BULKGEN_MAX_ACTIVE_JOBS_PER_USER="100"
+    ) as deployed:
         yield deployed
 
 
 @pytest.fixture
-def sqlite_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def sqlite_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     """The console on SQLite only, for tests about HTTP behaviour rather than the database."""
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    with deployment(tmp_path, f"sqlite:///{tmp_path / 'bulkgen.db'}") as deployed:
+    url = f"sqlite:///{tmp_path / 'bulkgen.db'}"
+    with deployment(tmp_path, url, served=served(request)) as deployed:
         yield deployed

@@ -1,9 +1,7 @@
-"""The console's session and CSRF rules, and that a merchant never sees another's data, over
-real HTTP against the served app."""
+"""The console's session and CSRF rules, and that a merchant never sees another's data, through
+the app's HTTP interface."""
 
 from __future__ import annotations
-
-import httpx
 
 from bulkgen_pipeline import db
 from bulkgen_pipeline.runs.presets import create_preset
@@ -93,7 +91,7 @@ def test_the_api_accepts_the_cookie_and_wants_the_csrf_header_to_change_anything
     done = shop.client.post(cancel, headers={"X-CSRF-Token": shop.csrf_token})
     assert done.status_code == 200 and done.json()["status"] == "cancelled"
     # Neither cookie nor key: the API still wants a key.
-    assert httpx.get(sqlite_console.base_url + status_url).status_code == 401
+    assert sqlite_console.client().get(status_url).status_code == 401
 
 
 def start(console, user_id: str, name: str = "Bags", count: int = 2) -> str:

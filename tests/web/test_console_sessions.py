@@ -17,9 +17,10 @@ from ..cli_support import bulkgen
 from .conftest import CSRF, sign_in
 
 
-def with_cookie(base_url: str, cookie: str) -> httpx.Client:
-    """A client that has nothing but `cookie`, as an attacker who copied it would."""
-    return httpx.Client(base_url=base_url, cookies={COOKIE_NAME: cookie}, timeout=30)
+def with_cookie(client: httpx.Client, cookie: str) -> httpx.Client:
+    """A new `client` given nothing but `cookie`, as an attacker who copied it would be."""
+    client.cookies.set(COOKIE_NAME, cookie)
+    return client
 
 
 def signed_out_everywhere(client: httpx.Client) -> bool:
@@ -35,7 +36,7 @@ def test_a_cookie_saved_before_sign_out_reads_nothing_after_it(console):
     token = CSRF.search(shop.client.get("/account").text).group(1)
     assert shop.client.post("/signout", data={"csrf_token": token}).status_code == 303
 
-    with with_cookie(console.base_url, saved) as copied:
+    with with_cookie(console.client(), saved) as copied:
         assert signed_out_everywhere(copied)
         assert copied.get("/api/bulk-generation/runs").status_code == 401
     # Only that session ended: the merchant's other browser is still signed in.
@@ -96,7 +97,8 @@ def test_the_console_signs_with_the_secret_of_the_settings_it_was_given(
         client = httpx.Client(base_url=one, timeout=30)
         token = CSRF.search(client.get("/signin").text).group(1)
         client.post("/signin", data={"api_key": created.api_key, "csrf_token": token})
-        with with_cookie(two, client.cookies[COOKIE_NAME]) as elsewhere:
+        saved = client.cookies[COOKIE_NAME]
+        with with_cookie(httpx.Client(base_url=two, timeout=30), saved) as elsewhere:
             assert elsewhere.get("/api/me").json()["user_id"] == created.user_id
         client.close()
     assert not (first.home / SECRET_FILE).exists() and not (second.home / SECRET_FILE).exists()
