@@ -9,6 +9,7 @@ import copy
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from bulkgen_pipeline.db.models import (
     BulkGenerationHeader,
     GenerationItem,
     Preset,
+    User,
     utcnow,
 )
 from bulkgen_pipeline.domain.layout import RunLayout
@@ -106,35 +108,11 @@ def queue_bulk_job(
     Raises UnknownUser, UnknownPreset (missing or owned by someone else), JobAlreadyExists,
     InsufficientCredits(needed, available) when balance − reserved is less than that.
     """
-    if (
-        isinstance(generation_count, bool)
-        or not isinstance(generation_count, int)
-        or generation_count < 1
-    ):
-        raise ValueError(f"generation_count must be a positive integer, got {generation_count!r}")
-    if not isinstance(preset_snapshot, dict):
-        raise TypeError("preset_snapshot must be a dict")
     run_id = run_id or str(uuid.uuid4())
-    _check_segment(run_id, "run_id")
-    _check_segment(category, "category")
-
+    _check_request(generation_count, preset_snapshot, run_id, category)
     user = lock_user(session, user_id)
-    if preset_id is not None:
-        owner = session.scalar(select(Preset.user_id).where(Preset.id == preset_id))
-        if owner != user_id:
-            raise UnknownPreset(preset_id)
-    if session.scalar(select(BackendJob.seq).where(BackendJob.uuid == run_id)) is not None:
-        raise JobAlreadyExists(run_id)
-    if isinstance(credits_per_image, bool) or not isinstance(credits_per_image, int):
-        raise ValueError(f"credits_per_image must be an integer, got {credits_per_image!r}")
-    if credits_per_image < 1:
-        raise ValueError(f"credits_per_image must be at least 1, got {credits_per_image}")
-    needed = generation_count * credits_per_image
-    available = user.credits_balance - user.credits_reserved
-    if available < needed:
-        raise InsufficientCredits(needed, available)
-
-    user.credits_reserved += needed
+    _check_new_job(session, user_id, preset_id, run_id)
+    needed = _reserve(user, generation_count, credits_per_image)
     if dialect_name(session) == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK_KEY})
     now = utcnow()
@@ -157,39 +135,84 @@ def queue_bulk_job(
         )
     )
     session.flush()
-    session.add(
-        BulkGenerationHeader(
-            id=run_id,
-            user_id=user_id,
-            preset_id=preset_id,
-            category=category,
-            total_images=generation_count,
-            completed_images=0,
-            failed_images=0,
-            s3_folder_path=run_folder(user_id, category, run_id),
-            status=header_status(JobStatus.QUEUED),
-            credits_consumed=0,
-            estimated_credits=needed,
-            retry_count=0,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    session.add(_queued_header(run_id, user_id, preset_id, category, generation_count, needed, now))
     session.flush()
     add_ledger_entry(session, user_id=user_id, run_id=run_id, kind="reserve", amount=needed)
+    queued = {"status": JobStatus.QUEUED.value, "total_images": generation_count}
     append_event(
         session,
         run_id,
         STATUS_EVENT,
-        {
-            "status": JobStatus.QUEUED.value,
-            "total_images": generation_count,
-            "completed_images": 0,
-            "failed_images": 0,
-            "error": None,
-        },
+        {**queued, "completed_images": 0, "failed_images": 0, "error": None},
     )
     return run_id
+
+
+def _check_request(
+    generation_count: int, preset_snapshot: dict[str, Any], run_id: str, category: str
+) -> None:
+    if (
+        isinstance(generation_count, bool)
+        or not isinstance(generation_count, int)
+        or generation_count < 1
+    ):
+        raise ValueError(f"generation_count must be a positive integer, got {generation_count!r}")
+    if not isinstance(preset_snapshot, dict):
+        raise TypeError("preset_snapshot must be a dict")
+    _check_segment(run_id, "run_id")
+    _check_segment(category, "category")
+
+
+def _check_new_job(session: Session, user_id: str, preset_id: str | None, run_id: str) -> None:
+    """The preset is the user's (UnknownPreset otherwise); no job has this run id yet."""
+    if preset_id is not None:
+        owner = session.scalar(select(Preset.user_id).where(Preset.id == preset_id))
+        if owner != user_id:
+            raise UnknownPreset(preset_id)
+    if session.scalar(select(BackendJob.seq).where(BackendJob.uuid == run_id)) is not None:
+        raise JobAlreadyExists(run_id)
+
+
+def _reserve(user: User, generation_count: int, credits_per_image: int) -> int:
+    """Reserve the run's credits on the (locked) user; returns how many."""
+    if isinstance(credits_per_image, bool) or not isinstance(credits_per_image, int):
+        raise ValueError(f"credits_per_image must be an integer, got {credits_per_image!r}")
+    if credits_per_image < 1:
+        raise ValueError(f"credits_per_image must be at least 1, got {credits_per_image}")
+    needed = generation_count * credits_per_image
+    available = user.credits_balance - user.credits_reserved
+    if available < needed:
+        raise InsufficientCredits(needed, available)
+    user.credits_reserved += needed
+    return needed
+
+
+def _queued_header(
+    run_id: str,
+    user_id: str,
+    preset_id: str | None,
+    category: str,
+    generation_count: int,
+    needed: int,
+    now: datetime,
+) -> BulkGenerationHeader:
+    """The run's bulk_generation_header row as it is queued."""
+    return BulkGenerationHeader(
+        id=run_id,
+        user_id=user_id,
+        preset_id=preset_id,
+        category=category,
+        total_images=generation_count,
+        completed_images=0,
+        failed_images=0,
+        s3_folder_path=run_folder(user_id, category, run_id),
+        status=header_status(JobStatus.QUEUED),
+        credits_consumed=0,
+        estimated_credits=needed,
+        retry_count=0,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 _JOB_ROW_COLUMNS = (
