@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol, TypeVar
 
+from .. import db
 from ..domain.priority import Priority
 
 
@@ -47,6 +48,12 @@ def within_merchant_order(queued: Sequence[Job]) -> list[Job]:
         for place, job in zip(places[user_id], by_priority, strict=True):
             ordered[place] = job
     return [job for job in ordered if job is not None]
+
+
+def queued_jobs(database: db.Database, limit: int) -> list[db.JobRow]:
+    """The oldest `limit` queued jobs, new runs and retry passes alike, oldest first."""
+    with database.session(readonly=True) as session:
+        return db.queued_jobs(session, limit=limit)
 
 
 def jobs_to_hand_over(

@@ -19,13 +19,12 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import RUN_KEY_TAG
 
-from .. import db
 from ..assets.partitions import bulk_run_partitions
 from ..domain.kinds import PROMPT_BATCH, snapshot_model
 from ..domain.priority import Priority
 from ..jobs.bulk import bulk_generation_job, console_log_level
 from ..resources.database import DatabaseResource
-from ..runs.scheduling import jobs_to_hand_over
+from ..runs.scheduling import jobs_to_hand_over, queued_jobs
 
 BATCH_SIZE = 100
 # The tag the run queue limits per merchant by (deploy/dagster.yaml's tag_concurrency_limits).
@@ -81,8 +80,7 @@ def runs_in_dagster(instance: dg.DagsterInstance) -> dict[str, set[str]]:
 def queued_bulk_jobs(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.SensorResult:
-    with database.get_database().session(readonly=True) as session:
-        queued = db.queued_jobs(session, limit=BATCH_SIZE)
+    queued = queued_jobs(database.get_database(), limit=BATCH_SIZE)
     if not queued:
         return dg.SensorResult(skip_reason=dg.SkipReason("no queued job"), cursor="[]")
     jobs = jobs_to_hand_over(
