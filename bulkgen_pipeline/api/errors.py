@@ -4,7 +4,9 @@ named for bad input, never a stack trace, SQL or secret."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import db
 from ..domain.errors import FieldProblem, InvalidInput
+from ..domain.limits import DailyLimitReached
 from ..domain.statuses import IllegalTransition
 from ..runs.control import JobConflict
 from ..runs.preflight import CannotExecute
@@ -143,6 +146,19 @@ def install(app: FastAPI) -> None:
             needed=exc.needed,
             available=exc.available,
         )
+
+    @app.exception_handler(DailyLimitReached)
+    async def _daily_limit(_: Request, exc: DailyLimitReached) -> JSONResponse:
+        response = error(
+            429,
+            str(exc),
+            limit=exc.day.limit,
+            images_today=exc.day.used,
+            resets_at=exc.day.resets_at.isoformat(),
+        )
+        wait = math.ceil((exc.day.resets_at - datetime.now(UTC)).total_seconds())
+        response.headers["Retry-After"] = str(max(1, wait))
+        return response
 
     @app.exception_handler(TooManyActiveJobs)
     async def _too_many(_: Request, exc: TooManyActiveJobs) -> JSONResponse:

@@ -248,10 +248,31 @@ class Credits(BaseModel):
     available: int
 
 
+class LimitsOut(BaseModel):
+    daily_images: int | None = Field(description="Your own daily image limit (null: none)")
+    daily_images_ceiling: int | None = Field(description="Your operator's ceiling (null: none)")
+    daily_images_effective: int | None = Field(description="The lower of the two")
+    images_today: int = Field(description="Images your runs started today (UTC)")
+    resets_at: str = Field(description="When today's count starts again: next midnight UTC")
+    low_credit_threshold: int | None = Field(
+        description="credits.low is sent once when your available credits fall below this"
+    )
+
+
+class LimitsIn(Strict):
+    daily_images: StrictInt | None = Field(
+        None, json_schema_extra={"minimum": 0}, description="null: no limit of your own"
+    )
+    low_credit_threshold: StrictInt | None = Field(
+        None, json_schema_extra={"minimum": 0}, description="null: no alert"
+    )
+
+
 class MeOut(BaseModel):
     user_id: str
     name: str
     credits: Credits
+    limits: LimitsOut
 
 
 class HealthOut(BaseModel):

@@ -6,15 +6,16 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ..runs.health import OK, service_health
+from ..runs.limits import limits_of, set_own_limits
 from .deps import ServicesDep, UserDep
 from .errors import responses
-from .models import Credits, HealthOut, MeOut
+from .models import Credits, HealthOut, LimitsIn, LimitsOut, MeOut
 
 router = APIRouter(tags=["account"])
 
 
 @router.get("/api/me", response_model=MeOut, responses=responses())
-def me(user: UserDep) -> MeOut:
+def me(user: UserDep, services: ServicesDep) -> MeOut:
     return MeOut(
         user_id=user.id,
         name=user.name,
@@ -23,7 +24,21 @@ def me(user: UserDep) -> MeOut:
             reserved=user.credits_reserved,
             available=user.credits_available,
         ),
+        limits=LimitsOut.model_validate(limits_of(services.database, user.id).as_json()),
     )
+
+
+@router.put("/api/me/limits", response_model=LimitsOut, responses=responses())
+def set_limits(body: LimitsIn, user: UserDep, services: ServicesDep) -> LimitsOut:
+    """Your own daily image limit (at most your operator's ceiling; 422 naming `daily_images`
+    above it) and low-credit threshold. Both are replaced: send null to clear one."""
+    limits = set_own_limits(
+        services.database,
+        user.id,
+        daily_images=body.daily_images,
+        low_credit_threshold=body.low_credit_threshold,
+    )
+    return LimitsOut.model_validate(limits.as_json())
 
 
 @router.get(

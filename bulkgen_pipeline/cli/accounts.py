@@ -95,6 +95,44 @@ def users_add_credits(user_id: str, credits_: str, note: str | None) -> None:
     )
 
 
+@users.command("set-limits")
+@click.option("--user", "user_id", required=True)
+@click.option(
+    "--daily-images",
+    required=True,
+    help="The most images the merchant's runs may start a day (UTC), or 'none'",
+)
+def users_set_limits(user_id: str, daily_images: str) -> None:
+    """Set the ceiling on a merchant's images a day; the merchant may set a lower limit of
+    their own (PUT /api/me/limits, the console's account page). Prints their limits."""
+    from ..runs.limits import set_daily_ceiling
+    from ..runs.queueing import NotFound
+
+    try:
+        ceiling = None if daily_images.strip().lower() == "none" else _daily_images(daily_images)
+        limits = set_daily_ceiling(database(Settings.from_env()), user_id, ceiling)
+    except InvalidInput as exc:
+        fail("invalid limit", **exc.report())
+    except NotFound as exc:
+        fail(str(exc))
+    emit({"user_id": user_id, **limits.as_json()})
+
+
+def _daily_images(text: str) -> int:
+    if re.fullmatch(r"[0-9]{1,7}", text.strip()):
+        return int(text)
+    from ..domain.errors import FieldProblem
+    from ..domain.limits import MAX_DAILY_IMAGES
+
+    raise InvalidInput(
+        [
+            FieldProblem(
+                "daily_images", f"must be a whole number from 0 to {MAX_DAILY_IMAGES} or none"
+            )
+        ]
+    )
+
+
 # At most as many digits as int() converts (sys.get_int_max_str_digits); longer is not a number
 # anyone means, and int() would raise.
 _DECIMAL_DIGITS = re.compile(r"-?[0-9]{1,4300}")

@@ -80,6 +80,13 @@ class User(Base):
     # Signs webhook deliveries (HMAC-SHA256), so it is kept as is, unlike the API key.
     webhook_secret: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Images a day: the operator's ceiling, and the merchant's own lower limit (None: none).
+    daily_image_ceiling: Mapped[int | None] = mapped_column(sa.Integer)
+    daily_image_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    # credits.low is sent once when the available credits fall below this; alerted_at is
+    # cleared when they are back at or above it.
+    low_credit_threshold: Mapped[int | None] = mapped_column(sa.Integer)
+    low_credit_alerted_at: Mapped[datetime | None] = mapped_column()
 
 
 class ConsoleSession(Base):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import db
+from ..db.limits import note_low_credits
 from ..domain.layout import RunLayout
 from ..domain.statuses import FINAL_JOB_STATUSES, JobStatus
 from ..storage.base import ObjectStore
@@ -78,6 +79,7 @@ def retry_failed(
         if job.deleted_at is not None:
             raise JobConflict("the job's files were deleted; start a new run instead")
         pass_number, count, credits = db.requeue_failed(session, run_id)
+        note_low_credits(session, job.user_id, run_id)
         status = db.mark_job_processing(session, run_id, None) if claim else JobStatus.QUEUED
     return Retried(run_id, str(status), pass_number, count, credits)
 

@@ -8,14 +8,8 @@ the console's account page.
 from __future__ import annotations
 
 from .. import db
-from ..db.overview import recent_ledger_entries
+from ..db.limits import note_low_credits
 from .queueing import NotFound
-
-
-def recent_ledger(database: db.Database, user_id: str) -> list[db.LedgerEntry]:
-    """The user's newest ledger entries that moved credits, newest first (the account page)."""
-    with database.session(readonly=True) as session:
-        return recent_ledger_entries(session, user_id)
 
 
 def grant_credits(
@@ -26,6 +20,8 @@ def grant_credits(
     Raises InvalidInput naming `credits` or `note`, NotFound for an unknown user."""
     with database.session() as session:
         try:
-            return db.add_credits(session, user_id, credits, note=note)
+            granted = db.add_credits(session, user_id, credits, note=note)
         except db.UnknownUser:
             raise NotFound(f"user '{user_id}' does not exist") from None
+        note_low_credits(session, user_id)  # back above the threshold: the next fall alerts
+        return granted

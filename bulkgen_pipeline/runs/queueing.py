@@ -4,7 +4,8 @@ The checks run in the seed's order, each with its own error: the preset exists a
 caller's (NotFound); a generator exists for its category (PresetValidationError on `category`,
 CannotExecute when no enabled provider can make it); the count is 1–50 (PresetValidationError
 on `generation_count`); the user has fewer than the allowed active jobs (TooManyActiveJobs);
-enough credits (db.InsufficientCredits). Only then are credits reserved. An idempotency key
+the images stay within the user's daily limit (DailyLimitReached); enough credits
+(db.InsufficientCredits). Only then are credits reserved. An idempotency key
 replays the first answer for the same request (IdempotencyConflict for a different one).
 """
 
@@ -19,7 +20,9 @@ from .. import db
 from ..config import Settings
 from ..db.idempotency import store_answer, stored_answer
 from ..db.ledger import lock_user
+from ..db.limits import daily_images, note_low_credits
 from ..domain.errors import FieldProblem, PresetValidationError
+from ..domain.limits import DailyLimitReached
 from ..domain.priority import Priority
 from ..domain.requests import BulkRequest, batch_request, preset_request
 from ..domain.schema import CategorySchema
@@ -131,6 +134,9 @@ def start_run(
             check_can_execute(request, router)
         if db.active_job_count(session, user_id) >= max_active_jobs:
             raise TooManyActiveJobs(max_active_jobs)
+        day = daily_images(session, user_id)
+        if not day.allows(request.generation_count):
+            raise DailyLimitReached(day, request.generation_count)
         price = credits_per_image(request, router)
         run_id = db.queue_bulk_job(  # raises db.InsufficientCredits(needed, available)
             session,
@@ -144,6 +150,7 @@ def start_run(
             priority=priority,
             credits_per_image=price,
         )
+        note_low_credits(session, user_id, run_id)  # credits.low, once, when it fell below
         if claim:
             db.mark_job_processing(session, run_id, None)
         started = Started(run_id, JobStatus.QUEUED, request.generation_count * price)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from .. import db
 from ..domain.errors import InvalidInput
+from ..domain.limits import DailyLimitReached
 from ..runs.preflight import CannotExecute
 from ..runs.queueing import TooManyActiveJobs
 
 # What the merchant can act on (anything else is a server error, handled as such).
-REFUSALS = (db.InsufficientCredits, TooManyActiveJobs, CannotExecute, InvalidInput)
+REFUSALS = (
+    db.InsufficientCredits,
+    TooManyActiveJobs,
+    DailyLimitReached,
+    CannotExecute,
+    InvalidInput,
+)
 
 
 def refusal_message(exc: Exception) -> str:
