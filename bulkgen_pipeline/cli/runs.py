@@ -44,7 +44,9 @@ def run(
     With --queue-only it prints the queued job's status instead and leaves the run to the sensor.
     """
     from .. import db
+    from ..domain.limits import DailyLimitReached
     from ..runs.queueing import NotFound, TooManyActiveJobs, queue_preset_run, queue_prompt_batch
+    from ..runs.status import job_summary_of
 
     if (preset_id is None) == (batch_path is None):
         fail("give exactly one of --preset or --batch")
@@ -71,11 +73,10 @@ def run(
             )
     except PresetValidationError as exc:
         fail("invalid request", **exc.report())
-    except (NotFound, TooManyActiveJobs, db.InsufficientCredits) as exc:
+    except (NotFound, TooManyActiveJobs, DailyLimitReached, db.InsufficientCredits) as exc:
         fail(str(exc))
     if queue_only:
-        with database_.session(readonly=True) as session:
-            emit(db.job_status_dict(session, run_id))
+        emit(job_summary_of(database_, run_id))
         return
     status = run_now(run_id, settings, database_)
     emit(summary_of(status, settings))

@@ -40,7 +40,9 @@ from filelock import FileLock
 from .. import db
 from ..assets.partitions import BULK_RUN_PARTITIONS, bulk_run_partitions
 from ..config import Settings
+from ..runs.control import find_owned_job
 from ..runs.ending import end_run
+from ..runs.status import job_summary_of
 from ..sensors.failures import run_failure_message
 from ..sensors.queue import run_tags
 from .bulk import BULK_JOB_NAME, console_log_level
@@ -143,10 +145,7 @@ def execute_bulk_run(
     A terminate from the Dagster UI stops the execution (on the main thread; elsewhere it only
     stops new images, see TerminationWatch) and ends the job `cancelled`."""
     instance.add_dynamic_partitions(BULK_RUN_PARTITIONS, [run_id])
-    with database.session() as session:
-        job = db.get_job(session, run_id)
-    if job is None:
-        raise LookupError(f"no bulk job '{run_id}'")
+    job = find_owned_job(database, None, run_id)  # NotFound, a LookupError, if there is none
 
     job_def = definitions.resolve_job_def(BULK_JOB_NAME)
     dagster_run = create_bulk_run(
@@ -184,8 +183,7 @@ def execute_bulk_run(
     elif not result.success:
         message = run_failure_message(instance, dagster_run.run_id, "run failed")
         end_run(database, run_id, dagster_run_id=dagster_run.run_id, reason=message)
-    with database.session() as session:
-        status = db.job_status_dict(session, run_id)
+    status = job_summary_of(database, run_id)
     if on_progress is not None:
         on_progress(status)
     return status
@@ -241,5 +239,4 @@ def _poll(
     every: float,
 ) -> None:
     while not stop.wait(every):
-        with database.session(readonly=True) as session:  # never queues behind the run's writes
-            on_progress(db.job_status_dict(session, run_id))
+        on_progress(job_summary_of(database, run_id))

@@ -27,6 +27,7 @@ import dagster as dg
 from dagster._utils import send_interrupt
 
 from .. import db
+from ..runs.ending import stop_requested
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,7 @@ class TerminationWatch:
 
     def _report_for_the_cli(self) -> None:
         assert self.database is not None and self.run_id is not None
-        with self.database.session() as session:
-            db.request_cancel(session, self.run_id)
+        stop_requested(self.database, self.run_id)
         run = self.instance.get_run_by_id(self.dagster_run_id)
         if run is not None:
             # The default run launcher logged that it could not reach this run: say who did.

@@ -14,6 +14,14 @@ RUN_CANCELLED = "The Dagster run was cancelled"
 CANCELLED_BEFORE_ANY_IMAGE = "Cancelled before any image was generated"
 
 
+def stop_requested(database: db.Database, run_id: str) -> str:
+    """Whoever executes the run was told to stop (the Dagster UI's "Terminate"): a queued job
+    ends cancelled, a processing one starts no new image and ends cancelled once its run has
+    stopped. Returns the job's status."""
+    with database.session() as session:
+        return db.request_cancel(session, run_id)
+
+
 def end_run(
     database: db.Database,
     run_id: str,

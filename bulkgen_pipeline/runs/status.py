@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.statuses import DeliveryStatus, JobStatus
 from ..readmodel import (
@@ -25,6 +25,9 @@ from ..readmodel import (
     utcnow,
 )
 from ..readmodel.direct import direct_query
+
+if TYPE_CHECKING:
+    from .. import db
 
 
 def eta_seconds(job: JobView, now: datetime | None = None) -> float | None:
@@ -93,6 +96,15 @@ def job_status(
         "items": [item_view(item) for item in items],
         "webhook_deliveries": [delivery_view(d) for d in deliveries],
     }
+
+
+def job_summary_of(database: db.Database, run_id: str) -> dict[str, Any]:
+    """The job's summary (`readmodel.job_summary`): what the CLI prints and shows as a run goes.
+    The db layer is imported here, not with this module (see `status_query`)."""
+    from .. import db
+
+    with database.session(readonly=True) as session:  # never queues behind the run's writes
+        return db.job_status_dict(session, run_id)
 
 
 @contextmanager
