@@ -28,6 +28,10 @@ from bulkgen_pipeline.web.app import create_app
 
 from .conftest import make_settings
 
+# The preset operations take half a minute and more each (thousands of coverage cases): started
+# first under pytest-xdist, so that they do not end the run.
+pytestmark = pytest.mark.slow
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
