@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -196,12 +197,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the head revision once per session (per xdist worker): tests
+    that want a migrated database get a copy of it instead of running every migration again."""
+    from bulkgen_pipeline.db import Database
+
+    path = tmp_path_factory.mktemp("migrated") / "bulkgen.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.dispose()
+    return path
+
+
+def premigrated(request: pytest.FixtureRequest, database_url: str) -> str:
+    """`database_url`; a SQLite one that has no file yet gets a copy of `migrated_sqlite`."""
+    if database_url.startswith("sqlite:///"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+    return database_url
+
+
 @pytest.fixture
-def db(database_url: str):
+def db(database_url: str, request: pytest.FixtureRequest):
     """A migrated `Database` on `database_url`, disposed after the test."""
     from bulkgen_pipeline.db import Database
 
-    database = Database(database_url)
+    database = Database(premigrated(request, database_url))
     database.upgrade()
     yield database
     database.dispose()

@@ -34,6 +34,8 @@ from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 from bulkgen_pipeline.storage import open_object_store
 from bulkgen_pipeline.web.app import create_app
 
+from ..conftest import premigrated
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 IN_PROCESS_URL = "http://127.0.0.1"
 
@@ -233,7 +235,8 @@ def api(
     request: pytest.FixtureRequest,
 ):
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    with deployment(tmp_path, database_url, served=served(request)) as deployed:
+    url = premigrated(request, database_url)
+    with deployment(tmp_path, url, served=served(request)) as deployed:
         yield deployed
 
 
@@ -241,6 +244,6 @@ def api(
 def sqlite_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     """The API on SQLite only, for tests about HTTP behaviour rather than the database."""
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    url = f"sqlite:///{tmp_path / 'bulkgen.db'}"
+    url = premigrated(request, f"sqlite:///{tmp_path / 'bulkgen.db'}")
     with deployment(tmp_path, url, served=served(request)) as deployed:
         yield deployed

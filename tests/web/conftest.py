@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from ..api.conftest import ApiDeployment, deployment, served
+from ..conftest import premigrated
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -44,8 +45,9 @@ def console(
 ):
     """The API app with its console, on SQLite and on PostgreSQL."""
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
+    url = premigrated(request, database_url)
     with deployment(
-        tmp_path, database_url, served=served(request), BULKGEN_MAX_ACTIVE_JOBS_PER_USER="100"
+        tmp_path, url, served=served(request), BULKGEN_MAX_ACTIVE_JOBS_PER_USER="100"
     ) as deployed:
         yield deployed
 
@@ -54,6 +56,6 @@ def console(
 def sqlite_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     """The console on SQLite only, for tests about HTTP behaviour rather than the database."""
     monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
-    url = f"sqlite:///{tmp_path / 'bulkgen.db'}"
+    url = premigrated(request, f"sqlite:///{tmp_path / 'bulkgen.db'}")
     with deployment(tmp_path, url, served=served(request)) as deployed:
         yield deployed
