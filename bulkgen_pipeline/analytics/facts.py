@@ -48,6 +48,11 @@ class Source(StrEnum):
     RANDOM = "random"  # drawn by the sampler from the attribute's options
     USER = "user"  # fixed by the merchant
     DISTRIBUTED = "distributed"  # a colour handed out from the merchant's palette
+    EDITED = "edited"  # a prompt the merchant rewrote when reviewing it before the run
+
+
+# The row an edited prompt adds to its generation (its attributes are as resolved).
+EDITED_PROMPT = "prompt"
 
 
 def _category() -> pa.DataType:
@@ -205,6 +210,8 @@ def _rows(generations: list[dict[str, Any]], is_batch: bool, preset_name: str | 
             values = {k: v for k, v in {**given, **drawn}.items() if k in _BATCH_ATTRIBUTES}
         else:
             values = generation.get("resolved_attributes") or {}
+        if attribution.get("user_edited"):
+            values = {**values, EDITED_PROMPT: generation.get("prompt_text")}
         if rows.preset_name is None:
             rows.preset_name = (generation.get("preset_metadata") or {}).get("preset_name")
         per_generation = rows.per_generation
@@ -231,6 +238,8 @@ def _row_columns(
     labels = {name: pool_label(pool) for name, pool in pools.items()}
 
     def origin(attribute: str, drawn: bool) -> tuple[str, str | None, str | None]:
+        if attribute == EDITED_PROMPT:
+            return Source.EDITED.value, None, None
         if not drawn:
             return Source.USER.value, sampling, None
         if attribute == "color":

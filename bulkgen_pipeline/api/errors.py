@@ -22,6 +22,7 @@ from ..domain.limits import DailyLimitReached
 from ..domain.statuses import IllegalTransition
 from ..runs.control import JobConflict
 from ..runs.preflight import CannotExecute
+from ..runs.previews import PreviewUnavailable
 from ..runs.queueing import IdempotencyConflict, NotFound, TooManyActiveJobs
 from .models import ErrorBody
 
@@ -146,6 +147,10 @@ def install(app: FastAPI) -> None:
             needed=exc.needed,
             available=exc.available,
         )
+
+    @app.exception_handler(PreviewUnavailable)
+    async def _preview_gone(_: Request, exc: PreviewUnavailable) -> JSONResponse:
+        return error(409, str(exc))
 
     @app.exception_handler(DailyLimitReached)
     async def _daily_limit(_: Request, exc: DailyLimitReached) -> JSONResponse:

@@ -6,11 +6,20 @@ import re
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictBool,
+    StrictInt,
+)
 from pydantic_core import PydanticCustomError
 
 from ..db.events import WEBHOOK_SUBSCRIPTIONS
 from ..domain.json_schemas import preset_json_schema, prompt_batch_json_schema
+from ..domain.limits import MAX_DAILY_IMAGES
 from ..domain.presets import MAX_GENERATIONS
 from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
@@ -113,8 +122,67 @@ def _start_properties() -> dict[str, Any]:
     return properties
 
 
-class StartRequest(StartFields):
+class EditIn(Strict):
+    generation_index: StrictInt = Field(json_schema_extra={"minimum": 1, "maximum": 50})
+    prompt: str | None = Field(None, min_length=1, max_length=4000, description="the new text")
+    remove: StrictBool = Field(False, description="leave this generation out (not charged)")
+
+
+class PreviewRequest(Strict):
     preset_id: uuid.UUID
+    generation_count: StrictInt | None = Field(
+        None,
+        json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS},
+        description=f"1-{MAX_GENERATIONS}; default: the preset's own generation_count",
+    )
+
+
+class PreviewGeneration(BaseModel):
+    generation_index: int
+    prompt: str
+    resolved_attributes: dict[str, Any]
+    attribute_resolution: dict[str, Any]
+
+
+class PreviewOut(BaseModel):
+    preview_id: str
+    expires_at: str
+    generations: list[PreviewGeneration]
+    resolution: dict[str, Any]
+
+
+def _one_of_preset_or_preview(schema: dict[str, Any], _owner: Any = None) -> None:
+    """Say what the handler checks: either `preset_id` (with `generation_count`) or
+    `preview_id` (with `edits`), each given as a value (not null)."""
+    properties = schema["properties"]
+    for name in ("preset_id", "preview_id"):
+        properties[name] = {"type": "string", "format": "uuid", **_described(properties[name])}
+    schema["oneOf"] = [
+        {
+            "required": ["preset_id"],
+            "not": {"anyOf": [{"required": ["preview_id"]}, {"required": ["edits"]}]},
+        },
+        {
+            "required": ["preview_id"],
+            "not": {"anyOf": [{"required": ["preset_id"]}, {"required": ["generation_count"]}]},
+        },
+    ]
+
+
+def _described(prop: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in prop.items() if k in ("description", "title")}
+
+
+class StartRequest(StartFields):
+    model_config = ConfigDict(json_schema_extra=_one_of_preset_or_preview)
+
+    preset_id: uuid.UUID | None = Field(None, description="the preset to run (or preview_id)")
+    preview_id: uuid.UUID | None = Field(
+        None, description="start a reviewed preview instead: exactly its prompts, edited"
+    )
+    edits: list[EditIn] | None = Field(
+        None, max_length=MAX_GENERATIONS, description="with preview_id: prompts changed or removed"
+    )
     # The bounds only described: the use case checks them after the preset (404 comes first).
     generation_count: StrictInt | None = Field(
         None,
@@ -260,11 +328,16 @@ class LimitsOut(BaseModel):
 
 
 class LimitsIn(Strict):
+    # The bounds only described: the use case checks them and names the field.
     daily_images: StrictInt | None = Field(
-        None, json_schema_extra={"minimum": 0}, description="null: no limit of your own"
+        None,
+        json_schema_extra={"minimum": 0, "maximum": MAX_DAILY_IMAGES},
+        description="null: no limit of your own",
     )
     low_credit_threshold: StrictInt | None = Field(
-        None, json_schema_extra={"minimum": 0}, description="null: no alert"
+        None,
+        json_schema_extra={"minimum": 0, "maximum": MAX_DAILY_IMAGES},
+        description="null: no alert",
     )
 
 

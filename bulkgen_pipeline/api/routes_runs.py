@@ -11,10 +11,12 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from .. import db
+from ..domain.errors import FieldProblem, InvalidInput
 from ..domain.statuses import JobStatus
 from ..runs import control, listing
 from ..runs.downloads import DOWNLOAD_ROUTE, zip_download
 from ..runs.events import event_feed
+from ..runs.previews import preview_run
 from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
 from .deps import ServicesDep, UserDep
 from .errors import responses
@@ -24,6 +26,8 @@ from .models import (
     BatchRequest,
     DeletedOut,
     JobStatusOut,
+    PreviewOut,
+    PreviewRequest,
     RetryOut,
     RunPageOut,
     RunSummaryOut,
@@ -86,11 +90,20 @@ def start(
 ) -> StartResponse:
     """Checks, in order: the preset is yours (404); a generator exists for its category;
     `generation_count` is 1-50 (422); you have fewer active jobs than allowed (429); enough
-    credits (402). Then the credits are reserved and the job is queued."""
+    credits (402). Then the credits are reserved and the job is queued. With `preview_id`
+    instead of `preset_id`: exactly the previewed prompts, with `edits` applied, charged only
+    for the generations kept (409 once the preview expired or was started)."""
+    problem = _start_problem(body)
+    if problem is not None:
+        raise InvalidInput([problem])
     started = start_run(
         services.database,
         user_id=user.id,
-        preset_id=str(body.preset_id),
+        preset_id=None if body.preset_id is None else str(body.preset_id),
+        preview_id=None if body.preview_id is None else str(body.preview_id),
+        edits=None
+        if body.edits is None
+        else [edit.model_dump(exclude_unset=True) for edit in body.edits],
         count=body.generation_count,
         webhook=_webhook(body),
         idempotency=_idempotency(idempotency_key, "start", body.model_dump(mode="json")),
@@ -99,6 +112,36 @@ def start(
         priority=body.priority,
     )
     return _started(started)
+
+
+def _start_problem(body: StartRequest) -> FieldProblem | None:
+    if (body.preset_id is None) == (body.preview_id is None):
+        return FieldProblem("preset_id", "give either preset_id or preview_id")
+    if body.preview_id is not None and body.generation_count is not None:
+        return FieldProblem("generation_count", "a preview's prompts are its count: leave it out")
+    if body.preview_id is None and body.edits is not None:
+        return FieldProblem("edits", "edits apply to a preview: give preview_id")
+    return None
+
+
+@router.post(
+    "/api/bulk-generation/preview",
+    response_model=PreviewOut,
+    responses=responses(404),
+    summary="Resolve a preset's prompts for review before paying (free, kept 24 hours)",
+)
+def preview(body: PreviewRequest, user: UserDep, services: ServicesDep) -> PreviewOut:
+    """What the run would make, prompt by prompt, with what was drawn at random: nothing is
+    reserved and no job is made. Start it with `POST /api/bulk-generation/start` and
+    `{"preview_id": …, "edits": [{"generation_index": 3, "prompt": "…"},
+    {"generation_index": 5, "remove": true}]}`."""
+    made = preview_run(
+        services.database,
+        user_id=user.id,
+        preset_id=str(body.preset_id),
+        count=body.generation_count,
+    )
+    return PreviewOut.model_validate(made.as_json())
 
 
 @router.post(

@@ -300,6 +300,21 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
 
 
+class Preview(Base):
+    """A preset's prompts resolved for review before paying (POST /api/bulk-generation/preview):
+    valid until `expires_at`, started at most once (`started_run_id`, the run it became)."""
+
+    __tablename__ = "previews"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    preset_id: Mapped[str | None] = mapped_column(sa.ForeignKey("presets.id"))
+    snapshot: Mapped[dict[str, Any]]  # the request with its resolved generations
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    started_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
 ALL_TABLES = (
     "users",
     "presets",
@@ -313,4 +328,5 @@ ALL_TABLES = (
     "webhook_deliveries",
     "webhook_attempts",
     "console_sessions",
+    "previews",
 )

@@ -6,7 +6,7 @@ edited afterwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .batches import BATCH_CATEGORY, PromptBatch, parse_prompt_batch, resolve_prompt_batch
@@ -15,6 +15,48 @@ from .kinds import PRESET, PROMPT_BATCH, snapshot_kind
 from .presets import MAX_GENERATIONS, Preset, parse_preset
 from .resolution import ResolutionResult, resolve_preset
 from .schema import CategorySchema
+from .specs import GenerationSpec
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """Generations the merchant reviewed (and maybe edited) before paying: the run makes
+    exactly these instead of resolving the request again."""
+
+    preview_id: str
+    generations: tuple[GenerationSpec, ...]
+    resolution: dict[str, Any]  # the preview's resolution summary
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "preview_id": self.preview_id,
+            "generations": [g.to_dict() for g in self.generations],
+            "resolution": self.resolution,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reviewed:
+        generations = tuple(GenerationSpec.from_dict(g) for g in data["generations"])
+        return cls(data["preview_id"], generations, data["resolution"])
+
+    def result(self) -> ResolutionResult:
+        summary = self.resolution
+        notes = list(summary.get("notes", []))
+        edited = sum(1 for g in self.generations if g.attribute_resolution.get("user_edited"))
+        previewed = int(summary.get("generation_count", len(self.generations)))
+        if edited or previewed != len(self.generations):
+            notes.append(
+                f"reviewed before the run: {edited} prompt(s) edited, "
+                f"{previewed - len(self.generations)} of {previewed} removed"
+            )
+        return ResolutionResult(
+            generations=list(self.generations),
+            seed=summary["seed"],
+            combination_space=int(summary.get("combination_space", 0)),
+            distinct_combinations=int(summary.get("distinct_combinations", 0)),
+            random_attributes=list(summary.get("random_attributes", [])),
+            notes=notes,
+        )
 
 
 @dataclass(frozen=True)
@@ -25,14 +67,23 @@ class BulkRequest:
     generation_count: int
     preset: Preset | None = None
     batch: PromptBatch | None = None
+    reviewed: Reviewed | None = None
 
     def snapshot(self) -> dict[str, Any]:
         body = self.preset.canonical() if self.preset else self.batch.model_dump(mode="json")  # type: ignore[union-attr]
-        return {"kind": self.kind, "generation_count": self.generation_count, "body": body}
+        snapshot = {"kind": self.kind, "generation_count": self.generation_count, "body": body}
+        if self.reviewed is not None:
+            snapshot["reviewed"] = self.reviewed.to_json()
+        return snapshot
+
+    def with_reviewed(self, reviewed: Reviewed) -> BulkRequest:
+        return replace(self, reviewed=reviewed, generation_count=len(reviewed.generations))
 
     def resolve(
         self, *, run_seed: int | str, schema: CategorySchema | None = None
     ) -> ResolutionResult:
+        if self.reviewed is not None:
+            return self.reviewed.result()
         if self.preset is not None:
             return resolve_preset(
                 self.preset,
@@ -87,7 +138,10 @@ def request_from_snapshot(snapshot: dict[str, Any]) -> BulkRequest:
     """
     body = snapshot["body"]
     if snapshot_kind(snapshot) == PROMPT_BATCH:
-        return batch_request(body)
-    preset = Preset.model_validate(body)
-    count = snapshot.get("generation_count") or preset.config.generation_count
-    return BulkRequest(PRESET, preset.name, preset.category, count, preset=preset)
+        request = batch_request(body)
+    else:
+        preset = Preset.model_validate(body)
+        count = snapshot.get("generation_count") or preset.config.generation_count
+        request = BulkRequest(PRESET, preset.name, preset.category, count, preset=preset)
+    reviewed = snapshot.get("reviewed")
+    return request.with_reviewed(Reviewed.from_json(reviewed)) if reviewed else request

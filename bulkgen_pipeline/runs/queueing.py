@@ -21,6 +21,7 @@ from ..config import Settings
 from ..db.idempotency import store_answer, stored_answer
 from ..db.ledger import lock_user
 from ..db.limits import daily_images, note_low_credits
+from ..db.previews import mark_preview_started
 from ..domain.errors import FieldProblem, PresetValidationError
 from ..domain.limits import DailyLimitReached
 from ..domain.priority import Priority
@@ -30,6 +31,7 @@ from ..domain.statuses import JobStatus
 from ..webhooks.policy import WebhookUrlRejected, check_webhook_url
 from .errors import NotFound
 from .preflight import check_can_execute, credits_per_image
+from .previews import reviewed_request
 
 if TYPE_CHECKING:
     from ..providers.router import ImageRouter
@@ -92,6 +94,8 @@ def start_run(
     settings: Settings | None = None,
     router: ImageRouter | None = None,
     priority: Priority = Priority.NORMAL,
+    preview_id: str | None = None,
+    edits: Any = None,
 ) -> Started:
     """Queue a preset run (`preset_id`) or a prompt batch (`batch`): every check, then the
     reservation, in one transaction. The API, the console and the CLI all come here.
@@ -101,8 +105,8 @@ def start_run(
     (BULKGEN_MAX_ACTIVE_JOBS_PER_USER, BULKGEN_WEBHOOK_ALLOW_PRIVATE); only a caller with
     neither (a test, the Dagster launchpad) has them read from the environment here. Whether a
     provider can make the request is asked of `router`, by default the process's own."""
-    if (preset_id is None) == (batch is None):
-        raise ValueError("give exactly one of preset_id or batch")
+    if sum(x is not None for x in (preset_id, batch, preview_id)) != 1:
+        raise ValueError("give exactly one of preset_id, batch or preview_id")
     if max_active_jobs is None or allow_private_webhooks is None:
         settings = settings or Settings.from_env()
         if max_active_jobs is None:
@@ -128,7 +132,9 @@ def start_run(
                     )
                 return Started(**earlier.response, replayed=True)
         if preset_id is not None:
-            request = _preset_request(session, user_id, preset_id, count, schema, router)
+            request = preset_request_for(session, user_id, preset_id, count, schema, router)
+        elif preview_id is not None:
+            request, preset_id = reviewed_request(session, user_id, preview_id, edits, router)
         else:
             request = batch_request(batch)
             check_can_execute(request, router)
@@ -149,7 +155,11 @@ def start_run(
             webhook_events=webhook.events if webhook else None,
             priority=priority,
             credits_per_image=price,
+            # A run started from a preview keeps its id: the prompts it shows are the run's.
+            run_id=preview_id,
         )
+        if preview_id is not None:
+            mark_preview_started(session, preview_id, run_id)
         note_low_credits(session, user_id, run_id)  # credits.low, once, when it fell below
         if claim:
             db.mark_job_processing(session, run_id, None)
@@ -170,7 +180,7 @@ def start_run(
         return started
 
 
-def _preset_request(
+def preset_request_for(
     session: Any,
     user_id: str,
     preset_id: str,

@@ -26,6 +26,7 @@ from .routes_auth import router as auth_router
 from .routes_batch import router as batch_router
 from .routes_models import router as models_router
 from .routes_presets import router as presets_router
+from .routes_review import router as review_router
 from .routes_runs import router as runs_router
 from .sessions import SessionCookies, session_secret
 
@@ -36,6 +37,7 @@ def install_console(app: FastAPI) -> None:
     for router in (
         auth_router,
         presets_router,
+        review_router,
         batch_router,
         runs_router,
         models_router,

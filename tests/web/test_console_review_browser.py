@@ -1,0 +1,40 @@
+"""Reviewing prompts before paying, in headless Chromium: the start modal's "Review prompts"
+shows the run's prompts; an edit and a removal make a run of exactly what was kept."""
+
+from __future__ import annotations
+
+from bulkgen_pipeline import db
+
+from .conftest import sign_in
+from .test_console_browser import browser_sign_in
+from .test_console_presets_browser import preset
+
+
+def test_a_merchant_reviews_edits_and_starts_only_what_they_kept(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console, credits=20)
+    preset(console, shop.user_id, "Reviewed bags", generation_count=3)
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    page.goto(console.base_url + "/presets")
+    card = page.locator(".card.preset", has_text="Reviewed bags")
+    card.locator("button.play").click()
+    modal = card.locator("dialog[open]")
+    modal.locator("button:has-text('Review prompts')").click()
+    page.wait_for_url("**/review")
+    assert page.locator("#review li").count() == 3
+    assert shop.client.get("/api/me").json()["credits"]["reserved"] == 0  # free so far
+    third = page.locator("#prompt-3").input_value()
+
+    page.fill("#prompt-1", "A black leather tote on a marble table")
+    page.check("#remove-2")
+    page.click("button:has-text('Start run')")
+    page.wait_for_url("**/runs/*")
+    assert "2 credits reserved" in page.locator("[data-flash]").inner_text()
+    job_id = page.url.rsplit("/", 1)[1]
+    with console.database.session() as session:
+        job = db.get_job(session, job_id)
+    generations = job.preset_snapshot["reviewed"]["generations"]
+    assert [g["prompt"] for g in generations] == ["A black leather tote on a marble table", third]
+    assert [g["attribute_resolution"]["user_edited"] for g in generations] == [True, False]
+    assert errors == []
+    context.close()
