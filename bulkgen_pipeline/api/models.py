@@ -128,6 +128,23 @@ class EditIn(Strict):
     remove: StrictBool = Field(False, description="leave this generation out (not charged)")
 
 
+class SimilarRequest(Strict):
+    generation_index: StrictInt = Field(
+        json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS},
+        description="the image to make more like",
+    )
+    count: StrictInt = Field(
+        json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS},
+        description=f"1-{MAX_GENERATIONS} new images",
+    )
+    vary: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="attributes to draw again (e.g. color, background); the rest are kept",
+    )
+    priority: Priority = Priority.NORMAL
+
+
 class PreviewRequest(Strict):
     preset_id: uuid.UUID
     generation_count: StrictInt | None = Field(

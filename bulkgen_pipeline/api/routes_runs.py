@@ -18,6 +18,7 @@ from ..runs.downloads import DOWNLOAD_ROUTE, zip_download
 from ..runs.events import event_feed
 from ..runs.previews import preview_run
 from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
+from ..runs.similar import start_similar
 from .deps import ServicesDep, UserDep
 from .errors import responses
 from .models import (
@@ -31,6 +32,7 @@ from .models import (
     RetryOut,
     RunPageOut,
     RunSummaryOut,
+    SimilarRequest,
     StartFields,
     StartRequest,
     StartResponse,
@@ -110,6 +112,33 @@ def start(
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
         priority=body.priority,
+    )
+    return _started(started)
+
+
+@router.post(
+    JOBS + "/similar",
+    status_code=202,
+    response_model=StartResponse,
+    responses=responses(402, 404, 409, 429),
+    summary="Start new images like one of a finished run's",
+)
+def similar(
+    job_id: uuid.UUID, body: SimilarRequest, user: UserDep, services: ServicesDep
+) -> StartResponse:
+    """A new run whose images keep that image's attributes except those in `vary` (drawn
+    again from the preset's options), with new seeds; checked and reserved like any start."""
+    started = start_similar(
+        services.database,
+        services.store,
+        user_id=user.id,
+        run_id=str(job_id),
+        generation_index=body.generation_index,
+        count=body.count,
+        vary=body.vary,
+        priority=body.priority,
+        max_active_jobs=services.settings.max_active_jobs_per_user,
+        allow_private_webhooks=services.settings.webhook_allow_private,
     )
     return _started(started)
 

@@ -96,9 +96,12 @@ def start_run(
     priority: Priority = Priority.NORMAL,
     preview_id: str | None = None,
     edits: Any = None,
+    derived: dict[str, Any] | None = None,
 ) -> Started:
-    """Queue a preset run (`preset_id`) or a prompt batch (`batch`): every check, then the
-    reservation, in one transaction. The API, the console and the CLI all come here.
+    """Queue a preset run (`preset_id`), a prompt batch (`batch`), a reviewed preview
+    (`preview_id` with `edits`) or a preset `derived` from one of `preset_id`'s runs (similar
+    images): every check, then the reservation, in one transaction. The API, the console and
+    the CLI all come here.
 
     The cap on active jobs and the webhook address rule are `max_active_jobs` and
     `allow_private_webhooks`, else those of the caller's `settings`
@@ -131,7 +134,10 @@ def start_run(
                         "this Idempotency-Key was already used for a different request"
                     )
                 return Started(**earlier.response, replayed=True)
-        if preset_id is not None:
+        if derived is not None:  # a preset made from one of `preset_id`'s runs (similar)
+            request = preset_request(derived, schema=schema)
+            check_can_execute(request, router)
+        elif preset_id is not None:
             request = preset_request_for(session, user_id, preset_id, count, schema, router)
         elif preview_id is not None:
             request, preset_id = reviewed_request(session, user_id, preview_id, edits, router)

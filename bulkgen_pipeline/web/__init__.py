@@ -28,6 +28,7 @@ from .routes_models import router as models_router
 from .routes_presets import router as presets_router
 from .routes_review import router as review_router
 from .routes_runs import router as runs_router
+from .routes_similar import router as similar_router
 from .sessions import SessionCookies, session_secret
 
 
@@ -40,6 +41,7 @@ def install_console(app: FastAPI) -> None:
         review_router,
         batch_router,
         runs_router,
+        similar_router,
         models_router,
         account_router,
     ):

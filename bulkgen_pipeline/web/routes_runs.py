@@ -90,6 +90,7 @@ def run_page(request: Request, who: MerchantDep, run_id: str) -> Response:
         nav="runs",
         run=status,
         name=job.display_name,
+        kind=job.kind,
         tiles=tiles(status, generations),
         eta=eta_text(status["eta_seconds"]),
         can_cancel=can_cancel(status["status"]),

@@ -38,3 +38,31 @@ def test_a_merchant_reviews_edits_and_starts_only_what_they_kept(browser, sqlite
     assert [g["attribute_resolution"]["user_edited"] for g in generations] == [True, False]
     assert errors == []
     context.close()
+
+
+def test_a_finished_tile_starts_a_similar_run_with_a_new_background(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console, credits=20)
+    preset_id = preset(console, shop.user_id, "Similar bags", generation_count=2)
+    from bulkgen_pipeline.runs.queueing import start_run
+
+    first = start_run(
+        console.database, user_id=shop.user_id, preset_id=preset_id, max_active_jobs=100
+    ).job_id
+    assert console.run_queued() == [first]
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    page.goto(f"{console.base_url}/runs/{first}")
+    tile = page.locator("form[data-similar='2']")
+    tile.locator("input[name=count]").fill("3")
+    tile.locator("input[value=background]").check()
+    tile.locator("button:has-text('Similar')").click()
+    page.wait_for_url("**/runs/*")
+    assert "Similar run started: 3 credits reserved" in page.locator("[data-flash]").inner_text()
+    similar_id = page.url.rsplit("/", 1)[1]
+    assert similar_id != first
+    with console.database.session() as session:
+        job = db.get_job(session, similar_id)
+    config = job.preset_snapshot["body"]["config"]
+    assert config["background"] == "__RANDOM__" and config["generation_count"] == 3
+    assert errors == []
+    context.close()
