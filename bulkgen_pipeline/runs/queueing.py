@@ -116,39 +116,20 @@ def start_run(
             max_active_jobs = settings.max_active_jobs_per_user
         if allow_private_webhooks is None:
             allow_private_webhooks = settings.webhook_allow_private
-    if webhook is not None:
-        try:
-            check_webhook_url(webhook.url, allow_private=allow_private_webhooks)
-        except WebhookUrlRejected as exc:
-            raise PresetValidationError([FieldProblem("webhook_url", str(exc))]) from None
+    _check_webhook(webhook, allow_private=allow_private_webhooks)
     with database.session() as session:
         try:
             lock_user(session, user_id)  # serialises this user's starts: keys, cap, credits
         except db.UnknownUser:
             raise NotFound(f"user '{user_id}' does not exist") from None
-        if idempotency is not None:
-            earlier = stored_answer(session, user_id, idempotency.key)
-            if earlier is not None:
-                if earlier.request_hash != idempotency.fingerprint:
-                    raise IdempotencyConflict(
-                        "this Idempotency-Key was already used for a different request"
-                    )
-                return Started(**earlier.response, replayed=True)
-        if derived is not None:  # a preset made from one of `preset_id`'s runs (similar)
-            request = preset_request(derived, schema=schema)
-            check_can_execute(request, router)
-        elif preset_id is not None:
-            request = preset_request_for(session, user_id, preset_id, count, schema, router)
-        elif preview_id is not None:
+        earlier = _earlier_answer(session, user_id, idempotency)
+        if earlier is not None:
+            return earlier
+        if preview_id is not None:
             request, preset_id = reviewed_request(session, user_id, preview_id, edits, router)
         else:
-            request = batch_request(batch)
-            check_can_execute(request, router)
-        if db.active_job_count(session, user_id) >= max_active_jobs:
-            raise TooManyActiveJobs(max_active_jobs)
-        day = daily_images(session, user_id)
-        if not day.allows(request.generation_count):
-            raise DailyLimitReached(day, request.generation_count)
+            request = _request(session, user_id, preset_id, batch, count, derived, schema, router)
+        _check_room(session, user_id, request.generation_count, max_active_jobs)
         price = credits_per_image(request, router)
         run_id = db.queue_bulk_job(  # raises db.InsufficientCredits(needed, available)
             session,
@@ -170,20 +151,81 @@ def start_run(
         if claim:
             db.mark_job_processing(session, run_id, None)
         started = Started(run_id, JobStatus.QUEUED, request.generation_count * price)
-        if idempotency is not None:
-            store_answer(
-                session,
-                user_id,
-                idempotency.key,
-                request_hash=idempotency.fingerprint,
-                status_code=202,
-                response={
-                    "job_id": started.job_id,
-                    "status": started.status,
-                    "estimated_credits": started.estimated_credits,
-                },
-            )
+        _remember_answer(session, user_id, idempotency, started)
         return started
+
+
+def _check_webhook(webhook: Webhook | None, *, allow_private: bool) -> None:
+    if webhook is None:
+        return
+    try:
+        check_webhook_url(webhook.url, allow_private=allow_private)
+    except WebhookUrlRejected as exc:
+        raise PresetValidationError([FieldProblem("webhook_url", str(exc))]) from None
+
+
+def _earlier_answer(session: Any, user_id: str, idempotency: Idempotency | None) -> Started | None:
+    """The first answer to a request with this idempotency key (IdempotencyConflict when the
+    key came with another request); None when there is none."""
+    if idempotency is None:
+        return None
+    earlier = stored_answer(session, user_id, idempotency.key)
+    if earlier is None:
+        return None
+    if earlier.request_hash != idempotency.fingerprint:
+        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
+    return Started(**earlier.response, replayed=True)
+
+
+def _request(
+    session: Any,
+    user_id: str,
+    preset_id: str | None,
+    batch: Any,
+    count: int | None,
+    derived: dict[str, Any] | None,
+    schema: CategorySchema | None,
+    router: ImageRouter | None,
+) -> BulkRequest:
+    """What a start asks for, checked: a preset `derived` from one of `preset_id`'s runs, the
+    stored preset, or a prompt batch."""
+    if derived is not None:
+        request = preset_request(derived, schema=schema)
+    elif preset_id is not None:
+        return preset_request_for(session, user_id, preset_id, count, schema, router)
+    else:
+        request = batch_request(batch)
+    check_can_execute(request, router)
+    return request
+
+
+def _check_room(session: Any, user_id: str, images: int, max_active_jobs: int) -> None:
+    """The merchant may start `images` more now: fewer active jobs than the cap, and within
+    the daily image limit."""
+    if db.active_job_count(session, user_id) >= max_active_jobs:
+        raise TooManyActiveJobs(max_active_jobs)
+    day = daily_images(session, user_id)
+    if not day.allows(images):
+        raise DailyLimitReached(day, images)
+
+
+def _remember_answer(
+    session: Any, user_id: str, idempotency: Idempotency | None, started: Started
+) -> None:
+    if idempotency is None:
+        return
+    store_answer(
+        session,
+        user_id,
+        idempotency.key,
+        request_hash=idempotency.fingerprint,
+        status_code=202,
+        response={
+            "job_id": started.job_id,
+            "status": started.status,
+            "estimated_credits": started.estimated_credits,
+        },
+    )
 
 
 def preset_request_for(
