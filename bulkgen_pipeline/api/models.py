@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,9 @@ from ..domain.presets import MAX_GENERATIONS
 from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
 from ..domain.statuses import DeliveryStatus, JobStatus
+from ..domain.tags import MAX_TAG_LENGTH, MAX_TAGS, TAG_RULE
+from ..runs.exports import MAX_EXPORT_IMAGES
+from ..runs.tags import MAX_BULK_RUNS
 from ..webhooks.policy import MAX_URL_LENGTH
 
 WebhookSubscription = Literal["completed", "failed", "cancelled", "item"]
@@ -276,6 +279,7 @@ class RunSummaryOut(BaseModel):
     created_at: str | None
     finished_at: str | None
     download_link: str | None
+    tags: list[str] = Field(default_factory=list)
 
 
 class JobStatusOut(RunSummaryOut):
@@ -369,3 +373,44 @@ class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: str
     store: str
+
+
+Tag = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$"),
+]
+
+
+class TagsIn(Strict):
+    tags: list[Tag] = Field(max_length=MAX_TAGS, description=TAG_RULE)
+
+
+class TagsOut(BaseModel):
+    job_id: str
+    tags: list[str]
+
+
+class BulkDeleteIn(Strict):
+    run_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BULK_RUNS)
+
+
+class BulkOutcomeOut(BaseModel):
+    job_id: str
+    outcome: Literal["deleted", "not_found", "conflict"]
+    objects_deleted: int
+    detail: str | None
+
+
+class BulkDeleteOut(BaseModel):
+    results: list[BulkOutcomeOut]
+
+
+class ExportImage(Strict):
+    run_id: uuid.UUID
+    generation_index: StrictInt = Field(
+        json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS}
+    )
+
+
+class ExportIn(Strict):
+    images: list[ExportImage] = Field(min_length=1, max_length=MAX_EXPORT_IMAGES)

@@ -19,6 +19,7 @@ from ..runs.events import event_feed
 from ..runs.previews import preview_run
 from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
 from ..runs.similar import start_similar
+from ..runs.tags import run_tags
 from .deps import ServicesDep, UserDep
 from .errors import responses
 from .models import (
@@ -315,7 +316,7 @@ def retry_failed(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> Ret
     )
 
 
-def run_summary(job: db.JobView) -> RunSummaryOut:
+def run_summary(job: db.JobView, tags: list[str] | None = None) -> RunSummaryOut:
     final = JobStatus(job.status).is_final
     return RunSummaryOut(
         job_id=job.run_id,
@@ -330,6 +331,7 @@ def run_summary(job: db.JobView) -> RunSummaryOut:
         created_at=job.created_at.isoformat(),
         finished_at=job.completed_at.isoformat() if final and job.completed_at else None,
         download_link=job.download_link if job.zip_key else None,
+        tags=tags or [],
     )
 
 
@@ -345,6 +347,7 @@ def list_runs(
     status: JobStatus | None = None,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100), DECIMAL_DIGITS] = 20,
+    tag: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
 ) -> RunPageOut:
     page = listing.user_runs(
         services.database,
@@ -352,9 +355,11 @@ def list_runs(
         status=status.value if status else None,
         cursor=cursor,
         limit=limit,
+        tag=tag,
     )
+    tags = run_tags(services.database, [job.run_id for job in page.jobs])
     return RunPageOut(
-        runs=[run_summary(job) for job in page.jobs],
+        runs=[run_summary(job, tags.get(job.run_id)) for job in page.jobs],
         next_cursor=str(page.next_cursor) if page.next_cursor is not None else None,
     )
 

@@ -312,9 +312,15 @@ def list_user_jobs(
     status: str | None = None,
     before_seq: int | None = None,
     limit: int = 20,
+    tag: str | None = None,
 ) -> RunPage:
     """The user's jobs newest first, `limit` at a time; `before_seq` continues a listing."""
     jobs = read_jobs(
-        query_of(session), user_id=user_id, status=status, before_seq=before_seq, limit=limit + 1
+        query_of(session),
+        user_id=user_id,
+        status=status,
+        before_seq=before_seq,
+        limit=limit + 1,
+        tag=tag,
     )
     return RunPage(jobs[:limit], jobs[limit - 1].seq if len(jobs) > limit else None)

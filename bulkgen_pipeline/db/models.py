@@ -315,6 +315,17 @@ class Preview(Base):
     started_run_id: Mapped[str | None] = mapped_column(sa.String(64))
 
 
+class RunTag(Base):
+    """A merchant's label on one of their runs."""
+
+    __tablename__ = "run_tags"
+    __table_args__ = (sa.Index("ix_run_tags_user_id_tag", "user_id", "tag"),)
+
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("backend_jobs.uuid"), primary_key=True)
+    tag: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"))
+
+
 ALL_TABLES = (
     "users",
     "presets",
@@ -329,4 +340,5 @@ ALL_TABLES = (
     "webhook_attempts",
     "console_sessions",
     "previews",
+    "run_tags",
 )

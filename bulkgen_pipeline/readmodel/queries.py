@@ -54,10 +54,17 @@ def read_jobs(
     before_seq: int | None = None,
     limit: int = 20,
     include_deleted: bool = False,
+    tag: str | None = None,
 ) -> list[JobView]:
-    """Jobs newest first, at most `limit`: one user's or everyone's, one status or all."""
+    """Jobs newest first, at most `limit`: one user's or everyone's, one status or all, those
+    tagged `tag` or all."""
     conditions = [] if include_deleted else ["j.deleted_at IS NULL"]
     params: dict[str, Any] = {"limit": limit}
+    if tag is not None:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = j.uuid AND t.tag = :tag)"
+        )
+        params["tag"] = tag
     for column, name, value in (
         ("j.user_id =", "user_id", user_id),
         ("j.status =", "status", status),

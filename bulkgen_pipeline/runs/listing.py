@@ -36,9 +36,10 @@ def user_runs(
     status: str | None = None,
     cursor: str | None = None,
     limit: int = 20,
+    tag: str | None = None,
 ) -> db.RunPage:
-    """The user's runs newest first, `limit` at a time; `cursor` is the previous page's
-    `next_cursor` (as text, the way it travels in a URL)."""
+    """The user's runs newest first, `limit` at a time, those tagged `tag` or all; `cursor` is
+    the previous page's `next_cursor` (as text, the way it travels in a URL)."""
     from .. import db
 
     with database.session(readonly=True) as session:
@@ -48,6 +49,7 @@ def user_runs(
             status=status,
             before_seq=int(cursor) if cursor else None,
             limit=limit,
+            tag=tag,
         )
 
 

@@ -25,6 +25,7 @@ from .routes_account import router as account_router
 from .routes_auth import router as auth_router
 from .routes_batch import router as batch_router
 from .routes_models import router as models_router
+from .routes_organize import router as organize_router
 from .routes_presets import router as presets_router
 from .routes_review import router as review_router
 from .routes_runs import router as runs_router
@@ -40,6 +41,7 @@ def install_console(app: FastAPI) -> None:
         presets_router,
         review_router,
         batch_router,
+        organize_router,
         runs_router,
         similar_router,
         models_router,

@@ -17,6 +17,7 @@ from ..domain.statuses import IllegalTransition
 from ..runs import control, listing
 from ..runs.queueing import NotFound
 from ..runs.resolved_prompts import resolved_generations
+from ..runs.tags import run_tags
 from ..storage.base import ObjectNotFound
 from .pages import (
     MerchantDep,
@@ -41,10 +42,12 @@ def list_page(
     request: Request,
     who: MerchantDep,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    tag: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
 ) -> Response:
     page = listing.user_runs(
-        who.services.database, who.signed_in_user.id, cursor=cursor, limit=RUNS_PER_PAGE
+        who.services.database, who.signed_in_user.id, cursor=cursor, limit=RUNS_PER_PAGE, tag=tag
     )
+    tags = run_tags(who.services.database, [job.run_id for job in page.jobs])
     runs = [
         {
             "id": job.run_id,
@@ -55,6 +58,7 @@ def list_page(
             "completed": job.completed_images,
             "failed": job.failed_images,
             "created_at": job.created_at,
+            "tags": tags.get(job.run_id, []),
         }
         for job in page.jobs
     ]
@@ -66,6 +70,7 @@ def list_page(
         runs=runs,
         next_cursor=page.next_cursor,
         first_page=cursor is None,
+        tag=tag,
     )
 
 

@@ -80,6 +80,7 @@ def _has_whole_float(value: Any) -> bool:
 
 
 MODEL_CHOICE = ("model", "steps", "guidance_scale")
+BULK_DELETE = "/api/bulk-generation/runs/delete"
 
 
 def _chooses_a_model(value: Any) -> bool:
@@ -103,4 +104,8 @@ def test_no_server_error_and_every_answer_matches_the_schema(case, fuzzed):
     # (GET /api/models), which the static schema cannot list.
     unstatable = _has_whole_float(case.body) or _chooses_a_model(case.body)
     checks = CHECKS if unstatable else [*CHECKS, positive_data_acceptance]
+    if case.path == BULK_DELETE:
+        # The path for bulk delete has the shape of /runs/{run_id}, whose DELETE
+        # answers a run id that is not a UUID ("delete") with 422 naming run_id, not 405.
+        checks = [check for check in checks if check is not unsupported_method]
     case.call_and_validate(app=app, headers={"Authorization": f"Bearer {api_key}"}, checks=checks)

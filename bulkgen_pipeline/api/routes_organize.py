@@ -1,0 +1,74 @@
+"""Organizing runs: tags, deleting many at once, and exporting chosen images."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from ..runs.exports import Chosen, export_images, new_export_folder
+from ..runs.tags import delete_runs, set_tags
+from .deps import ServicesDep, UserDep
+from .errors import responses
+from .models import BulkDeleteIn, BulkDeleteOut, BulkOutcomeOut, ExportIn, TagsIn, TagsOut
+
+router = APIRouter(tags=["runs"])
+
+
+@router.put(
+    "/api/bulk-generation/runs/{run_id}/tags",
+    response_model=TagsOut,
+    responses=responses(404),
+    summary="Replace a run's tags (list your runs by one with ?tag=)",
+)
+def put_tags(run_id: uuid.UUID, body: TagsIn, user: UserDep, services: ServicesDep) -> TagsOut:
+    tags = set_tags(services.database, user.id, str(run_id), body.tags)
+    return TagsOut(job_id=str(run_id), tags=tags)
+
+
+@router.post(
+    "/api/bulk-generation/runs/delete",
+    response_model=BulkDeleteOut,
+    responses=responses(),
+    summary="Delete the files of up to 100 finished runs, each as the single delete does",
+)
+def delete_many(body: BulkDeleteIn, user: UserDep, services: ServicesDep) -> BulkDeleteOut:
+    outcomes = delete_runs(
+        services.database, services.store, user.id, [str(run_id) for run_id in body.run_ids]
+    )
+    return BulkDeleteOut(
+        results=[
+            BulkOutcomeOut(
+                job_id=o.run_id,
+                outcome=o.outcome,  # type: ignore[arg-type]
+                objects_deleted=o.objects_deleted,
+                detail=o.detail,
+            )
+            for o in outcomes
+        ]
+    )
+
+
+@router.post(
+    "/api/exports",
+    response_class=FileResponse,
+    responses={**responses(404), 200: {"content": {"application/zip": {}}}},
+    summary="One ZIP of chosen images from any of your runs, with their metadata",
+)
+def export(body: ExportIn, user: UserDep, services: ServicesDep) -> FileResponse:
+    chosen = list(dict.fromkeys(Chosen(str(i.run_id), i.generation_index) for i in body.images))
+    folder = new_export_folder()
+    try:
+        path = export_images(services.database, services.store, user.id, chosen, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename="bulkgen_export.zip",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )

@@ -1,0 +1,36 @@
+"""Run tags: a merchant's labels on their runs (`PUT …/runs/{id}/tags`, `GET …/runs?tag=`).
+
+Revision ID: 0008_run_tags
+Revises: 0007_previews
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008_run_tags"
+down_revision = "0007_previews"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "run_tags",
+        sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.String(36), nullable=False),
+        sa.Column("tag", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "tag", name="pk_run_tags"),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["backend_jobs.uuid"], name="fk_run_tags_run_id_backend_jobs"
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_run_tags_user_id_users"),
+    )
+    op.create_index("ix_run_tags_user_id_tag", "run_tags", ["user_id", "tag"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_run_tags_user_id_tag", table_name="run_tags")
+    op.drop_table("run_tags")
