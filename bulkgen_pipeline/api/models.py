@@ -24,7 +24,7 @@ from ..domain.presets import MAX_GENERATIONS
 from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
 from ..domain.statuses import DeliveryStatus, JobStatus
-from ..domain.tags import MAX_TAG_LENGTH, MAX_TAGS, TAG_RULE
+from ..domain.tags import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN, TAG_RULE
 from ..runs.exports import MAX_EXPORT_IMAGES
 from ..runs.tags import MAX_BULK_RUNS
 from ..webhooks.policy import MAX_URL_LENGTH
@@ -377,7 +377,7 @@ class HealthOut(BaseModel):
 
 Tag = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$"),
+    Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN),
 ]
 
 

@@ -318,8 +318,9 @@ class Preview(Base):
 class RunTag(Base):
     """A merchant's label on one of their runs."""
 
-    __tablename__ = "run_tags"
-    __table_args__ = (sa.Index("ix_run_tags_user_id_tag", "user_id", "tag"),)
+    # Not "run_tags": Dagster's run storage has that table, in the same database in production.
+    __tablename__ = "job_tags"
+    __table_args__ = (sa.Index("ix_job_tags_user_id_tag", "user_id", "tag"),)
 
     run_id: Mapped[str] = mapped_column(sa.ForeignKey("backend_jobs.uuid"), primary_key=True)
     tag: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
@@ -340,5 +341,5 @@ ALL_TABLES = (
     "webhook_attempts",
     "console_sessions",
     "previews",
-    "run_tags",
+    "job_tags",
 )

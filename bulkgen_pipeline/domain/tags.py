@@ -9,16 +9,19 @@ from .errors import FieldProblem, InvalidInput
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 32
-_TAG = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9 _.\-]{{0,{MAX_TAG_LENGTH - 1}}}$")
+# Starts with a letter or digit, never ends with a space; the API's schema states the same.
+TAG_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9 _.\-]*[A-Za-z0-9_.\-])?$"
+_TAG = re.compile(TAG_PATTERN)
 TAG_RULE = (
-    f"1-{MAX_TAG_LENGTH} letters, digits, spaces, '_', '.' or '-', starting with a letter or digit"
+    f"1-{MAX_TAG_LENGTH} letters, digits, spaces, '_', '.' or '-', starting with a letter or "
+    "digit and not ending with a space"
 )
 
 
 def tag_problem(value: Any) -> str | None:
     if not isinstance(value, str):
         return f"must be a string, got {type(value).__name__}"
-    if not _TAG.match(value) or value != value.strip():
+    if len(value) > MAX_TAG_LENGTH or not _TAG.match(value):
         return f"{value!r} is not a tag: {TAG_RULE}"
     return None
 

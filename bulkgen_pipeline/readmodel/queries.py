@@ -62,7 +62,7 @@ def read_jobs(
     params: dict[str, Any] = {"limit": limit}
     if tag is not None:
         conditions.append(
-            "EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = j.uuid AND t.tag = :tag)"
+            "EXISTS (SELECT 1 FROM job_tags t WHERE t.run_id = j.uuid AND t.tag = :tag)"
         )
         params["tag"] = tag
     for column, name, value in (

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bulkgen_pipeline.domain.schema import load_category_schema
 from bulkgen_pipeline.domain.similar import variable_attributes
 

@@ -52,7 +52,7 @@ def test_simultaneous_runs_on_a_new_home_then_one_more(tmp_path):
     refused = [
         o
         for code, o in outcomes
-        if code == 1 and str(o.get("error", "")).startswith("Insufficient")
+        if code == 1 and str(o.get("error", "")).startswith("not enough credits")
     ]
     assert (len(completed), len(refused)) == (CREDITS, RUNS - CREDITS), outcomes
 
