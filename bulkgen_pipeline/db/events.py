@@ -67,27 +67,46 @@ def append_event(session: Session, run_id: str, kind: str, data: dict[str, Any])
         wanted = job.webhook_events or DEFAULT_WEBHOOK_SUBSCRIPTIONS
         if job.webhook_url and subscription in wanted:
             event_type = f"item.{data['status']}" if kind == ITEM_EVENT else f"job.{subscription}"
-            payload = {
-                "type": event_type,
-                "timestamp": now.isoformat(),
-                "data": {"job_id": run_id, "event_id": event.id, **data},
-            }
-            session.add(
-                WebhookDelivery(
-                    webhook_id=f"msg_{uuid.uuid4().hex}",
-                    run_id=run_id,
-                    user_id=job.user_id,
-                    event_type=event_type,
-                    url=job.webhook_url,
-                    payload=json.dumps(payload, separators=(",", ":"), sort_keys=True),
-                    status=DeliveryStatus.PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+            queue_delivery(
+                session,
+                run_id=run_id,
+                user_id=job.user_id,
+                url=job.webhook_url,
+                event_type=event_type,
+                data={"job_id": run_id, "event_id": event.id, **data},
+                now=now,
             )
-            session.flush()
     return event.id
+
+
+def queue_delivery(
+    session: Session,
+    *,
+    run_id: str,
+    user_id: str,
+    url: str,
+    event_type: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    """A signed webhook delivery of `event_type` to `url`, due now, in the outbox; the payload
+    is the exact bytes the sender signs and sends."""
+    payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
+    session.add(
+        WebhookDelivery(
+            webhook_id=f"msg_{uuid.uuid4().hex}",
+            run_id=run_id,
+            user_id=user_id,
+            event_type=event_type,
+            url=url,
+            payload=json.dumps(payload, separators=(",", ":"), sort_keys=True),
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    session.flush()
 
 
 def events_after(

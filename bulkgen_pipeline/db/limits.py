@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.errors import UnknownUser
-from bulkgen_pipeline.db.models import BackendJob, User, WebhookDelivery
+from bulkgen_pipeline.db.events import queue_delivery
+from bulkgen_pipeline.db.models import BackendJob, User
 from bulkgen_pipeline.domain.errors import FieldProblem, InvalidInput
 from bulkgen_pipeline.domain.limits import MAX_DAILY_IMAGES, DailyImages, day_start, next_reset
-from bulkgen_pipeline.domain.statuses import DeliveryStatus
 from bulkgen_pipeline.readmodel.views import utcnow
 
 CREDITS_LOW = "credits.low"
@@ -136,24 +134,14 @@ def note_low_credits(session: Session, user_id: str, run_id: str | None = None) 
         else None
     )
     if url and run_id is not None:
-        payload = {
-            "type": CREDITS_LOW,
-            "timestamp": now.isoformat(),
-            "data": {"user_id": user_id, "available": available, "threshold": threshold},
-        }
-        session.add(
-            WebhookDelivery(
-                webhook_id=f"msg_{uuid.uuid4().hex}",
-                run_id=run_id,
-                user_id=user_id,
-                event_type=CREDITS_LOW,
-                url=url,
-                payload=json.dumps(payload, separators=(",", ":"), sort_keys=True),
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        queue_delivery(
+            session,
+            run_id=run_id,
+            user_id=user_id,
+            url=url,
+            event_type=CREDITS_LOW,
+            data={"user_id": user_id, "available": available, "threshold": threshold},
+            now=now,
         )
     session.flush()
     return True
