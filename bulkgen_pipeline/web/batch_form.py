@@ -10,7 +10,13 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from ..domain.errors import FieldProblem
-from .preset_form import dimensions_from_form, form_number, optional_number, optional_text
+from .preset_form import (
+    dimensions_from_form,
+    form_number,
+    optional_decimal,
+    optional_number,
+    optional_text,
+)
 
 MODES = ("prompts", "variations")
 
@@ -35,6 +41,9 @@ def blank_batch_form() -> BatchForm:
         "height": 1024,
         "aspect_ratio": "1:1",
         "shared_negative": "",
+        "image_model": "",
+        "steps": "",
+        "guidance_scale": "",
     }
     return BatchForm(values, [{"text": "", "negative": "", "seed": ""}])
 
@@ -64,10 +73,19 @@ def batch_from_form(form: FormData) -> tuple[dict[str, Any], BatchForm, list[int
         "height": str(form.get("height") or ""),
         "aspect_ratio": str(form.get("aspect_ratio") or ""),
         "shared_negative": str(form.get("shared_negative") or ""),
+        "image_model": str(form.get("image_model") or ""),
+        "steps": str(form.get("steps") or ""),
+        "guidance_scale": str(form.get("guidance_scale") or ""),
     }
     shared: dict[str, Any] = {"dimensions": dimensions_from_form(form)}
     if optional_text(values["shared_negative"]):
         shared["negative_prompt"] = values["shared_negative"]
+    model_choice = {
+        "model": optional_text(values["image_model"]),
+        "steps": optional_number(values["steps"]),
+        "guidance_scale": optional_decimal(values["guidance_scale"]),
+    }
+    shared.update({name: value for name, value in model_choice.items() if value is not None})
     document: dict[str, Any] = {"shared_settings": shared}
     if values["name"].strip():
         document["name"] = values["name"]
@@ -111,7 +129,11 @@ def form_field(problem_field: str, used_rows: list[int]) -> str | None:
             return "var_negative" if parts[2] == "negative_prompt" else "var_text"
         return "var_count"
     if head == "shared_settings":
-        return "shared_negative" if parts[1:2] == ["negative_prompt"] else "dimensions"
+        setting = parts[1] if len(parts) > 1 else ""
+        named = {"negative_prompt": "shared_negative", "model": "image_model"}
+        if setting in ("steps", "guidance_scale"):
+            return setting
+        return named.get(setting, "dimensions")
     return None
 
 

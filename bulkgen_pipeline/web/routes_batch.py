@@ -5,7 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ..domain.errors import FieldProblem
 from ..domain.presets import ASPECT_RATIOS
+from ..runs.models import model_catalogue
+from ..runs.preflight import CannotExecute
 from ..runs.queueing import start_run
 from .batch_form import BatchForm, batch_from_form, blank_batch_form, place_problems
 from .pages import MerchantDep, Visitor, checked_form, redirect, render
@@ -23,6 +26,7 @@ def _page(request: Request, who: Visitor, form: BatchForm, status: int = 200) ->
         nav="batch",
         form=form,
         aspect_ratios=ASPECT_RATIOS,
+        models=model_catalogue(),
     )
 
 
@@ -46,6 +50,8 @@ async def start_batch(request: Request, who: MerchantDep) -> Response:
         )
     except REFUSALS as exc:
         problems = getattr(exc, "problems", None)
+        if isinstance(exc, CannotExecute):  # the field to change is known: show it there
+            problems = [FieldProblem(exc.field, exc.reason)]
         if problems is not None:
             place_problems(shown, problems, used_rows)
         else:

@@ -80,3 +80,34 @@ def test_a_forged_priority_from_the_console_starts_nothing(sqlite_console):
     )
     assert "priority must be normal or high" in answer.text
     assert shop.client.get("/api/me").json()["credits"]["reserved"] == 0
+
+
+def test_the_batch_form_chooses_a_model_and_shows_a_refusal_by_its_field(sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console)
+    rows = {
+        "csrf_token": shop.csrf_token,
+        "mode": "prompts",
+        "prompt_text": ["A red bag on a table"],
+        "dimension_mode": "exact",
+        "width": "512",
+        "height": "512",
+        "image_model": PREVIEW,
+        "steps": "500",
+    }
+    page = shop.client.get("/batch").text
+    assert f'<option value="{PREVIEW}"' in page
+    refused = shop.client.post("/batch", data=rows)
+    assert refused.status_code == 422
+    # The catalogue's refusal sits by the steps field, the choice kept.
+    assert 'name="steps" inputmode="numeric" value="500"><p class="field-error">steps must be' in (
+        refused.text
+    )
+    started = shop.client.post("/batch", data={**rows, "steps": "12"})
+    assert started.status_code == 303, started.text
+    job_id = started.headers["location"].removeprefix("/runs/")
+    with console.database.session() as session:
+        from bulkgen_pipeline import db
+
+        shared = db.get_job(session, job_id).preset_snapshot["body"]["shared_settings"]
+    assert (shared["model"], shared["steps"]) == (PREVIEW, 12)
