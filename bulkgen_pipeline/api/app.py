@@ -23,6 +23,7 @@ from .routes_models import router as models_router
 from .routes_organize import router as organize_router
 from .routes_presets import router as presets_router
 from .routes_runs import router as runs_router
+from .routes_templates import router as templates_router
 
 DESCRIPTION = """\
 Queue bulk image runs from your presets, watch them, and download the results.
@@ -73,7 +74,14 @@ def create_api(
     app.state.services = Services(settings, database, open_object_store(settings.storage_url))
     errors.install(app)
     app.add_middleware(RequestBodyLimit)
-    for router in (runs_router, organize_router, presets_router, models_router, account_router):
+    for router in (
+        runs_router,
+        organize_router,
+        templates_router,
+        presets_router,
+        models_router,
+        account_router,
+    ):
         app.include_router(router)
     if extend is not None:
         extend(app)  # the merchants' console at / (web/app.py)

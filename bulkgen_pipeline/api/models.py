@@ -221,6 +221,23 @@ class BatchRequest(StartFields):
     )
 
 
+class TemplateIn(RootModel[dict[str, Any]]):
+    """A prompt batch to keep as a template (checked by the use case, as a start's would be)."""
+
+    model_config = ConfigDict(json_schema_extra=_replaced_by(lambda: prompt_batch_json_schema()))
+
+
+class TemplateOut(BaseModel):
+    template_id: str
+    name: str
+    batch: dict[str, Any]
+    created_at: str
+
+
+class TemplateListOut(BaseModel):
+    templates: list[TemplateOut]
+
+
 class PresetBody(RootModel[dict[str, Any]]):
     """A preset as sent (checked by the use case)."""
 

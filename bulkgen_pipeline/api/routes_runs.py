@@ -61,7 +61,7 @@ def events_url(job_id: str) -> str:
     return JOBS.format(job_id=job_id) + "/events"
 
 
-def _started(started: Started) -> StartResponse:
+def started_response(started: Started) -> StartResponse:
     return StartResponse(
         job_id=started.job_id,
         status=JobStatus(started.status),
@@ -71,7 +71,7 @@ def _started(started: Started) -> StartResponse:
     )
 
 
-def _webhook(body: WebhookFields) -> Webhook | None:
+def webhook_of(body: WebhookFields) -> Webhook | None:
     if body.webhook_url is None:
         return None
     return Webhook(body.webhook_url, list(body.webhook_events) if body.webhook_events else None)
@@ -108,13 +108,13 @@ def start(
         if body.edits is None
         else [edit.model_dump(exclude_unset=True) for edit in body.edits],
         count=body.generation_count,
-        webhook=_webhook(body),
+        webhook=webhook_of(body),
         idempotency=_idempotency(idempotency_key, "start", body.model_dump(mode="json")),
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
         priority=body.priority,
     )
-    return _started(started)
+    return started_response(started)
 
 
 @router.post(
@@ -141,7 +141,7 @@ def similar(
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
     )
-    return _started(started)
+    return started_response(started)
 
 
 def _start_problem(body: StartRequest) -> FieldProblem | None:
@@ -191,13 +191,13 @@ def start_batch(
         services.database,
         user_id=user.id,
         batch=batch,
-        webhook=_webhook(body),
+        webhook=webhook_of(body),
         idempotency=_idempotency(idempotency_key, "batch", body.model_dump(mode="json")),
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
         priority=body.priority,
     )
-    return _started(started)
+    return started_response(started)
 
 
 @router.get(

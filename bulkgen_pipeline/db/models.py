@@ -327,6 +327,18 @@ class RunTag(Base):
     user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"))
 
 
+class Template(Base):
+    """A prompt batch saved to start again by id (`POST /api/templates/{id}/start`)."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    batch: Mapped[dict[str, Any]]  # the prompt batch as validated
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 ALL_TABLES = (
     "users",
     "presets",
@@ -342,4 +354,5 @@ ALL_TABLES = (
     "console_sessions",
     "previews",
     "job_tags",
+    "templates",
 )

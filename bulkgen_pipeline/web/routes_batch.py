@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..domain.errors import FieldProblem
+from ..domain.errors import FieldProblem, InvalidInput
 from ..domain.presets import ASPECT_RATIOS
 from ..runs.models import model_catalogue
 from ..runs.preflight import CannotExecute
-from ..runs.queueing import start_run
+from ..runs.queueing import NotFound, start_run
+from ..runs.templates import save_template, start_template, templates_of
 from .batch_form import BatchForm, batch_from_form, blank_batch_form, place_problems
-from .pages import MerchantDep, Visitor, checked_form, redirect, render
+from .pages import MerchantDep, Visitor, canonical_id, checked_form, not_found, redirect, render
 from .starting import REFUSALS, refusal_message
 
 router = APIRouter(include_in_schema=False)
@@ -27,6 +28,7 @@ def _page(request: Request, who: Visitor, form: BatchForm, status: int = 200) ->
         form=form,
         aspect_ratios=ASPECT_RATIOS,
         models=model_catalogue(),
+        templates=templates_of(who.services.database, who.signed_in_user.id),
     )
 
 
@@ -57,6 +59,42 @@ async def start_batch(request: Request, who: MerchantDep) -> Response:
         else:
             shown.other_errors.append(refusal_message(exc))
         return _page(request, who, shown, status=422)
+    who.session.set_flash(
+        "ok", f"Batch started: {started.estimated_credits} credits reserved.", started.job_id
+    )
+    return redirect(request, who, f"/runs/{started.job_id}")
+
+
+@router.post("/templates")
+async def save_as_template(request: Request, who: MerchantDep) -> Response:
+    form = await checked_form(request, who)
+    document, shown, used_rows = batch_from_form(form)
+    try:
+        saved = save_template(who.services.database, who.signed_in_user.id, document)
+    except InvalidInput as exc:
+        place_problems(shown, exc.problems, used_rows)
+        return _page(request, who, shown, status=422)
+    who.session.set_flash("ok", f"Template “{saved.name}” saved: start it again from this page.")
+    return redirect(request, who, "/batch")
+
+
+@router.post("/templates/{template_id}/start")
+async def start_saved(request: Request, who: MerchantDep, template_id: str) -> Response:
+    await checked_form(request, who)
+    settings = who.services.settings
+    try:
+        started = start_template(
+            who.services.database,
+            who.signed_in_user.id,
+            canonical_id(template_id),
+            max_active_jobs=settings.max_active_jobs_per_user,
+            allow_private_webhooks=settings.webhook_allow_private,
+        )
+    except NotFound:
+        return not_found(request, who)
+    except REFUSALS as exc:
+        who.session.set_flash("error", f"The run did not start: {refusal_message(exc)}")
+        return redirect(request, who, "/batch")
     who.session.set_flash(
         "ok", f"Batch started: {started.estimated_credits} credits reserved.", started.job_id
     )

@@ -66,3 +66,25 @@ def test_a_finished_tile_starts_a_similar_run_with_a_new_background(browser, sql
     assert config["background"] == "__RANDOM__" and config["generation_count"] == 3
     assert errors == []
     context.close()
+
+
+def test_a_batch_saved_as_a_template_starts_again_from_the_batch_page(browser, sqlite_console):
+    console = sqlite_console
+    shop = sign_in(console, credits=20)
+    context, page, errors = browser_sign_in(browser, console, shop.api_key)
+    page.goto(console.base_url + "/batch")
+    page.locator("textarea[name=prompt_text]").first.fill("A green tote on a wooden table")
+    page.fill("#batch-name", "Green totes")
+    page.click("button:has-text('Save as template')")
+    page.wait_for_url("**/batch")
+    assert "Template “Green totes” saved" in page.locator("[data-flash]").inner_text()
+    for _ in range(2):  # started again by id, as often as wanted
+        page.goto(console.base_url + "/batch")
+        page.locator("#templates li", has_text="Green totes").locator("button").click()
+        page.wait_for_url("**/runs/*")
+        assert "Batch started: 1 credits reserved" in page.locator("[data-flash]").inner_text()
+    with console.database.session() as session:
+        jobs = db.list_user_jobs(session, shop.user_id).jobs
+    assert [job.display_name for job in jobs] == ["Green totes", "Green totes"]
+    assert errors == []
+    context.close()
