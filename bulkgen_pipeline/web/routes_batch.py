@@ -13,7 +13,7 @@ from ..runs.queueing import NotFound, start_run
 from ..runs.templates import save_template, start_template, templates_of
 from .batch_form import BatchForm, batch_from_form, blank_batch_form, place_problems
 from .pages import MerchantDep, Visitor, canonical_id, checked_form, not_found, redirect, render
-from .starting import REFUSALS, refusal_message
+from .starting import REFUSALS, refusal_message, show_refused, show_started, start_caps
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,14 +41,12 @@ def batch_page(request: Request, who: MerchantDep) -> Response:
 async def start_batch(request: Request, who: MerchantDep) -> Response:
     form = await checked_form(request, who)
     document, shown, used_rows = batch_from_form(form)
-    settings = who.services.settings
     try:
         started = start_run(
             who.services.database,
             user_id=who.signed_in_user.id,
             batch=document,
-            max_active_jobs=settings.max_active_jobs_per_user,
-            allow_private_webhooks=settings.webhook_allow_private,
+            **start_caps(who),
         )
     except REFUSALS as exc:
         problems = getattr(exc, "problems", None)
@@ -59,10 +57,7 @@ async def start_batch(request: Request, who: MerchantDep) -> Response:
         else:
             shown.other_errors.append(refusal_message(exc))
         return _page(request, who, shown, status=422)
-    who.session.set_flash(
-        "ok", f"Batch started: {started.estimated_credits} credits reserved.", started.job_id
-    )
-    return redirect(request, who, f"/runs/{started.job_id}")
+    return show_started(request, who, started, what="Batch")
 
 
 @router.post("/templates")
@@ -81,21 +76,15 @@ async def save_as_template(request: Request, who: MerchantDep) -> Response:
 @router.post("/templates/{template_id}/start")
 async def start_saved(request: Request, who: MerchantDep, template_id: str) -> Response:
     await checked_form(request, who)
-    settings = who.services.settings
     try:
         started = start_template(
             who.services.database,
             who.signed_in_user.id,
             canonical_id(template_id),
-            max_active_jobs=settings.max_active_jobs_per_user,
-            allow_private_webhooks=settings.webhook_allow_private,
+            **start_caps(who),
         )
     except NotFound:
         return not_found(request, who)
     except REFUSALS as exc:
-        who.session.set_flash("error", f"The run did not start: {refusal_message(exc)}")
-        return redirect(request, who, "/batch")
-    who.session.set_flash(
-        "ok", f"Batch started: {started.estimated_credits} credits reserved.", started.job_id
-    )
-    return redirect(request, who, f"/runs/{started.job_id}")
+        return show_refused(request, who, exc, "/batch")
+    return show_started(request, who, started, what="Batch")

@@ -28,7 +28,7 @@ from .preset_form import (
     preset_from_form,
     random_space,
 )
-from .starting import REFUSALS, refusal_message
+from .starting import REFUSALS, show_refused, show_started, start_caps
 
 router = APIRouter(include_in_schema=False)
 
@@ -179,7 +179,6 @@ async def delete(request: Request, who: MerchantDep, preset_id: str) -> Response
 async def start(request: Request, who: MerchantDep, preset_id: str) -> Response:
     form = await checked_form(request, who)
     count = str(form.get("generation_count") or "").strip()
-    settings = who.services.settings
     try:
         priority = Priority(str(form.get("priority") or Priority.NORMAL))
     except ValueError:
@@ -191,16 +190,11 @@ async def start(request: Request, who: MerchantDep, preset_id: str) -> Response:
             user_id=who.signed_in_user.id,
             preset_id=canonical_id(preset_id),
             count=form_number(count) if count else None,
-            max_active_jobs=settings.max_active_jobs_per_user,
-            allow_private_webhooks=settings.webhook_allow_private,
             priority=priority,
+            **start_caps(who),
         )
     except NotFound:
         return not_found(request, who)
     except REFUSALS as exc:
-        who.session.set_flash("error", f"The run did not start: {refusal_message(exc)}")
-        return redirect(request, who, "/presets")
-    who.session.set_flash(
-        "ok", f"Run started: {started.estimated_credits} credits reserved.", started.job_id
-    )
-    return redirect(request, who, f"/runs/{started.job_id}")
+        return show_refused(request, who, exc, "/presets")
+    return show_started(request, who, started)

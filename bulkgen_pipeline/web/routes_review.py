@@ -12,7 +12,7 @@ from ..runs.previews import PreviewUnavailable, preview_run, stored_preview
 from ..runs.queueing import NotFound, start_run
 from .pages import MerchantDep, canonical_id, checked_form, not_found, redirect, render
 from .preset_form import form_number
-from .starting import REFUSALS, refusal_message
+from .starting import REFUSALS, show_refused, show_started, start_caps
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,8 +31,7 @@ async def review(request: Request, who: MerchantDep, preset_id: str) -> Response
     except NotFound:
         return not_found(request, who)
     except REFUSALS as exc:
-        who.session.set_flash("error", f"No preview: {refusal_message(exc)}")
-        return redirect(request, who, "/presets")
+        return show_refused(request, who, exc, "/presets", why="No preview")
     model = made.request.preset.config.model if made.request.preset else None
     prices = {entry["id"]: entry["credits_per_image"] for entry in model_catalogue()}
     return render(
@@ -68,21 +67,15 @@ async def start_reviewed(request: Request, who: MerchantDep, preview_id: str) ->
             edits.append({"generation_index": index, "remove": True})
         elif text.strip() != spec.prompt.strip():
             edits.append({"generation_index": index, "prompt": text})
-    settings = who.services.settings
     try:
         started = start_run(
             who.services.database,
             user_id=user_id,
             preview_id=shown.preview_id,
             edits=edits,
-            max_active_jobs=settings.max_active_jobs_per_user,
-            allow_private_webhooks=settings.webhook_allow_private,
             priority=priority,
+            **start_caps(who),
         )
     except (*REFUSALS, PreviewUnavailable) as exc:
-        who.session.set_flash("error", f"The run did not start: {refusal_message(exc)}")
-        return redirect(request, who, "/presets")
-    who.session.set_flash(
-        "ok", f"Run started: {started.estimated_credits} credits reserved.", started.job_id
-    )
-    return redirect(request, who, f"/runs/{started.job_id}")
+        return show_refused(request, who, exc, "/presets")
+    return show_started(request, who, started)

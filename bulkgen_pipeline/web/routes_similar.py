@@ -10,9 +10,9 @@ from ..domain.errors import InvalidInput
 from ..runs.control import JobConflict
 from ..runs.queueing import NotFound
 from ..runs.similar import start_similar
-from .pages import MerchantDep, canonical_id, checked_form, not_found, redirect
+from .pages import MerchantDep, canonical_id, checked_form, not_found
 from .preset_form import form_number
-from .starting import REFUSALS, refusal_message
+from .starting import REFUSALS, show_refused, show_started, start_caps
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +20,6 @@ router = APIRouter(include_in_schema=False)
 @router.post("/runs/{run_id}/similar")
 async def similar(request: Request, who: MerchantDep, run_id: str) -> Response:
     form = await checked_form(request, who)
-    settings = who.services.settings
     try:
         wanted = canonical_id(run_id)
         index, count = (form_number(str(form.get(n) or "")) for n in ("generation_index", "count"))
@@ -34,15 +33,10 @@ async def similar(request: Request, who: MerchantDep, run_id: str) -> Response:
             generation_index=index,
             count=count,
             vary=[str(name) for name in form.getlist("vary")],
-            max_active_jobs=settings.max_active_jobs_per_user,
-            allow_private_webhooks=settings.webhook_allow_private,
+            **start_caps(who),
         )
     except NotFound:
         return not_found(request, who)
     except (JobConflict, InvalidInput, *REFUSALS) as exc:
-        who.session.set_flash("error", f"No similar run: {refusal_message(exc)}")
-        return redirect(request, who, f"/runs/{wanted}")
-    who.session.set_flash(
-        "ok", f"Similar run started: {started.estimated_credits} credits reserved.", started.job_id
-    )
-    return redirect(request, who, f"/runs/{started.job_id}")
+        return show_refused(request, who, exc, f"/runs/{wanted}", why="No similar run")
+    return show_started(request, who, started, what="Similar run")
