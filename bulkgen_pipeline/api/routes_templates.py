@@ -68,6 +68,4 @@ def start(
 
 @router.delete(TEMPLATE, response_model=TemplateOut, responses=responses(404))
 def delete(template_id: uuid.UUID, user: UserDep, services: ServicesDep) -> TemplateOut:
-    found = templates.owned_template(services.database, user.id, str(template_id))
-    templates.delete_template(services.database, user.id, str(template_id))
-    return _out(found)
+    return _out(templates.delete_template(services.database, user.id, str(template_id)))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import db
+from ..db.ledger import lock_user
 from ..db.tags import set_run_tags, tags_of
 from ..domain.errors import FieldProblem, InvalidInput
 from ..domain.tags import parse_tags
@@ -21,6 +22,8 @@ def set_tags(database: db.Database, user_id: str, run_id: str, tags: Any) -> lis
     wanted = parse_tags(tags)
     with database.session() as session:
         owned_job(session, user_id, run_id)
+        # Two replacements at once would each delete and insert the same tags: one at a time.
+        lock_user(session, user_id)
         set_run_tags(session, user_id, run_id, wanted)
     return sorted(wanted)
 

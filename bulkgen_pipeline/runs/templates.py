@@ -48,7 +48,11 @@ def start_template(database: db.Database, user_id: str, template_id: str, **star
     return start_run(database, user_id=user_id, batch=template.batch, **start)
 
 
-def delete_template(database: db.Database, user_id: str, template_id: str) -> None:
-    owned_template(database, user_id, template_id)
+def delete_template(database: db.Database, user_id: str, template_id: str) -> stored.TemplateView:
+    """Remove the caller's template; returns it as it was (NotFound for anyone else's)."""
     with database.session() as session:
+        found = stored.get_template(session, template_id)
+        if found is None or found.user_id != user_id:
+            raise NotFound(f"template '{template_id}' does not exist")
         stored.delete_template(session, template_id)
+    return found

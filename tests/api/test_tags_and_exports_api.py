@@ -142,3 +142,19 @@ def test_an_export_zips_the_chosen_images_of_several_runs_with_their_metadata(sq
         refused = shop.client.post("/api/exports", json=body)
         assert refused.status_code == 422, refused.text
         assert field in [p["field"] for p in refused.json()["problems"]]
+
+
+def test_six_replacements_of_one_run_s_tags_at_once_leave_one_of_them(api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bulkgen_pipeline.runs.tags import run_tags, set_tags
+
+    shop = api.merchant(credits=20)
+    run = finished(api, shop, count=1)
+    wanted = [[f"set-{i}", "common"] for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(
+            pool.map(lambda tags: set_tags(api.database, shop.user_id, run, tags), wanted)
+        )
+    assert len(answers) == 6  # none failed
+    assert run_tags(api.database, [run])[run] in [sorted(tags) for tags in wanted]
