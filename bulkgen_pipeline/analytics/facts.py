@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..domain.batches import BATCH_CATEGORY
+from ..domain.review import USER_EDITED
 from ..runs.packaging import AnalyticsOutcome
 
 FACTS_PREFIX = "analytics/generation_facts/"
@@ -210,7 +211,7 @@ def _rows(generations: list[dict[str, Any]], is_batch: bool, preset_name: str | 
             values = {k: v for k, v in {**given, **drawn}.items() if k in _BATCH_ATTRIBUTES}
         else:
             values = generation.get("resolved_attributes") or {}
-        if attribution.get("user_edited"):
+        if attribution.get(USER_EDITED):
             values = {**values, EDITED_PROMPT: generation.get("prompt_text")}
         if rows.preset_name is None:
             rows.preset_name = (generation.get("preset_metadata") or {}).get("preset_name")

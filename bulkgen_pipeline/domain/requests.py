@@ -14,6 +14,7 @@ from .errors import FieldProblem, PresetValidationError
 from .kinds import PRESET, PROMPT_BATCH, snapshot_kind
 from .presets import MAX_GENERATIONS, Preset, parse_preset
 from .resolution import ResolutionResult, resolve_preset
+from .review import USER_EDITED
 from .schema import CategorySchema
 from .specs import GenerationSpec
 
@@ -42,7 +43,7 @@ class Reviewed:
     def result(self) -> ResolutionResult:
         summary = self.resolution
         notes = list(summary.get("notes", []))
-        edited = sum(1 for g in self.generations if g.attribute_resolution.get("user_edited"))
+        edited = sum(1 for g in self.generations if g.attribute_resolution.get(USER_EDITED))
         previewed = int(summary.get("generation_count", len(self.generations)))
         if edited or previewed != len(self.generations):
             notes.append(

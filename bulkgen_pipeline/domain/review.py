@@ -16,7 +16,8 @@ from .presets import MAX_GENERATIONS
 from .specs import GenerationSpec
 from .text import FreeText
 
-EDITED = "user_edited"
+# The attribute_resolution key that marks a prompt the merchant rewrote.
+USER_EDITED = "user_edited"
 
 
 class Edit(BaseModel):
@@ -86,7 +87,7 @@ def apply_edits(generations: list[GenerationSpec], edits: list[Edit]) -> list[Ge
             continue
         resolution = dict(spec.attribute_resolution)
         resolution["preview_index"] = spec.generation
-        resolution[EDITED] = edit is not None
+        resolution[USER_EDITED] = edit is not None
         if edit is not None and edit.prompt is not None:
             user_specified = {**resolution.get("user_specified", {}), "prompt": edit.prompt}
             resolution["user_specified"] = user_specified
