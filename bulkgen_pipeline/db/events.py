@@ -82,7 +82,7 @@ def append_event(session: Session, run_id: str, kind: str, data: dict[str, Any])
 def queue_delivery(
     session: Session,
     *,
-    run_id: str,
+    run_id: str | None,
     user_id: str,
     url: str,
     event_type: str,
@@ -90,7 +90,8 @@ def queue_delivery(
     now: datetime,
 ) -> None:
     """A signed webhook delivery of `event_type` to `url`, due now, in the outbox; the payload
-    is the exact bytes the sender signs and sends."""
+    is the exact bytes the sender signs and sends. `run_id` is None for an event of no run
+    (a schedule's `schedule.skipped`)."""
     payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
     session.add(
         WebhookDelivery(

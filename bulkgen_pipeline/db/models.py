@@ -32,6 +32,8 @@ JOB_STATUSES = tuple(s.value for s in JobStatus)
 ITEM_STATUSES = tuple(s.value for s in ItemStatus)
 LEDGER_KINDS = ("grant", "reserve", "charge", "release")
 WEBHOOK_STATUSES = tuple(s.value for s in DeliveryStatus)
+SCHEDULE_STATUSES = ("active", "paused")
+SCHEDULE_OUTCOMES = ("started", "skipped")
 JOB_TYPE_BULK = "bulk_generation"
 OPERATION_BULK = "bulk_generation"
 
@@ -140,6 +142,9 @@ class BackendJob(Base):
     download_link: Mapped[str | None] = mapped_column(sa.Text)
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     dagster_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The schedule that started it (its Dagster run's `schedule_id` tag); kept as a label after
+    # the schedule is deleted, hence no foreign key.
+    schedule_id: Mapped[str | None] = mapped_column(sa.String(36))
     webhook_url: Mapped[str | None] = mapped_column(sa.Text)
     webhook_events: Mapped[list[str] | None] = mapped_column(sa.JSON)
     # 0 for the first pass; each retry-failed adds one (its own reservation in the ledger).
@@ -271,7 +276,8 @@ class WebhookDelivery(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     webhook_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    run_id: Mapped[str] = mapped_column(
+    # None for an event of no run (a schedule's `schedule.skipped`).
+    run_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("backend_jobs.uuid", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"))
@@ -339,6 +345,50 @@ class Template(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Schedule(Base):
+    """Starts a preset or a template at the times of a cron expression in a time zone
+    (`POST /api/schedules`); the `scheduled_starts` sensor starts the due ones."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", SCHEDULE_STATUSES), name="status"),
+        sa.CheckConstraint("(preset_id IS NULL) <> (template_id IS NULL)", name="one_source"),
+        sa.Index("ix_schedules_status_next_run_at", "status", "next_run_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    preset_id: Mapped[str | None] = mapped_column(sa.ForeignKey("presets.id"))
+    # No foreign key: a deleted template leaves its schedule to record why it cannot start.
+    template_id: Mapped[str | None] = mapped_column(sa.String(36))
+    cron: Mapped[str] = mapped_column(sa.String(100))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    generation_count: Mapped[int | None] = mapped_column(sa.Integer)
+    webhook_url: Mapped[str | None] = mapped_column(sa.Text)
+    webhook_events: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(10))
+    next_run_at: Mapped[datetime | None]  # UTC; None while paused
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleRun(Base):
+    """One due time of a schedule: the run it started, or why it could not."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (
+        sa.CheckConstraint(_in("outcome", SCHEDULE_OUTCOMES), name="outcome"),
+        sa.Index("ix_schedule_runs_schedule_id_id", "schedule_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[str] = mapped_column(sa.ForeignKey("schedules.id", ondelete="CASCADE"))
+    scheduled_for: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(sa.String(10))
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 ALL_TABLES = (
     "users",
     "presets",
@@ -355,4 +405,6 @@ ALL_TABLES = (
     "previews",
     "job_tags",
     "templates",
+    "schedules",
+    "schedule_runs",
 )

@@ -22,6 +22,7 @@ from ..db.idempotency import store_answer, stored_answer
 from ..db.ledger import lock_user
 from ..db.limits import daily_images, note_low_credits
 from ..db.previews import mark_preview_started
+from ..db.schedules import mark_job_scheduled
 from ..domain.errors import FieldProblem, PresetValidationError
 from ..domain.limits import DailyLimitReached
 from ..domain.priority import Priority
@@ -97,11 +98,12 @@ def start_run(
     preview_id: str | None = None,
     edits: Any = None,
     derived: dict[str, Any] | None = None,
+    schedule_id: str | None = None,
 ) -> Started:
     """Queue a preset run (`preset_id`), a prompt batch (`batch`), a reviewed preview
     (`preview_id` with `edits`) or a preset `derived` from one of `preset_id`'s runs (similar
-    images): every check, then the reservation, in one transaction. The API, the console and
-    the CLI all come here.
+    images): every check, then the reservation, in one transaction. The API, the console, the
+    CLI and the schedules (`schedule_id`, noted on the job) all come here.
 
     The cap on active jobs and the webhook address rule are `max_active_jobs` and
     `allow_private_webhooks`, else those of the caller's `settings`
@@ -147,6 +149,8 @@ def start_run(
         )
         if preview_id is not None:
             mark_preview_started(session, preview_id, run_id)
+        if schedule_id is not None:
+            mark_job_scheduled(session, run_id, schedule_id)
         note_low_credits(session, user_id, run_id)  # credits.low, once, when it fell below
         if claim:
             db.mark_job_processing(session, run_id, None)
