@@ -109,9 +109,10 @@ class Settings(EnvSettings):
 
 class SensorIntervals(EnvSettings):
     """How often the daemon evaluates its slower sensors (the lease watch, the analytics
-    refresh, the run-failure and run-cancellation sensors), in seconds; the queue sensor is not
-    one of them. Read when the Dagster definitions are loaded. Operators seldom change it; the
-    tests of `bulkgen dev` shorten it rather than wait half a minute for a tick."""
+    refresh, the run-failure and run-cancellation sensors, the scheduled starts), in seconds;
+    the queue sensor is not one of them. Read when the Dagster definitions are loaded.
+    Operators seldom change it; the tests of `bulkgen dev` shorten it rather than wait half a
+    minute for a tick."""
 
     seconds: int = Field(
         default=30, ge=1, le=3600, validation_alias="BULKGEN_SENSOR_INTERVAL_SECONDS"

@@ -20,6 +20,7 @@ from .sensors.analytics import settled_runs_to_analytics
 from .sensors.failures import bulk_run_cancellations, bulk_run_failures
 from .sensors.leases import stranded_jobs
 from .sensors.queue import queued_bulk_jobs
+from .sensors.schedules import scheduled_starts
 
 __all__ = ["BULK_ASSETS", "bulk_generation_job", "build_definitions", "build_resources", "defs"]
 
@@ -60,6 +61,7 @@ def build_definitions(resources: dict[str, object] | None = None) -> dg.Definiti
             bulk_run_cancellations,
             stranded_jobs,
             settled_runs_to_analytics,
+            scheduled_starts,
         ],
         resources=resources or build_resources(),
     )

@@ -119,4 +119,5 @@ def test_the_daemons_slower_sensors_tick_every_30_s_unless_told_otherwise(monkey
         "bulk_run_cancellations": 30,
         "stranded_jobs": 30,
         "settled_runs_to_analytics": 30,
+        "scheduled_starts": 30,
     }

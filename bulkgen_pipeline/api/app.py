@@ -23,6 +23,7 @@ from .routes_models import router as models_router
 from .routes_organize import router as organize_router
 from .routes_presets import router as presets_router
 from .routes_runs import router as runs_router
+from .routes_schedules import router as schedules_router
 from .routes_templates import router as templates_router
 
 DESCRIPTION = """\
@@ -78,6 +79,7 @@ def create_api(
         runs_router,
         organize_router,
         templates_router,
+        schedules_router,
         presets_router,
         models_router,
         account_router,

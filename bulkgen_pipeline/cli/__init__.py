@@ -6,7 +6,15 @@ so that a quick command (`bulkgen status`) does not pay for loading Dagster.
 
 from __future__ import annotations
 
-from . import accounts, analytics, listing, production, runs, servers  # noqa: E402,F401  (registers the commands)
+from . import (  # noqa: E402,F401  (registers the commands)
+    accounts,
+    analytics,
+    listing,
+    production,
+    runs,
+    schedules,
+    servers,
+)
 from .common import main
 from .runs import run_now, summary_of  # noqa: E402
 

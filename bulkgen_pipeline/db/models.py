@@ -361,7 +361,7 @@ class Schedule(Base):
     preset_id: Mapped[str | None] = mapped_column(sa.ForeignKey("presets.id"))
     # No foreign key: a deleted template leaves its schedule to record why it cannot start.
     template_id: Mapped[str | None] = mapped_column(sa.String(36))
-    cron: Mapped[str] = mapped_column(sa.String(100))
+    cron: Mapped[str] = mapped_column(sa.String(200))
     timezone: Mapped[str] = mapped_column(sa.String(64))
     generation_count: Mapped[int | None] = mapped_column(sa.Integer)
     webhook_url: Mapped[str | None] = mapped_column(sa.Text)

@@ -18,7 +18,7 @@ from croniter import CroniterBadDateError, croniter
 
 from .errors import FieldProblem, InvalidInput
 
-CRON_MAX_LENGTH = 100
+CRON_MAX_LENGTH = 200
 TIMEZONE_MAX_LENGTH = 64
 CRON_RULE = "five fields: minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5'"
 # Shown as the next times of a schedule.
@@ -31,7 +31,7 @@ _STEP = r"(?:/[1-9][0-9]?)"
 
 def _field(number: str) -> str:
     item = rf"(?:{number})(?:-(?:{number}))?{_STEP}?"
-    return rf"(?:\*{_STEP}?|{item}(?:,{item}){{0,19}})"
+    return rf"(?:\*{_STEP}?|{item}(?:,{item}){{0,3}})"
 
 
 CRON_PATTERN = (

@@ -24,6 +24,7 @@ from ..domain.kinds import PROMPT_BATCH, snapshot_model
 from ..domain.priority import Priority
 from ..jobs.bulk import bulk_generation_job, console_log_level
 from ..resources.database import DatabaseResource
+from ..runs.schedules import schedules_of_jobs
 from ..runs.scheduling import jobs_to_hand_over, queued_jobs
 
 BATCH_SIZE = 100
@@ -31,7 +32,7 @@ BATCH_SIZE = 100
 MERCHANT_TAG = "user_id"
 
 
-def run_tags(job) -> dict[str, str]:
+def run_tags(job, schedule_id: str | None = None) -> dict[str, str]:
     tags = {
         MERCHANT_TAG: job.user_id,
         "preset_id": job.preset_id or PROMPT_BATCH,
@@ -42,6 +43,8 @@ def run_tags(job) -> dict[str, str]:
         tags["model"] = model
     if job.priority != Priority.NORMAL:
         tags["priority"] = job.priority
+    if schedule_id is not None:  # started by a schedule: the UI's runs list filters by it
+        tags["schedule_id"] = schedule_id
     return tags
 
 
@@ -91,6 +94,7 @@ def queued_bulk_jobs(
             skip_reason=dg.SkipReason("every merchant with queued jobs has runs enough"),
             cursor=context.cursor or "[]",
         )
+    scheduled = schedules_of_jobs(database.get_database(), [job.run_id for job in jobs])
     seen_last_tick = set(json.loads(context.cursor or "[]"))
     for job in jobs:
         if job.run_key not in seen_last_tick:
@@ -101,7 +105,7 @@ def queued_bulk_jobs(
             dg.RunRequest(
                 run_key=job.run_key,
                 partition_key=job.run_id,
-                tags=run_tags(job),
+                tags=run_tags(job, scheduled.get(job.run_id)),
                 # A worker slot's stderr gets what the assets log, not every Dagster event.
                 run_config=console_log_level("INFO"),
             )

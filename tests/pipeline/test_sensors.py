@@ -244,6 +244,7 @@ def test_definitions_load_as_the_ui_and_daemon_load_them():
         "bulk_run_cancellations",
         "stranded_jobs",
         "settled_runs_to_analytics",
+        "scheduled_starts",
     }
     assert {"bulk_generation", "queue_bulk_run"} <= {j.name for j in repository.get_all_jobs()}
 

@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(36), nullable=False),
         sa.Column("preset_id", sa.String(36), nullable=True),
         sa.Column("template_id", sa.String(36), nullable=True),
-        sa.Column("cron", sa.String(100), nullable=False),
+        sa.Column("cron", sa.String(200), nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("generation_count", sa.Integer, nullable=True),
         sa.Column("webhook_url", sa.Text, nullable=True),
