@@ -25,7 +25,7 @@ from .. import db
 from ..config import Settings
 from ..db import schedules as stored
 from ..db.models import utcnow
-from ..db.templates import get_template
+from ..db.templates import TemplateView, get_template, list_templates
 from ..domain.cron import NEXT_TIMES_SHOWN, check_schedule, next_time, next_times
 from ..domain.errors import FieldProblem, InvalidInput
 from ..domain.limits import DailyLimitReached
@@ -250,3 +250,12 @@ def _start(
     except InvalidInput as exc:
         return None, f"not valid as it is now: {exc}", False
     return started.job_id, None, False
+
+
+def schedule_sources(
+    database: db.Database, user_id: str
+) -> tuple[list[db.PresetView], list[TemplateView]]:
+    """What the merchant may schedule: their presets and their templates (the console's
+    form lists them)."""
+    with database.session(readonly=True) as session:
+        return db.list_presets(session, user_id), list_templates(session, user_id)

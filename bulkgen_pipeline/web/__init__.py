@@ -29,6 +29,7 @@ from .routes_organize import router as organize_router
 from .routes_presets import router as presets_router
 from .routes_review import router as review_router
 from .routes_runs import router as runs_router
+from .routes_schedules import router as schedules_router
 from .routes_similar import router as similar_router
 from .sessions import SessionCookies, session_secret
 
@@ -43,6 +44,7 @@ def install_console(app: FastAPI) -> None:
         batch_router,
         organize_router,
         runs_router,
+        schedules_router,
         similar_router,
         models_router,
         account_router,
