@@ -349,11 +349,11 @@ class Schedule(Base):
     """Starts a preset or a template at the times of a cron expression in a time zone
     (`POST /api/schedules`); the `scheduled_starts` sensor starts the due ones."""
 
-    __tablename__ = "schedules"
+    __tablename__ = "merchant_schedules"
     __table_args__ = (
         sa.CheckConstraint(_in("status", SCHEDULE_STATUSES), name="status"),
         sa.CheckConstraint("(preset_id IS NULL) <> (template_id IS NULL)", name="one_source"),
-        sa.Index("ix_schedules_status_next_run_at", "status", "next_run_at"),
+        sa.Index("ix_merchant_schedules_status_next_run_at", "status", "next_run_at"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -374,14 +374,16 @@ class Schedule(Base):
 class ScheduleRun(Base):
     """One due time of a schedule: the run it started, or why it could not."""
 
-    __tablename__ = "schedule_runs"
+    __tablename__ = "merchant_schedule_runs"
     __table_args__ = (
         sa.CheckConstraint(_in("outcome", SCHEDULE_OUTCOMES), name="outcome"),
-        sa.Index("ix_schedule_runs_schedule_id_id", "schedule_id", "id"),
+        sa.Index("ix_merchant_schedule_runs_schedule_id_id", "schedule_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    schedule_id: Mapped[str] = mapped_column(sa.ForeignKey("schedules.id", ondelete="CASCADE"))
+    schedule_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("merchant_schedules.id", ondelete="CASCADE")
+    )
     scheduled_for: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(sa.String(10))
     run_id: Mapped[str | None] = mapped_column(sa.String(64))
@@ -405,6 +407,6 @@ ALL_TABLES = (
     "previews",
     "job_tags",
     "templates",
-    "schedules",
-    "schedule_runs",
+    "merchant_schedules",
+    "merchant_schedule_runs",
 )

@@ -138,3 +138,18 @@ def test_upgrade_works_from_any_cwd(tmp_path, monkeypatch):
     database.upgrade()
     assert database.current_revision() == HEAD_REVISION
     database.dispose()
+
+
+def test_no_table_shares_a_name_with_dagster_storage():
+    """Production keeps the app's and Dagster's tables in one PostgreSQL database, and Dagster
+    decides whether to create its storage by looking for table names: an app table named
+    `schedules` (Dagster's legacy schedule table) made it skip creating `jobs`, and every
+    sensor tick of the production shape then failed."""
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+    from dagster._core.storage.runs.schema import RunStorageSqlMetadata
+    from dagster._core.storage.schedules.schema import ScheduleStorageSqlMetadata
+
+    metadata = (RunStorageSqlMetadata, SqlEventLogStorageMetadata, ScheduleStorageSqlMetadata)
+    dagster_tables = {name for m in metadata for name in m.tables}
+    dagster_tables |= {"schedules", "schedule_ticks", "alembic_version"}  # names it checks for
+    assert dagster_tables & {*ALL_TABLES, *Base.metadata.tables, VERSION_TABLE} == set()

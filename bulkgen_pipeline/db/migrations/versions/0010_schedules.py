@@ -29,7 +29,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 def upgrade() -> None:
     op.create_table(
-        "schedules",
+        "merchant_schedules",
         sa.Column("id", sa.String(36), nullable=False),
         sa.Column("user_id", sa.String(36), nullable=False),
         sa.Column("preset_id", sa.String(36), nullable=True),
@@ -42,20 +42,24 @@ def upgrade() -> None:
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("next_run_at", TS, nullable=True),
         sa.Column("created_at", TS, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_schedules"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_schedules_user_id_users"),
+        sa.PrimaryKeyConstraint("id", name="pk_merchant_schedules"),
         sa.ForeignKeyConstraint(
-            ["preset_id"], ["presets.id"], name="fk_schedules_preset_id_presets"
+            ["user_id"], ["users.id"], name="fk_merchant_schedules_user_id_users"
         ),
-        sa.CheckConstraint(_in("status", STATUSES), name="ck_schedules_status"),
+        sa.ForeignKeyConstraint(
+            ["preset_id"], ["presets.id"], name="fk_merchant_schedules_preset_id_presets"
+        ),
+        sa.CheckConstraint(_in("status", STATUSES), name="ck_merchant_schedules_status"),
         sa.CheckConstraint(
-            "(preset_id IS NULL) <> (template_id IS NULL)", name="ck_schedules_one_source"
+            "(preset_id IS NULL) <> (template_id IS NULL)", name="ck_merchant_schedules_one_source"
         ),
     )
-    op.create_index("ix_schedules_user_id", "schedules", ["user_id"])
-    op.create_index("ix_schedules_status_next_run_at", "schedules", ["status", "next_run_at"])
+    op.create_index("ix_merchant_schedules_user_id", "merchant_schedules", ["user_id"])
+    op.create_index(
+        "ix_merchant_schedules_status_next_run_at", "merchant_schedules", ["status", "next_run_at"]
+    )
     op.create_table(
-        "schedule_runs",
+        "merchant_schedule_runs",
         sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
         sa.Column("schedule_id", sa.String(36), nullable=False),
         sa.Column("scheduled_for", TS, nullable=False),
@@ -63,16 +67,18 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(64), nullable=True),
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("created_at", TS, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_schedule_runs"),
+        sa.PrimaryKeyConstraint("id", name="pk_merchant_schedule_runs"),
         sa.ForeignKeyConstraint(
             ["schedule_id"],
-            ["schedules.id"],
-            name="fk_schedule_runs_schedule_id_schedules",
+            ["merchant_schedules.id"],
+            name="fk_merchant_schedule_runs_schedule_id_merchant_schedules",
             ondelete="CASCADE",
         ),
-        sa.CheckConstraint(_in("outcome", OUTCOMES), name="ck_schedule_runs_outcome"),
+        sa.CheckConstraint(_in("outcome", OUTCOMES), name="ck_merchant_schedule_runs_outcome"),
     )
-    op.create_index("ix_schedule_runs_schedule_id_id", "schedule_runs", ["schedule_id", "id"])
+    op.create_index(
+        "ix_merchant_schedule_runs_schedule_id_id", "merchant_schedule_runs", ["schedule_id", "id"]
+    )
     with op.batch_alter_table("backend_jobs") as batch:
         batch.add_column(sa.Column("schedule_id", sa.String(36), nullable=True))
     _deliveries_run_id(nullable=True)
@@ -83,11 +89,11 @@ def downgrade() -> None:
     _deliveries_run_id(nullable=False)
     with op.batch_alter_table("backend_jobs") as batch:
         batch.drop_column("schedule_id")
-    op.drop_index("ix_schedule_runs_schedule_id_id", table_name="schedule_runs")
-    op.drop_table("schedule_runs")
-    op.drop_index("ix_schedules_status_next_run_at", table_name="schedules")
-    op.drop_index("ix_schedules_user_id", table_name="schedules")
-    op.drop_table("schedules")
+    op.drop_index("ix_merchant_schedule_runs_schedule_id_id", table_name="merchant_schedule_runs")
+    op.drop_table("merchant_schedule_runs")
+    op.drop_index("ix_merchant_schedules_status_next_run_at", table_name="merchant_schedules")
+    op.drop_index("ix_merchant_schedules_user_id", table_name="merchant_schedules")
+    op.drop_table("merchant_schedules")
 
 
 def _deliveries_run_id(*, nullable: bool) -> None:
