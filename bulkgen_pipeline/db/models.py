@@ -77,6 +77,9 @@ class User(Base):
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     api_key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The test-mode key's hash (runs on the preview renderer, charging nothing); None for a
+    # user made before test keys until one is made for them.
+    test_api_key_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     credits_balance: Mapped[int] = mapped_column(sa.Integer, default=0)
     credits_reserved: Mapped[int] = mapped_column(sa.Integer, default=0)
     # Signs webhook deliveries (HMAC-SHA256), so it is kept as is, unlike the API key.
@@ -147,6 +150,8 @@ class BackendJob(Base):
     schedule_id: Mapped[str | None] = mapped_column(sa.String(36))
     webhook_url: Mapped[str | None] = mapped_column(sa.Text)
     webhook_events: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    # Started with a test-mode key: preview renderer only, no credits, marked test everywhere.
+    is_test: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # 0 for the first pass; each retry-failed adds one (its own reservation in the ledger).
     pass_number: Mapped[int] = mapped_column(sa.Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(sa.String(200))
