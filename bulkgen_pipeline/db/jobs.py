@@ -64,6 +64,9 @@ class JobRow:
     # The request as queued: the sensor tags the run with what it asked for (its model).
     preset_snapshot: dict[str, Any] = field(default_factory=dict)
     priority: str = Priority.NORMAL.value
+    # What started it, when a schedule or a campaign did (the run's tags in the Dagster UI).
+    schedule_id: str | None = None
+    campaign_id: str | None = None
 
     @property
     def run_key(self) -> str:
@@ -227,6 +230,8 @@ _JOB_ROW_COLUMNS = (
     BackendJob.resume_count,
     BackendJob.preset_snapshot,
     BackendJob.priority,
+    BackendJob.schedule_id,
+    BackendJob.campaign_id,
 )
 
 
@@ -242,15 +247,37 @@ def jobs_after(session: Session, after_seq: int, limit: int = 100) -> list[JobRo
     return [JobRow(*row) for row in rows]
 
 
-def queued_jobs(session: Session, limit: int = 100) -> list[JobRow]:
-    """Jobs waiting for a run, oldest first: new ones and retry-failed passes alike."""
-    rows = session.execute(
+def queued_jobs(
+    session: Session, limit: int = 100, per_merchant: int | None = None
+) -> list[JobRow]:
+    """Jobs waiting for a run, oldest first: new ones and retry-failed passes alike. With
+    `per_merchant`, each merchant's first that many only (their high-priority ones first, then
+    the oldest): a merchant's backlog of hundreds (a campaign) then never hides another
+    merchant's job beyond the `limit`."""
+    waiting = (
         select(*_JOB_ROW_COLUMNS)
         .join(BulkGenerationHeader, BulkGenerationHeader.id == BackendJob.uuid)
         .where(BackendJob.status == JobStatus.QUEUED.value)
-        .order_by(BackendJob.seq)
-        .limit(limit)
     )
+    if per_merchant is not None:
+        place = (
+            func.row_number()
+            .over(
+                partition_by=BackendJob.user_id,
+                order_by=(
+                    sa.case((BackendJob.priority == Priority.HIGH.value, 0), else_=1),
+                    BackendJob.seq,
+                ),
+            )
+            .label("place")
+        )
+        ranked = waiting.add_columns(place).subquery()
+        columns = [ranked.c[column.key] for column in _JOB_ROW_COLUMNS]
+        waiting = select(*columns).where(ranked.c.place <= per_merchant)
+        seq = ranked.c.seq
+    else:
+        seq = BackendJob.seq
+    rows = session.execute(waiting.order_by(seq).limit(limit))
     return [JobRow(*row) for row in rows]
 
 
@@ -278,18 +305,17 @@ def item_counts(session: Session, run_id: str) -> tuple[int, int]:
 
 
 def active_job_count(session: Session, user_id: str) -> int:
-    """The user's jobs that are queued or running (the per-user cap counts these)."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(BackendJob)
-            .where(
-                BackendJob.user_id == user_id,
-                BackendJob.status.in_([s.value for s in ACTIVE_JOB_STATUSES]),
-            )
+    """What the per-user cap counts: the user's queued or running jobs, a campaign counting
+    once however many of its runs are active (it was started, and is reserved, as one)."""
+    singles = func.sum(sa.case((BackendJob.campaign_id.is_(None), 1), else_=0))
+    campaigns = func.count(sa.distinct(BackendJob.campaign_id))
+    found = session.execute(
+        select(singles, campaigns).where(
+            BackendJob.user_id == user_id,
+            BackendJob.status.in_([s.value for s in ACTIVE_JOB_STATUSES]),
         )
-        or 0
-    )
+    ).one()
+    return int(found[0] or 0) + int(found[1] or 0)
 
 
 def mark_job_deleted(session: Session, run_id: str) -> None:

@@ -150,6 +150,8 @@ class BackendJob(Base):
     # The schedule that started it (its Dagster run's `schedule_id` tag); kept as a label after
     # the schedule is deleted, hence no foreign key.
     schedule_id: Mapped[str | None] = mapped_column(sa.String(36))
+    # The catalogue campaign it was started in (its Dagster run's `campaign_id` tag).
+    campaign_id: Mapped[str | None] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     webhook_url: Mapped[str | None] = mapped_column(sa.Text)
     webhook_events: Mapped[list[str] | None] = mapped_column(sa.JSON)
     # Started with a test-mode key: preview renderer only, no credits, marked test everywhere.
@@ -398,6 +400,18 @@ class ScheduleRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Campaign(Base):
+    """A merchant's named group of runs started together, one per product
+    (`POST /api/campaigns`); each of its jobs names it (`BackendJob.campaign_id`)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(NAME_MAX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 ALL_TABLES = (
     "users",
     "presets",
@@ -416,4 +430,5 @@ ALL_TABLES = (
     "templates",
     "merchant_schedules",
     "merchant_schedule_runs",
+    "campaigns",
 )

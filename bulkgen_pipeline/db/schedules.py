@@ -222,15 +222,3 @@ def mark_job_scheduled(session: Session, run_id: str, schedule_id: str) -> None:
         .values(schedule_id=schedule_id)
         .execution_options(synchronize_session=False)
     )
-
-
-def schedules_of_jobs(session: Session, run_ids: Sequence[str]) -> dict[str, str]:
-    """The schedule that started each of these jobs, for those a schedule started."""
-    if not run_ids:
-        return {}
-    rows = session.execute(
-        select(BackendJob.uuid, BackendJob.schedule_id).where(
-            BackendJob.uuid.in_(run_ids), BackendJob.schedule_id.is_not(None)
-        )
-    )
-    return {run_id: str(schedule_id) for run_id, schedule_id in rows}

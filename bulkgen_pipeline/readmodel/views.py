@@ -77,6 +77,8 @@ class JobView:
     deleted_at: datetime | None = None
     priority: str = "normal"  # domain.priority.Priority
     credits_per_image: int = 1
+    schedule_id: str | None = None  # the schedule that started it
+    campaign_id: str | None = None  # the catalogue campaign it belongs to
 
     @property
     def job_id(self) -> str:

@@ -131,32 +131,61 @@ def start_run(
             request, preset_id = reviewed_request(session, user_id, preview_id, edits, router)
         else:
             request = _request(session, user_id, preset_id, batch, count, derived, schema, router)
-        _check_room(session, user_id, request.generation_count, max_active_jobs)
-        price = credits_per_image(request, router)
-        run_id = db.queue_bulk_job(  # raises db.InsufficientCredits(needed, available)
+        check_room(session, user_id, request.generation_count, max_active_jobs)
+        started = queue_request(
             session,
             user_id=user_id,
+            request=request,
             preset_id=preset_id,
-            category=request.category,
-            preset_snapshot=request.snapshot(),
-            generation_count=request.generation_count,
-            webhook_url=webhook.url if webhook else None,
-            webhook_events=webhook.events if webhook else None,
+            price=credits_per_image(request, router),
+            webhook=webhook,
             priority=priority,
-            credits_per_image=price,
             # A run started from a preview keeps its id: the prompts it shows are the run's.
             run_id=preview_id,
+            schedule_id=schedule_id,
+            claim=claim,
         )
         if preview_id is not None:
-            mark_preview_started(session, preview_id, run_id)
-        if schedule_id is not None:
-            mark_job_scheduled(session, run_id, schedule_id)
-        note_low_credits(session, user_id, run_id)  # credits.low, once, when it fell below
-        if claim:
-            db.mark_job_processing(session, run_id, None)
-        started = Started(run_id, JobStatus.QUEUED, request.generation_count * price)
+            mark_preview_started(session, preview_id, started.job_id)
+        note_low_credits(session, user_id, started.job_id)  # credits.low, once, when it fell
         _remember_answer(session, user_id, idempotency, started)
         return started
+
+
+def queue_request(
+    session: Any,
+    *,
+    user_id: str,
+    request: BulkRequest,
+    preset_id: str | None,
+    price: int,
+    webhook: Webhook | None = None,
+    priority: Priority = Priority.NORMAL,
+    run_id: str | None = None,
+    schedule_id: str | None = None,
+    claim: bool = False,
+) -> Started:
+    """A start's last step, in the caller's transaction (which holds the user's lock and has
+    checked the request and the room left): reserve its images at `price` credits each and
+    queue the job (db.InsufficientCredits(needed, available) when they are not there)."""
+    run_id = db.queue_bulk_job(
+        session,
+        user_id=user_id,
+        preset_id=preset_id,
+        category=request.category,
+        preset_snapshot=request.snapshot(),
+        generation_count=request.generation_count,
+        webhook_url=webhook.url if webhook else None,
+        webhook_events=webhook.events if webhook else None,
+        priority=priority,
+        credits_per_image=price,
+        run_id=run_id,
+    )
+    if schedule_id is not None:
+        mark_job_scheduled(session, run_id, schedule_id)
+    if claim:
+        db.mark_job_processing(session, run_id, None)
+    return Started(run_id, JobStatus.QUEUED, request.generation_count * price)
 
 
 def _check_webhook(webhook: Webhook | None, *, allow_private: bool) -> None:
@@ -203,9 +232,9 @@ def _request(
     return request
 
 
-def _check_room(session: Any, user_id: str, images: int, max_active_jobs: int) -> None:
-    """The merchant may start `images` more now: fewer active jobs than the cap, and within
-    the daily image limit."""
+def check_room(session: Any, user_id: str, images: int, max_active_jobs: int) -> None:
+    """The merchant may start `images` more now: fewer active jobs than the cap (a campaign's
+    runs count once: db.active_job_count), and within the daily image limit."""
     if db.active_job_count(session, user_id) >= max_active_jobs:
         raise TooManyActiveJobs(max_active_jobs)
     day = daily_images(session, user_id)

@@ -172,13 +172,6 @@ def delete_schedule(database: db.Database, user_id: str, schedule_id: str) -> st
     return found
 
 
-def schedules_of_jobs(database: db.Database, run_ids: list[str]) -> dict[str, str]:
-    """The schedule that started each of these jobs, for those a schedule started (the queue
-    sensor tags their Dagster runs with it)."""
-    with database.session(readonly=True) as session:
-        return stored.schedules_of_jobs(session, run_ids)
-
-
 def start_due(
     database: db.Database,
     *,

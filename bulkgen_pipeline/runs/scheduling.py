@@ -50,10 +50,14 @@ def within_merchant_order(queued: Sequence[Job]) -> list[Job]:
     return [job for job in ordered if job is not None]
 
 
-def queued_jobs(database: db.Database, limit: int) -> list[db.JobRow]:
-    """The oldest `limit` queued jobs, new runs and retry passes alike, oldest first."""
+def queued_jobs(
+    database: db.Database, limit: int, per_merchant: int | None = None
+) -> list[db.JobRow]:
+    """The oldest `limit` queued jobs, new runs and retry passes alike, oldest first; with
+    `per_merchant`, each merchant's first that many only (their high-priority ones first), so
+    that one merchant's backlog (a 200-run campaign) does not hide anyone else's job."""
     with database.session(readonly=True) as session:
-        return db.queued_jobs(session, limit=limit)
+        return db.queued_jobs(session, limit=limit, per_merchant=per_merchant)
 
 
 def jobs_to_hand_over(

@@ -20,11 +20,11 @@ from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import RUN_KEY_TAG
 
 from ..assets.partitions import bulk_run_partitions
+from ..db import JobRow, JobView
 from ..domain.kinds import PROMPT_BATCH, snapshot_model
 from ..domain.priority import Priority
 from ..jobs.bulk import bulk_generation_job, console_log_level
 from ..resources.database import DatabaseResource
-from ..runs.schedules import schedules_of_jobs
 from ..runs.scheduling import jobs_to_hand_over, queued_jobs
 
 BATCH_SIZE = 100
@@ -32,7 +32,7 @@ BATCH_SIZE = 100
 MERCHANT_TAG = "user_id"
 
 
-def run_tags(job, schedule_id: str | None = None) -> dict[str, str]:
+def run_tags(job: JobRow | JobView) -> dict[str, str]:
     tags = {
         MERCHANT_TAG: job.user_id,
         "preset_id": job.preset_id or PROMPT_BATCH,
@@ -43,8 +43,11 @@ def run_tags(job, schedule_id: str | None = None) -> dict[str, str]:
         tags["model"] = model
     if job.priority != Priority.NORMAL:
         tags["priority"] = job.priority
-    if schedule_id is not None:  # started by a schedule: the UI's runs list filters by it
-        tags["schedule_id"] = schedule_id
+    # Started by a schedule or in a campaign: the UI's runs list filters by either.
+    if job.schedule_id is not None:
+        tags["schedule_id"] = job.schedule_id
+    if job.campaign_id is not None:
+        tags["campaign_id"] = job.campaign_id
     return tags
 
 
@@ -83,18 +86,16 @@ def runs_in_dagster(instance: dg.DagsterInstance) -> dict[str, set[str]]:
 def queued_bulk_jobs(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.SensorResult:
-    queued = queued_jobs(database.get_database(), limit=BATCH_SIZE)
+    per_merchant = per_merchant_limit(context.instance)
+    queued = queued_jobs(database.get_database(), limit=BATCH_SIZE, per_merchant=per_merchant)
     if not queued:
         return dg.SensorResult(skip_reason=dg.SkipReason("no queued job"), cursor="[]")
-    jobs = jobs_to_hand_over(
-        queued, runs_in_dagster(context.instance), per_merchant_limit(context.instance)
-    )
+    jobs = jobs_to_hand_over(queued, runs_in_dagster(context.instance), per_merchant)
     if not jobs:
         return dg.SensorResult(
             skip_reason=dg.SkipReason("every merchant with queued jobs has runs enough"),
             cursor=context.cursor or "[]",
         )
-    scheduled = schedules_of_jobs(database.get_database(), [job.run_id for job in jobs])
     seen_last_tick = set(json.loads(context.cursor or "[]"))
     for job in jobs:
         if job.run_key not in seen_last_tick:
@@ -105,7 +106,7 @@ def queued_bulk_jobs(
             dg.RunRequest(
                 run_key=job.run_key,
                 partition_key=job.run_id,
-                tags=run_tags(job, scheduled.get(job.run_id)),
+                tags=run_tags(job),
                 # A worker slot's stderr gets what the assets log, not every Dagster event.
                 run_config=console_log_level("INFO"),
             )
