@@ -19,6 +19,7 @@ from . import errors
 from .deps import Services
 from .limits import RequestBodyLimit
 from .routes_account import router as account_router
+from .routes_campaigns import router as campaigns_router
 from .routes_models import router as models_router
 from .routes_organize import router as organize_router
 from .routes_presets import router as presets_router
@@ -80,6 +81,7 @@ def create_api(
         organize_router,
         templates_router,
         schedules_router,
+        campaigns_router,
         presets_router,
         models_router,
         account_router,

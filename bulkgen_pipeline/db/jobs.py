@@ -259,6 +259,7 @@ def queued_jobs(
         .join(BulkGenerationHeader, BulkGenerationHeader.id == BackendJob.uuid)
         .where(BackendJob.status == JobStatus.QUEUED.value)
     )
+    seq: Any = BackendJob.seq
     if per_merchant is not None:
         place = (
             func.row_number()
@@ -275,8 +276,6 @@ def queued_jobs(
         columns = [ranked.c[column.key] for column in _JOB_ROW_COLUMNS]
         waiting = select(*columns).where(ranked.c.place <= per_merchant)
         seq = ranked.c.seq
-    else:
-        seq = BackendJob.seq
     rows = session.execute(waiting.order_by(seq).limit(limit))
     return [JobRow(*row) for row in rows]
 
