@@ -24,6 +24,7 @@ from .pages import (
 from .routes_account import router as account_router
 from .routes_auth import router as auth_router
 from .routes_batch import router as batch_router
+from .routes_campaigns import router as campaigns_router
 from .routes_models import router as models_router
 from .routes_organize import router as organize_router
 from .routes_presets import router as presets_router
@@ -45,6 +46,7 @@ def install_console(app: FastAPI) -> None:
         organize_router,
         runs_router,
         schedules_router,
+        campaigns_router,
         similar_router,
         models_router,
         account_router,
