@@ -283,10 +283,19 @@ def _filter(category: str | None, since: datetime | None) -> pc.Expression | Non
 
 
 def select_facts(
-    table: pa.Table, *, category: str | None = None, since: datetime | None = None
+    table: pa.Table,
+    *,
+    category: str | None = None,
+    since: datetime | None = None,
+    include_test: bool = False,
 ) -> pa.Table:
+    """The facts of one category and/or since a moment; test-mode runs' only with
+    `include_test` (they show the preview renderer, not what merchants' runs do)."""
     where = _filter(category, since)
-    return table if where is None else ds.dataset(table).to_table(filter=where)
+    if not include_test:
+        live = ds.field("test").is_null() | (ds.field("test") == pa.scalar(False))
+        where = live if where is None else where & live
+    return ds.dataset(table).to_table(filter=where)
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:

@@ -86,6 +86,9 @@ FACTS_SCHEMA = pa.schema(
         pa.field("run_seed", _category()),
         pa.field("combination_space", pa.int64()),
         pa.field("generation_count", pa.int16()),
+        # A test-mode key's run (analytics.json `"test": true`): left out of the report and
+        # the export unless asked for. Null in files written before test keys: live runs.
+        pa.field("test", pa.bool_()),
     ]
 )
 FACT_COLUMNS = FACTS_SCHEMA.names
@@ -171,6 +174,7 @@ def run_facts(document: dict[str, Any]) -> pa.Table:
         "created_at": _timestamp(document.get("created_at")),
         "run_seed": _text(resolution.get("seed", run_id)),
         "combination_space": min(int(space), _MAX_INT64) if space is not None else None,
+        "test": bool(document.get("test", False)),
         "generation_count": len(generations),
     }
     arrays = []

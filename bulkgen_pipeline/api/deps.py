@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from .. import db
 from ..config import Settings
 from ..runs.api_keys import user_of_api_key
+from ..runs.test_mode import require_same_mode
 from ..storage.base import ObjectStore
 
 
@@ -49,3 +50,14 @@ def current_user(
 
 ServicesDep = Annotated[Services, Depends(services)]
 UserDep = Annotated[db.UserView, Depends(current_user)]
+
+# Path parameters that name one of the caller's runs.
+_RUN_PARAMS = ("job_id", "run_id")
+
+
+def same_mode_run(request: Request, user: UserDep) -> None:
+    """A router's dependency: the run its path names is of the caller's mode (a test-mode key's
+    test runs, a live key's live runs), else 404 as for a run that is not theirs."""
+    params = request.path_params
+    run_ids = [str(params[name]) for name in _RUN_PARAMS if name in params]
+    require_same_mode(services(request).database, user.id, run_ids, test=user.test_mode)

@@ -252,6 +252,9 @@ class StartResponse(BaseModel):
     estimated_credits: int
     status_url: str
     events_url: str
+    test: bool = Field(
+        False, description="Started with a test-mode key: preview renderer, nothing charged"
+    )
 
 
 class ItemOut(BaseModel):
@@ -297,6 +300,9 @@ class RunSummaryOut(BaseModel):
     finished_at: str | None
     download_link: str | None
     tags: list[str] = Field(default_factory=list)
+    test: bool = Field(
+        False, description="Started with a test-mode key: preview renderer, nothing charged"
+    )
 
 
 class JobStatusOut(RunSummaryOut):
@@ -384,6 +390,9 @@ class MeOut(BaseModel):
     name: str
     credits: Credits
     limits: LimitsOut
+    test_mode: bool = Field(
+        False, description="Called with the test-mode key: its runs are test runs, free"
+    )
 
 
 class HealthOut(BaseModel):

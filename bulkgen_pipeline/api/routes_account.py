@@ -25,6 +25,7 @@ def me(user: UserDep, services: ServicesDep) -> MeOut:
             available=user.credits_available,
         ),
         limits=LimitsOut.model_validate(limits_of(services.database, user.id).as_json()),
+        test_mode=user.test_mode,
     )
 
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 import shutil
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from ..runs.exports import Chosen, export_images, new_export_folder
 from ..runs.tags import delete_runs, set_tags
-from .deps import ServicesDep, UserDep
+from ..runs.test_mode import require_same_mode
+from .deps import ServicesDep, UserDep, same_mode_run
 from .errors import responses
 from .models import BulkDeleteIn, BulkDeleteOut, BulkOutcomeOut, ExportIn, TagsIn, TagsOut
 
-router = APIRouter(tags=["runs"])
+# A test-mode key acts on its test runs only, a live key on its live runs (runs/test_mode.py).
+router = APIRouter(tags=["runs"], dependencies=[Depends(same_mode_run)])
 
 
 @router.put(
@@ -36,6 +38,8 @@ def put_tags(run_id: uuid.UUID, body: TagsIn, user: UserDep, services: ServicesD
     summary="Delete the files of up to 100 finished runs, each as the single delete does",
 )
 def delete_many(body: BulkDeleteIn, user: UserDep, services: ServicesDep) -> BulkDeleteOut:
+    run_ids = [str(run_id) for run_id in body.run_ids]
+    require_same_mode(services.database, user.id, run_ids, test=user.test_mode)
     outcomes = delete_runs(
         services.database, services.store, user.id, [str(run_id) for run_id in body.run_ids]
     )
@@ -60,6 +64,7 @@ def delete_many(body: BulkDeleteIn, user: UserDep, services: ServicesDep) -> Bul
 )
 def export(body: ExportIn, user: UserDep, services: ServicesDep) -> FileResponse:
     chosen = list(dict.fromkeys(Chosen(str(i.run_id), i.generation_index) for i in body.images))
+    require_same_mode(services.database, user.id, [c.run_id for c in chosen], test=user.test_mode)
     folder = new_export_folder()
     try:
         path = export_images(services.database, services.store, user.id, chosen, folder)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from .. import db
@@ -20,7 +20,7 @@ from ..runs.previews import preview_run
 from ..runs.queueing import Idempotency, NotFound, Started, Webhook, start_run
 from ..runs.similar import start_similar
 from ..runs.tags import run_tags
-from .deps import ServicesDep, UserDep
+from .deps import ServicesDep, UserDep, same_mode_run
 from .errors import responses
 from .models import (
     DECIMAL_DIGITS,
@@ -40,7 +40,8 @@ from .models import (
     WebhookFields,
 )
 
-router = APIRouter(tags=["bulk runs"])
+# A test-mode key acts on its test runs only, a live key on its live runs (runs/test_mode.py).
+router = APIRouter(tags=["bulk runs"], dependencies=[Depends(same_mode_run)])
 JOBS = "/api/bulk-generation/jobs/{job_id}"
 
 IdempotencyKey = Annotated[
@@ -61,13 +62,14 @@ def events_url(job_id: str) -> str:
     return JOBS.format(job_id=job_id) + "/events"
 
 
-def started_response(started: Started) -> StartResponse:
+def started_response(started: Started, *, test: bool = False) -> StartResponse:
     return StartResponse(
         job_id=started.job_id,
         status=JobStatus(started.status),
         estimated_credits=started.estimated_credits,
         status_url=status_url(started.job_id),
         events_url=events_url(started.job_id),
+        test=test,
     )
 
 
@@ -113,8 +115,9 @@ def start(
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
         priority=body.priority,
+        test=user.test_mode,
     )
-    return started_response(started)
+    return started_response(started, test=user.test_mode)
 
 
 @router.post(
@@ -140,8 +143,9 @@ def similar(
         priority=body.priority,
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
+        test=user.test_mode,
     )
-    return started_response(started)
+    return started_response(started, test=user.test_mode)
 
 
 def _start_problem(body: StartRequest) -> FieldProblem | None:
@@ -196,8 +200,9 @@ def start_batch(
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
         priority=body.priority,
+        test=user.test_mode,
     )
-    return started_response(started)
+    return started_response(started, test=user.test_mode)
 
 
 @router.get(
@@ -332,6 +337,7 @@ def run_summary(job: db.JobView, tags: list[str] | None = None) -> RunSummaryOut
         finished_at=job.completed_at.isoformat() if final and job.completed_at else None,
         download_link=job.download_link if job.zip_key else None,
         tags=tags or [],
+        test=job.is_test,
     )
 
 
@@ -356,6 +362,7 @@ def list_runs(
         cursor=cursor,
         limit=limit,
         tag=tag,
+        test=user.test_mode,
     )
     tags = run_tags(services.database, [job.run_id for job in page.jobs])
     return RunPageOut(

@@ -63,6 +63,8 @@ def _out(schedule: ScheduleView) -> ScheduleOut:
     summary="Start a preset or a template at the times of a cron expression",
 )
 def create(body: ScheduleIn, user: UserDep, services: ServicesDep) -> ScheduleOut:
+    if user.test_mode:  # a schedule spends credits at its times: made with the live key
+        raise HTTPException(409, "schedules start live runs: create one with your live API key")
     try:
         made = schedules.create_schedule(
             services.database,

@@ -62,8 +62,9 @@ def start(
         priority=body.priority,
         max_active_jobs=services.settings.max_active_jobs_per_user,
         allow_private_webhooks=services.settings.webhook_allow_private,
+        test=user.test_mode,
     )
-    return started_response(started)
+    return started_response(started, test=user.test_mode)
 
 
 @router.delete(TEMPLATE, response_model=TemplateOut, responses=responses(404))

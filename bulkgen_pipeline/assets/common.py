@@ -36,7 +36,7 @@ def load_run(database: db.Database, run_id: str) -> LoadedRun:
     except NotFound:
         raise dg.Failure(description=f"No bulk job with run id '{run_id}'") from None
     layout = RunLayout.of(job)
-    return LoadedRun(job, RunContext(layout, job.display_name, job.run_config))
+    return LoadedRun(job, RunContext(layout, job.display_name, job.run_config, job.is_test))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ def users() -> None:
 @click.option("--name", required=True, help="1-200 printable characters")
 @click.option("--credits", "credits_", type=int, required=True, help="0 to 2147483647")
 def users_create(name: str, credits_: int) -> None:
-    """Create a user; prints its id and its API key (shown only this once)."""
+    """Create a user; prints its id, its live API key and its test-mode key (`bgk_test_…`:
+    runs on the preview renderer, charging nothing), each shown only this once."""
     from ..runs.users import create_user
 
     try:
@@ -32,6 +33,7 @@ def users_create(name: str, credits_: int) -> None:
         {
             "user_id": created.user_id,
             "api_key": created.api_key,
+            "test_api_key": created.test_api_key,
             "webhook_secret": created.webhook_secret,
             "credits": credits_,
         }
@@ -54,17 +56,22 @@ def users_rotate_webhook_secret(user_id: str) -> None:
 
 @users.command("rotate-api-key")
 @click.option("--user", "user_id", required=True)
-def users_rotate_api_key(user_id: str) -> None:
-    """Replace the user's API key and sign them out of the console everywhere; prints the new
-    key (shown only this once)."""
+@click.option(
+    "--test",
+    is_flag=True,
+    help="Replace the test-mode key instead (a user made before test keys gets their first)",
+)
+def users_rotate_api_key(user_id: str, test: bool) -> None:
+    """Replace the user's API key (or with --test their test-mode key) and sign them out of the
+    console everywhere; prints the new key (shown only this once)."""
     from ..runs.api_keys import rotate_api_key
     from ..runs.queueing import NotFound
 
     try:
-        api_key = rotate_api_key(database(Settings.from_env()), user_id)
+        api_key = rotate_api_key(database(Settings.from_env()), user_id, test=test)
     except NotFound as exc:
         fail(str(exc))
-    emit({"user_id": user_id, "api_key": api_key})
+    emit({"user_id": user_id, "test_api_key" if test else "api_key": api_key})
 
 
 @users.command("add-credits")

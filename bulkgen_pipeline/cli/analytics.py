@@ -108,6 +108,13 @@ def _facts_table(settings: Settings, refresh: bool):
         return store, dataset.refresh_snapshot(store, progress, write=False).table
 
 
+_INCLUDE_TEST = click.option(
+    "--include-test",
+    is_flag=True,
+    help="Count test-mode keys' runs too (left out by default: preview renderer, no charge)",
+)
+
+
 @analytics.command("export")
 @click.option("--out", required=True, help="Where to write: a .parquet or .csv file")
 @click.option("--category", help="Only this category (e.g. bags)")
@@ -118,7 +125,10 @@ def _facts_table(settings: Settings, refresh: bool):
     show_default=True,
     help="First add the runs settled since the last refresh (needs the Dagster instance)",
 )
-def export(out: str, category: str | None, since: str | None, refresh: bool) -> None:
+@_INCLUDE_TEST
+def export(
+    out: str, category: str | None, since: str | None, refresh: bool, include_test: bool
+) -> None:
     """Write generation_facts (one row per run, generation and attribute) to a file."""
     if not out.lower().endswith(_EXPORT_SUFFIXES):
         fail(
@@ -130,7 +140,9 @@ def export(out: str, category: str | None, since: str | None, refresh: bool) -> 
 
     settings = Settings.from_env()
     _, table = _facts_table(settings, refresh)
-    selected = dataset.select_facts(table, category=category, since=since_time)
+    selected = dataset.select_facts(
+        table, category=category, since=since_time, include_test=include_test
+    )
     frame = dataset.to_frame(selected)
     Path(out).expanduser().parent.mkdir(parents=True, exist_ok=True)
     dataset.write_export(frame, out)
@@ -152,7 +164,8 @@ def export(out: str, category: str | None, since: str | None, refresh: bool) -> 
     show_default=True,
     help="First add the runs settled since the last refresh (needs the Dagster instance)",
 )
-def report(out_dir: str, refresh: bool) -> None:
+@_INCLUDE_TEST
+def report(out_dir: str, refresh: bool, include_test: bool) -> None:
     """Build the randomization report (one self-contained HTML file) into a folder."""
     folder = Path(out_dir).expanduser()
     if folder.exists() and not folder.is_dir():
@@ -163,7 +176,9 @@ def report(out_dir: str, refresh: bool) -> None:
 
     settings = Settings.from_env()
     _, table = _facts_table(settings, refresh)
-    published = render_report(dataset.to_frame(table))
+    published = render_report(
+        dataset.to_frame(dataset.select_facts(table, include_test=include_test))
+    )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "report.html"
     path.write_text(published.html, encoding="utf-8")

@@ -24,8 +24,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def start_console_session(session: Session, user_id: str, now: datetime | None = None) -> str:
-    """A new session for the user; returns its token (for the cookie, never stored)."""
+def start_console_session(
+    session: Session, user_id: str, now: datetime | None = None, *, test: bool = False
+) -> str:
+    """A new session for the user (in test mode when signed in with the test-mode key); returns
+    its token (for the cookie, never stored)."""
     now = now or utcnow()
     # Ended here rather than by a sweeper: the table keeps about 12 hours of sign-ins.
     session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
@@ -36,6 +39,7 @@ def start_console_session(session: Session, user_id: str, now: datetime | None =
             user_id=user_id,
             created_at=now,
             expires_at=now + SESSION_LIFETIME,
+            is_test=test,
         )
     )
     session.flush()
@@ -46,16 +50,16 @@ def console_session_user(
     session: Session, token: str, now: datetime | None = None
 ) -> UserView | None:
     """The user signed in with `token`, while the session lasts; None once it has ended."""
-    user = session.execute(
-        select(User)
+    row = session.execute(
+        select(User, ConsoleSession.is_test)
         .join(ConsoleSession, ConsoleSession.user_id == User.id)
         .where(
             ConsoleSession.token_hash == _token_hash(token),
             ConsoleSession.expires_at > (now or utcnow()),
         )
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    return None if user is None else user_view(user)
+    ).one_or_none()
+    return None if row is None else user_view(row[0], test_mode=bool(row[1]))
 
 
 def end_console_session(session: Session, token: str) -> None:

@@ -60,9 +60,12 @@ def append_event(session: Session, run_id: str, kind: str, data: dict[str, Any])
     subscription = webhook_type(kind, data)
     if subscription is not None:
         job = session.execute(
-            select(BackendJob.user_id, BackendJob.webhook_url, BackendJob.webhook_events).where(
-                BackendJob.uuid == run_id
-            )
+            select(
+                BackendJob.user_id,
+                BackendJob.webhook_url,
+                BackendJob.webhook_events,
+                BackendJob.is_test,
+            ).where(BackendJob.uuid == run_id)
         ).one()
         wanted = job.webhook_events or DEFAULT_WEBHOOK_SUBSCRIPTIONS
         if job.webhook_url and subscription in wanted:
@@ -75,6 +78,7 @@ def append_event(session: Session, run_id: str, kind: str, data: dict[str, Any])
                 event_type=event_type,
                 data={"job_id": run_id, "event_id": event.id, **data},
                 now=now,
+                test=bool(job.is_test),
             )
     return event.id
 
@@ -88,11 +92,14 @@ def queue_delivery(
     event_type: str,
     data: dict[str, Any],
     now: datetime,
+    test: bool = False,
 ) -> None:
     """A signed webhook delivery of `event_type` to `url`, due now, in the outbox; the payload
     is the exact bytes the sender signs and sends. `run_id` is None for an event of no run
-    (a schedule's `schedule.skipped`)."""
-    payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
+    (a schedule's `schedule.skipped`). A test-mode run's payloads say `"test": true`."""
+    payload: dict[str, Any] = {"type": event_type, "timestamp": now.isoformat(), "data": data}
+    if test:
+        payload["test"] = True
     session.add(
         WebhookDelivery(
             webhook_id=f"msg_{uuid.uuid4().hex}",

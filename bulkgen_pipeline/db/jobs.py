@@ -67,6 +67,7 @@ class JobRow:
     # What started it, when a schedule or a campaign did (the run's tags in the Dagster UI).
     schedule_id: str | None = None
     campaign_id: str | None = None
+    is_test: bool = False  # started with a test-mode key: tagged test=true in the Dagster UI
 
     @property
     def run_key(self) -> str:
@@ -104,18 +105,20 @@ def queue_bulk_job(
     webhook_events: list[str] | None = None,
     priority: Priority = Priority.NORMAL,
     credits_per_image: int = 1,
+    is_test: bool = False,
 ) -> str:
     """Reserve `generation_count` × `credits_per_image` credits and queue the run; returns the
     run id.
 
     Raises UnknownUser, UnknownPreset (missing or owned by someone else), JobAlreadyExists,
     InsufficientCredits(needed, available) when balance − reserved is less than that.
+    A test-mode job (`is_test`) reserves nothing and writes no ledger row: it is never charged.
     """
     run_id = run_id or str(uuid.uuid4())
     _check_request(generation_count, preset_snapshot, run_id, category)
     user = lock_user(session, user_id)
     _check_new_job(session, user_id, preset_id, run_id)
-    needed = _reserve(user, generation_count, credits_per_image)
+    needed = 0 if is_test else _reserve(user, generation_count, credits_per_image)
     if dialect_name(session) == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK_KEY})
     now = utcnow()
@@ -130,6 +133,7 @@ def queue_bulk_job(
             requested_count=generation_count,
             priority=Priority(priority).value,
             credits_per_image=credits_per_image,
+            is_test=is_test,
             webhook_url=webhook_url,
             webhook_events=list(webhook_events) if webhook_events is not None else None,
             pass_number=0,
@@ -140,7 +144,8 @@ def queue_bulk_job(
     session.flush()
     session.add(_queued_header(run_id, user_id, preset_id, category, generation_count, needed, now))
     session.flush()
-    add_ledger_entry(session, user_id=user_id, run_id=run_id, kind="reserve", amount=needed)
+    if not is_test:
+        add_ledger_entry(session, user_id=user_id, run_id=run_id, kind="reserve", amount=needed)
     queued = {"status": JobStatus.QUEUED.value, "total_images": generation_count}
     append_event(
         session,
@@ -232,6 +237,7 @@ _JOB_ROW_COLUMNS = (
     BackendJob.priority,
     BackendJob.schedule_id,
     BackendJob.campaign_id,
+    BackendJob.is_test,
 )
 
 
@@ -303,15 +309,17 @@ def item_counts(session: Session, run_id: str) -> tuple[int, int]:
     return rows.get(ItemStatus.SUCCEEDED, 0), rows.get(ItemStatus.FAILED, 0)
 
 
-def active_job_count(session: Session, user_id: str) -> int:
+def active_job_count(session: Session, user_id: str, *, test: bool = False) -> int:
     """What the per-user cap counts: the user's queued or running jobs, a campaign counting
-    once however many of its runs are active (it was started, and is reserved, as one)."""
+    once however many of its runs are active (it was started, and is reserved, as one). Live
+    and test-mode (`test`) jobs are counted apart, so testing never blocks a live start."""
     singles = func.sum(sa.case((BackendJob.campaign_id.is_(None), 1), else_=0))
     campaigns = func.count(sa.distinct(BackendJob.campaign_id))
     found = session.execute(
         select(singles, campaigns).where(
             BackendJob.user_id == user_id,
             BackendJob.status.in_([s.value for s in ACTIVE_JOB_STATUSES]),
+            BackendJob.is_test.is_(test),
         )
     ).one()
     return int(found[0] or 0) + int(found[1] or 0)
@@ -338,8 +346,10 @@ def list_user_jobs(
     before_seq: int | None = None,
     limit: int = 20,
     tag: str | None = None,
+    test: bool = False,
 ) -> RunPage:
-    """The user's jobs newest first, `limit` at a time; `before_seq` continues a listing."""
+    """The user's live (or with `test`, test-mode) jobs newest first, `limit` at a time;
+    `before_seq` continues a listing."""
     jobs = read_jobs(
         query_of(session),
         user_id=user_id,
@@ -347,5 +357,6 @@ def list_user_jobs(
         before_seq=before_seq,
         limit=limit + 1,
         tag=tag,
+        test=test,
     )
     return RunPage(jobs[:limit], jobs[limit - 1].seq if len(jobs) > limit else None)

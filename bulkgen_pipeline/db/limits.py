@@ -27,12 +27,16 @@ def _user(session: Session, user_id: str) -> User:
 def read_limits(
     session: Session, user_id: str, now: datetime | None = None
 ) -> tuple[DailyImages, int | None]:
-    """The merchant's daily limits with the images their runs started today (UTC), and their
-    low-credit threshold: one query."""
+    """The merchant's daily limits with the images their live runs started today (UTC), and
+    their low-credit threshold: one query."""
     now = now or utcnow()
     started_today = (
         select(func.coalesce(func.sum(BackendJob.requested_count), 0))
-        .where(BackendJob.user_id == user_id, BackendJob.created_at >= day_start(now))
+        .where(
+            BackendJob.user_id == user_id,
+            BackendJob.created_at >= day_start(now),
+            BackendJob.is_test.is_(False),  # test images spend nothing
+        )
         .scalar_subquery()
     )
     row = session.execute(

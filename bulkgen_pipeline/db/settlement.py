@@ -10,7 +10,9 @@ Credit rules (see also ledger.py):
   re-executed), S is charged from the available balance (balance − reserved) directly, or
   InsufficientCredits is raised and nothing changes;
 - the `charge` row (UNIQUE(run_id, kind, pass_number)) makes each pass settle at most once:
-  calling again returns already_settled=True and changes nothing.
+  calling again returns already_settled=True and changes nothing;
+- a test-mode job (`is_test`) reserved nothing and is charged nothing: no ledger row, no
+  balance change; its pass is settled once its status says so.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from bulkgen_pipeline.db.transitions import fail_job, set_status
 from bulkgen_pipeline.domain.statuses import JobStatus, settled_status
 
 NO_IMAGES_ERROR = "No images were generated successfully"
+# A test-mode pass has no `charge` row to say it was settled: these statuses do (a retry-failed
+# pass starts queued again).
+_TEST_PASS_SETTLED = frozenset({JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ def settle_run(
         raise ValueError("failed_count must be >= 0")
 
     job, header, user = lock_run(session, run_id)
+    if job.is_test and job.status in _TEST_PASS_SETTLED:
+        return SettlementResult(0, 0, True)
     charge = ledger_entry(session, run_id, "charge", job.pass_number)
     if charge is not None:
         release = ledger_entry(session, run_id, "release", job.pass_number)
@@ -136,7 +143,10 @@ def _charge(
     session: Session, job: BackendJob, user: User, new_images: int, open_amount: int | None
 ) -> tuple[int, int]:
     """Charge `new_images` at the job's price and close its open reservation (or, when it was
-    closed already, charge the available balance); book both. Returns (consumed, released)."""
+    closed already, charge the available balance); book both. Returns (consumed, released);
+    (0, 0) for a test-mode job, which moves no credit."""
+    if job.is_test:
+        return 0, 0
     consumed = new_images * job.credits_per_image  # credits, at the job's price
     released = 0
     if open_amount is not None:

@@ -230,7 +230,8 @@ def requeue_failed(session: Session, run_id: str) -> tuple[int, int, int]:
     """retry-failed: a partial or failed job goes back to the queue for its missing images.
 
     Opens a new pass with its own reservation: the missing images at the job's credits per
-    image (the caller holds the user lock through `lock_run`). Returns (pass, images, credits).
+    image (the caller holds the user lock through `lock_run`), none for a test-mode job.
+    Returns (pass, images, credits).
     """
     job, header, user = lock_run(session, run_id)
     if JobStatus(job.status) not in RETRYABLE_JOB_STATUSES:
@@ -240,21 +241,22 @@ def requeue_failed(session: Session, run_id: str) -> tuple[int, int, int]:
     missing = job.requested_count - settled_image_count(session, run_id)
     if missing <= 0:
         raise NothingToRetry("every image of this job was delivered; there is nothing to retry")
-    needed = missing * job.credits_per_image
+    needed = 0 if job.is_test else missing * job.credits_per_image
     available = user.credits_balance - user.credits_reserved
     if available < needed:
         raise InsufficientCredits(needed, available)
     release_reservation(session, user, job)  # a failed pass may still hold one (idempotent)
     job.pass_number += 1
-    user.credits_reserved += needed
-    add_ledger_entry(
-        session,
-        user_id=user.id,
-        run_id=run_id,
-        kind="reserve",
-        amount=needed,
-        pass_number=job.pass_number,
-    )
+    if not job.is_test:
+        user.credits_reserved += needed
+        add_ledger_entry(
+            session,
+            user_id=user.id,
+            run_id=run_id,
+            kind="reserve",
+            amount=needed,
+            pass_number=job.pass_number,
+        )
     for item in session.scalars(
         select(GenerationItem).where(
             GenerationItem.run_id == run_id, GenerationItem.status != ItemStatus.SUCCEEDED

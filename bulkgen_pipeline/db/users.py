@@ -19,6 +19,9 @@ from bulkgen_pipeline.domain.errors import FieldProblem, InvalidInput
 from bulkgen_pipeline.domain.text import name_problem
 
 API_KEY_PREFIX = "bgk_"
+# A test-mode key (the payment providers' convention): its runs use the preview renderer,
+# charge nothing and are marked test. A live key never starts with it (see _new_api_key).
+TEST_API_KEY_PREFIX = API_KEY_PREFIX + "test_"
 # The balance columns are INTEGER: 32-bit signed on PostgreSQL. SQLite would store more, so the
 # limit is checked here for both, and a top-up may not push a balance past it either.
 MAX_CREDITS = 2**31 - 1
@@ -29,6 +32,7 @@ class CreatedUser:
     user_id: str
     api_key: str  # shown once; only its hash is stored
     webhook_secret: str  # shown once; signs the user's webhooks
+    test_api_key: str  # shown once; only its hash is stored
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class UserView:
     credits_reserved: int
     credits_available: int
     created_at: datetime
+    # Signed in with the test-mode key (API call or console session): test runs only.
+    test_mode: bool = False
 
     @property
     def user_id(self) -> str:
@@ -61,11 +67,20 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
-def _new_api_key() -> str:
-    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+def _new_api_key(*, test: bool = False) -> str:
+    if test:
+        return TEST_API_KEY_PREFIX + secrets.token_urlsafe(32)
+    while True:  # a live key that read as a test key would never be found
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        if not is_test_api_key(key):
+            return key
 
 
-def user_view(user: User) -> UserView:
+def is_test_api_key(api_key: str) -> bool:
+    return api_key.startswith(TEST_API_KEY_PREFIX)
+
+
+def user_view(user: User, *, test_mode: bool = False) -> UserView:
     return UserView(
         id=user.id,
         name=user.name,
@@ -73,6 +88,7 @@ def user_view(user: User) -> UserView:
         credits_reserved=user.credits_reserved,
         credits_available=user.credits_balance - user.credits_reserved,
         created_at=user.created_at,
+        test_mode=test_mode,
     )
 
 
@@ -98,12 +114,13 @@ def create_user(session: Session, name: str, credits: int) -> CreatedUser:
     problems.extend(p for p in [credits_problem(credits)] if p is not None)
     if problems:
         raise InvalidInput(problems)
-    api_key = _new_api_key()
+    api_key, test_api_key = _new_api_key(), _new_api_key(test=True)
     webhook_secret = new_secret()
     user = User(
         id=str(uuid.uuid4()),
         name=name.strip(),
         api_key_hash=hash_api_key(api_key),
+        test_api_key_hash=hash_api_key(test_api_key),
         webhook_secret=webhook_secret,
         credits_balance=credits,
         credits_reserved=0,
@@ -112,7 +129,12 @@ def create_user(session: Session, name: str, credits: int) -> CreatedUser:
     session.flush()
     if credits:
         add_ledger_entry(session, user_id=user.id, run_id=None, kind="grant", amount=credits)
-    return CreatedUser(user_id=user.id, api_key=api_key, webhook_secret=webhook_secret)
+    return CreatedUser(
+        user_id=user.id,
+        api_key=api_key,
+        webhook_secret=webhook_secret,
+        test_api_key=test_api_key,
+    )
 
 
 def get_user(session: Session, user_id: str) -> UserView | None:
@@ -122,12 +144,14 @@ def get_user(session: Session, user_id: str) -> UserView | None:
     return None if user is None else user_view(user)
 
 
-def replace_api_key(session: Session, user_id: str) -> str:
-    """Give the user a new API key and return it; the old one stops working. Raises
-    UnknownUser when there is no such user."""
-    api_key = _new_api_key()
+def replace_api_key(session: Session, user_id: str, *, test: bool = False) -> str:
+    """Give the user a new API key (their test-mode key with `test`; a user made before test
+    keys gets their first) and return it; the old one stops working. Raises UnknownUser when
+    there is no such user."""
+    api_key = _new_api_key(test=test)
+    column = "test_api_key_hash" if test else "api_key_hash"
     changed = session.execute(
-        update(User).where(User.id == user_id).values(api_key_hash=hash_api_key(api_key))
+        update(User).where(User.id == user_id).values({column: hash_api_key(api_key)})
     ).rowcount  # type: ignore[attr-defined]
     if changed != 1:
         raise UnknownUser(user_id)
@@ -135,12 +159,13 @@ def replace_api_key(session: Session, user_id: str) -> str:
 
 
 def find_user_by_api_key(session: Session, api_key: str) -> UserView | None:
+    """The key's owner, in test mode for their test-mode key; None for an unknown key."""
     if not api_key:
         return None
-    user = session.execute(
-        select(User).where(User.api_key_hash == hash_api_key(api_key))
-    ).scalar_one_or_none()
-    return None if user is None else user_view(user)
+    test = is_test_api_key(api_key)
+    column = User.test_api_key_hash if test else User.api_key_hash
+    user = session.execute(select(User).where(column == hash_api_key(api_key))).scalar_one_or_none()
+    return None if user is None else user_view(user, test_mode=test)
 
 
 def add_credits(

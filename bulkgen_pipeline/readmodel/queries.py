@@ -23,7 +23,7 @@ JOB_COLUMNS = """
     h.zip_file_expires_at AS zip_expires_at, j.dagster_run_id, h.retry_count, j.created_at,
     j.started_at, j.completed_at, j.pass_number, j.webhook_url, j.webhook_events,
     j.lease_owner, j.lease_expires_at, j.resume_count, j.deleted_at, j.priority,
-    j.credits_per_image, j.schedule_id, j.campaign_id
+    j.credits_per_image, j.schedule_id, j.campaign_id, j.is_test
 """
 _JOBS = f"SELECT {JOB_COLUMNS} FROM backend_jobs j JOIN bulk_generation_header h ON h.id = j.uuid"
 
@@ -56,11 +56,15 @@ def read_jobs(
     include_deleted: bool = False,
     tag: str | None = None,
     campaign_id: str | None = None,
+    test: bool | None = None,
 ) -> list[JobView]:
     """Jobs newest first, at most `limit`: one user's or everyone's, one status or all, those
     tagged `tag` or all, one campaign's or all."""
     conditions = [] if include_deleted else ["j.deleted_at IS NULL"]
     params: dict[str, Any] = {"limit": limit}
+    if test is not None:  # live or test-mode jobs only (None: both)
+        conditions.append("j.is_test = :test")
+        params["test"] = test
     if tag is not None:
         conditions.append(
             "EXISTS (SELECT 1 FROM job_tags t WHERE t.run_id = j.uuid AND t.tag = :tag)"

@@ -79,6 +79,7 @@ class JobView:
     credits_per_image: int = 1
     schedule_id: str | None = None  # the schedule that started it
     campaign_id: str | None = None  # the catalogue campaign it belongs to
+    is_test: bool = False  # started with a test-mode key
 
     @property
     def job_id(self) -> str:
@@ -114,6 +115,7 @@ class JobView:
         values["preset_snapshot"] = json_value(values["preset_snapshot"])
         events = json_value(values["webhook_events"])
         values["webhook_events"] = list(events) if events is not None else None
+        values["is_test"] = bool(values["is_test"])  # SQLite gives 0 or 1
         return cls(**values)
 
 
@@ -151,6 +153,7 @@ def job_summary(job: JobView) -> dict[str, Any]:
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
         "completed_at": iso(job.completed_at),
+        "test": job.is_test,
     }
 
 

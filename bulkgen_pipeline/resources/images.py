@@ -7,6 +7,7 @@ import os
 import dagster as dg
 
 from ..providers.router import ImageRouter, shared_router
+from ..providers.test_mode import PreviewOnlyRenderer, preview_only_renderer
 
 
 class ImageGenerationResource(dg.ConfigurableResource):
@@ -27,3 +28,8 @@ class ImageGenerationResource(dg.ConfigurableResource):
         # One router per configuration per process: its limits must be shared by every run here,
         # and a start request's preflight (runs/preflight.py) gets this same one.
         return shared_router(env)
+
+    def get_test_router(self) -> PreviewOnlyRenderer:
+        """A test-mode run's renderer: the preview one, whatever providers are enabled (and
+        whatever `get_router` a test swaps in)."""
+        return preview_only_renderer(dict(os.environ))

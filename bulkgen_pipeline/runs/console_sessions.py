@@ -23,7 +23,7 @@ def sign_in(database: db.Database, api_key: str) -> SignedIn | None:
         user = db.find_user_by_api_key(session, api_key)
         if user is None:
             return None
-        return SignedIn(user, start_console_session(session, user.id))
+        return SignedIn(user, start_console_session(session, user.id, test=user.test_mode))
 
 
 def signed_in_user(database: db.Database, token: str) -> db.UserView | None:

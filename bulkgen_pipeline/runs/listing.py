@@ -37,9 +37,11 @@ def user_runs(
     cursor: str | None = None,
     limit: int = 20,
     tag: str | None = None,
+    test: bool = False,
 ) -> db.RunPage:
-    """The user's runs newest first, `limit` at a time, those tagged `tag` or all; `cursor` is
-    the previous page's `next_cursor` (as text, the way it travels in a URL)."""
+    """The user's live (with `test`: test-mode) runs newest first, `limit` at a time, those
+    tagged `tag` or all; `cursor` is the previous page's `next_cursor` (as text, the way it
+    travels in a URL)."""
     from .. import db
 
     with database.session(readonly=True) as session:
@@ -50,6 +52,7 @@ def user_runs(
             before_seq=int(cursor) if cursor else None,
             limit=limit,
             tag=tag,
+            test=test,
         )
 
 

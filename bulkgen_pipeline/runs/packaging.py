@@ -36,6 +36,12 @@ class RunContext:
     layout: RunLayout
     preset_name: str
     original_config: dict[str, Any]
+    test: bool = False  # a test-mode key's run: every output says so
+
+    @property
+    def test_marker(self) -> dict[str, Any]:
+        """`"test": true` in each output of a test-mode run (nothing in a live run's)."""
+        return {"test": True} if self.test else {}
 
     @property
     def preset_metadata(self) -> dict[str, Any]:
@@ -86,6 +92,7 @@ def image_metadata(
         "image_filename": image_filename(spec.generation),
         "object_key": run.layout.image_key(spec.generation),
         "generated_at": utc_now_iso(),
+        **run.test_marker,
     }
 
 
@@ -114,6 +121,7 @@ def run_summary(
         "resolution": resolution_summary,
         "zip_key": run.layout.zip_key,
         "created_at": utc_now_iso(),
+        **run.test_marker,
     }
 
 
@@ -275,6 +283,7 @@ def build_analytics(
         "preset_id": run.layout.preset_id,
         "preset_name": run.preset_name,
         "analytics_version": ANALYTICS_VERSION,
+        **run.test_marker,
         "enhanced_data_available": True,
         "created_at": utc_now_iso(),
         "sampling": None if is_batch else str(config.get("sampling") or Sampling.unique),

@@ -99,6 +99,7 @@ def start_run(
     edits: Any = None,
     derived: dict[str, Any] | None = None,
     schedule_id: str | None = None,
+    test: bool = False,
 ) -> Started:
     """Queue a preset run (`preset_id`), a prompt batch (`batch`), a reviewed preview
     (`preview_id` with `edits`) or a preset `derived` from one of `preset_id`'s runs (similar
@@ -109,7 +110,11 @@ def start_run(
     `allow_private_webhooks`, else those of the caller's `settings`
     (BULKGEN_MAX_ACTIVE_JOBS_PER_USER, BULKGEN_WEBHOOK_ALLOW_PRIVATE); only a caller with
     neither (a test, the Dagster launchpad) has them read from the environment here. Whether a
-    provider can make the request is asked of `router`, by default the process's own."""
+    provider can make the request is asked of `router`, by default the process's own.
+
+    A `test` start (a test-mode key's) is checked the same way but reserves no credits (its
+    run uses the preview renderer and is never charged), counts against its own cap on active
+    jobs and not against the daily image limit, a spending limit."""
     if sum(x is not None for x in (preset_id, batch, preview_id)) != 1:
         raise ValueError("give exactly one of preset_id, batch or preview_id")
     if max_active_jobs is None or allow_private_webhooks is None:
@@ -124,6 +129,8 @@ def start_run(
             lock_user(session, user_id)  # serialises this user's starts: keys, cap, credits
         except db.UnknownUser:
             raise NotFound(f"user '{user_id}' does not exist") from None
+        if test and idempotency is not None:  # a live key's answer is never a test one's
+            idempotency = Idempotency(idempotency.key, "test:" + idempotency.fingerprint)
         earlier = _earlier_answer(session, user_id, idempotency)
         if earlier is not None:
             return earlier
@@ -131,7 +138,7 @@ def start_run(
             request, preset_id = reviewed_request(session, user_id, preview_id, edits, router)
         else:
             request = _request(session, user_id, preset_id, batch, count, derived, schema, router)
-        check_room(session, user_id, request.generation_count, max_active_jobs)
+        check_room(session, user_id, request.generation_count, max_active_jobs, test=test)
         started = queue_request(
             session,
             user_id=user_id,
@@ -144,10 +151,12 @@ def start_run(
             run_id=preview_id,
             schedule_id=schedule_id,
             claim=claim,
+            test=test,
         )
         if preview_id is not None:
             mark_preview_started(session, preview_id, started.job_id)
-        note_low_credits(session, user_id, started.job_id)  # credits.low, once, when it fell
+        if not test:
+            note_low_credits(session, user_id, started.job_id)  # credits.low, once, when it fell
         _remember_answer(session, user_id, idempotency, started)
         return started
 
@@ -164,10 +173,12 @@ def queue_request(
     run_id: str | None = None,
     schedule_id: str | None = None,
     claim: bool = False,
+    test: bool = False,
 ) -> Started:
     """A start's last step, in the caller's transaction (which holds the user's lock and has
     checked the request and the room left): reserve its images at `price` credits each and
-    queue the job (db.InsufficientCredits(needed, available) when they are not there)."""
+    queue the job (db.InsufficientCredits(needed, available) when they are not there). A
+    `test` job reserves nothing and is estimated at 0 credits."""
     run_id = db.queue_bulk_job(
         session,
         user_id=user_id,
@@ -180,12 +191,13 @@ def queue_request(
         priority=priority,
         credits_per_image=price,
         run_id=run_id,
+        is_test=test,
     )
     if schedule_id is not None:
         mark_job_scheduled(session, run_id, schedule_id)
     if claim:
         db.mark_job_processing(session, run_id, None)
-    return Started(run_id, JobStatus.QUEUED, request.generation_count * price)
+    return Started(run_id, JobStatus.QUEUED, 0 if test else request.generation_count * price)
 
 
 def _check_webhook(webhook: Webhook | None, *, allow_private: bool) -> None:
@@ -232,11 +244,16 @@ def _request(
     return request
 
 
-def check_room(session: Any, user_id: str, images: int, max_active_jobs: int) -> None:
+def check_room(
+    session: Any, user_id: str, images: int, max_active_jobs: int, *, test: bool = False
+) -> None:
     """The merchant may start `images` more now: fewer active jobs than the cap (a campaign's
-    runs count once: db.active_job_count), and within the daily image limit."""
-    if db.active_job_count(session, user_id) >= max_active_jobs:
+    runs count once: db.active_job_count; live and `test` jobs each against their own), and,
+    for a live start, within the daily image limit (test images spend nothing)."""
+    if db.active_job_count(session, user_id, test=test) >= max_active_jobs:
         raise TooManyActiveJobs(max_active_jobs)
+    if test:
+        return
     day = daily_images(session, user_id)
     if not day.allows(images):
         raise DailyLimitReached(day, images)

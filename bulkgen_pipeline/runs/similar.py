@@ -29,6 +29,7 @@ def start_similar(
     priority: Priority = Priority.NORMAL,
     max_active_jobs: int | None = None,
     allow_private_webhooks: bool | None = None,
+    test: bool = False,
 ) -> Started:
     """Start `count` images like generation `generation_index` of the merchant's run `run_id`.
     NotFound for another merchant's run or a generation it does not have; JobConflict for a
@@ -57,4 +58,5 @@ def start_similar(
         priority=priority,
         max_active_jobs=max_active_jobs,
         allow_private_webhooks=allow_private_webhooks,
+        test=test,
     )

@@ -30,6 +30,8 @@ from ..runs.scheduling import jobs_to_hand_over, queued_jobs
 BATCH_SIZE = 100
 # The tag the run queue limits per merchant by (deploy/dagster.yaml's tag_concurrency_limits).
 MERCHANT_TAG = "user_id"
+# A test-mode key's run carries test=true: the UI's runs list filters by it.
+TEST_TAG = "test"
 
 
 def run_tags(job: JobRow | JobView) -> dict[str, str]:
@@ -48,6 +50,8 @@ def run_tags(job: JobRow | JobView) -> dict[str, str]:
         tags["schedule_id"] = job.schedule_id
     if job.campaign_id is not None:
         tags["campaign_id"] = job.campaign_id
+    if job.is_test:  # a test-mode key's run: preview renderer, nothing charged
+        tags[TEST_TAG] = "true"
     return tags
 
 

@@ -15,11 +15,14 @@ from .pages import (
     STATIC_DIR,
     STATIC_ROUTE,
     CsrfRefused,
+    OtherModeRun,
     SignInRequired,
+    not_found,
     security_headers,
     sign_in_url,
     templates,
     unavailable_page,
+    visitor,
 )
 from .routes_account import router as account_router
 from .routes_auth import router as auth_router
@@ -58,6 +61,10 @@ def install_console(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(_: Request, exc: SignInRequired) -> Response:
         return RedirectResponse(sign_in_url(exc.path), status_code=303)
+
+    @app.exception_handler(OtherModeRun)
+    async def _other_mode(request: Request, _: OtherModeRun) -> Response:
+        return not_found(request, visitor(request))
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _: CsrfRefused) -> Response:

@@ -22,6 +22,7 @@ from ..api.errors import DATABASE_UNAVAILABLE
 from ..domain.statuses import RETRYABLE_JOB_STATUSES, ItemStatus, JobStatus
 from ..runs.console_sessions import signed_in_user
 from ..runs.queueing import NotFound
+from ..runs.test_mode import require_same_mode
 from .run_view import TILE_STATES
 from .sessions import CSRF_FIELD, ConsoleSession, SessionCookies
 
@@ -151,6 +152,29 @@ def merchant(request: Request) -> Visitor:
 
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 MerchantDep = Annotated[Visitor, Depends(merchant)]
+
+
+class OtherModeRun(NotFound):
+    """The run a page names is of the other mode than the sign-in's: shown as not found."""
+
+
+def same_mode_page(request: Request, who: MerchantDep) -> None:
+    """A router's dependency: the run in the path (`run_id`) is of the sign-in's mode (a
+    test-mode key's test runs, a live key's live runs; runs/test_mode.py)."""
+    raw = request.path_params.get("run_id")
+    if raw is not None:
+        check_same_mode(who, [str(raw)])
+
+
+def check_same_mode(who: Visitor, run_ids: list[str]) -> None:
+    """OtherModeRun (the not-found page) when one of `run_ids` is the visitor's run of the
+    other mode, or is no run id at all."""
+    try:
+        wanted = [canonical_id(run_id) for run_id in run_ids]
+        user = who.signed_in_user
+        require_same_mode(who.services.database, user.id, wanted, test=user.test_mode)
+    except NotFound as exc:
+        raise OtherModeRun(str(exc)) from None
 
 
 async def checked_form(request: Request, who: Visitor) -> FormData:

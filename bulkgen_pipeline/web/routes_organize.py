@@ -13,7 +13,7 @@ from ..domain.errors import InvalidInput
 from ..runs.exports import Chosen, export_images, new_export_folder
 from ..runs.queueing import NotFound
 from ..runs.tags import delete_runs, run_tags, set_tags
-from .pages import MerchantDep, canonical_id, checked_form, not_found, redirect
+from .pages import MerchantDep, canonical_id, check_same_mode, checked_form, not_found, redirect
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,6 +22,7 @@ router = APIRouter(include_in_schema=False)
 async def tag_runs(request: Request, who: MerchantDep) -> Response:
     form = await checked_form(request, who)
     run_ids = [canonical_id(str(r)) for r in form.getlist("run_ids")]
+    check_same_mode(who, run_ids)
     added = [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()]
     if not run_ids or not added:
         who.session.set_flash("error", "Tick some runs and type a tag first.")
@@ -48,6 +49,7 @@ async def tag_runs(request: Request, who: MerchantDep) -> Response:
 async def delete_ticked(request: Request, who: MerchantDep) -> Response:
     form = await checked_form(request, who)
     run_ids = [canonical_id(str(r)) for r in form.getlist("run_ids")]
+    check_same_mode(who, run_ids)
     try:
         outcomes = delete_runs(
             who.services.database, who.services.store, who.signed_in_user.id, run_ids
@@ -73,6 +75,7 @@ async def download_ticked(request: Request, who: MerchantDep) -> Response:
         if not index.isdigit():
             return not_found(request, who)
         chosen.append(Chosen(canonical_id(run_id), int(index)))
+    check_same_mode(who, [c.run_id for c in chosen])
     back = str(form.get("back") or "/runs")
     if not chosen:
         who.session.set_flash("error", "Tick some images first.")

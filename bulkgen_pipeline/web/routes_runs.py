@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from PIL import Image
 
@@ -27,12 +27,14 @@ from .pages import (
     not_found,
     redirect,
     render,
+    same_mode_page,
     security_headers,
 )
 from .run_view import can_cancel, can_retry, eta_text, tiles
 from .starting import REFUSALS, refusal_message
 
-router = APIRouter(include_in_schema=False)
+# A test-mode sign-in shows its test runs only, a live one its live runs.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(same_mode_page)])
 RUNS_PER_PAGE = 20
 THUMBNAIL_PX = 320
 
@@ -45,7 +47,12 @@ def list_page(
     tag: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
 ) -> Response:
     page = listing.user_runs(
-        who.services.database, who.signed_in_user.id, cursor=cursor, limit=RUNS_PER_PAGE, tag=tag
+        who.services.database,
+        who.signed_in_user.id,
+        cursor=cursor,
+        limit=RUNS_PER_PAGE,
+        tag=tag,
+        test=who.signed_in_user.test_mode,
     )
     tags = run_tags(who.services.database, [job.run_id for job in page.jobs])
     runs = [
@@ -59,6 +66,7 @@ def list_page(
             "failed": job.failed_images,
             "created_at": job.created_at,
             "tags": tags.get(job.run_id, []),
+            "test": job.is_test,
         }
         for job in page.jobs
     ]

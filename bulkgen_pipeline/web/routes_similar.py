@@ -3,18 +3,18 @@ but those the merchant ticks to vary."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..domain.errors import InvalidInput
 from ..runs.control import JobConflict
 from ..runs.queueing import NotFound
 from ..runs.similar import start_similar
-from .pages import MerchantDep, canonical_id, checked_form, not_found
+from .pages import MerchantDep, canonical_id, checked_form, not_found, same_mode_page
 from .preset_form import form_number
 from .starting import REFUSALS, show_refused, show_started, start_caps
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(same_mode_page)])
 
 
 @router.post("/runs/{run_id}/similar")

@@ -34,18 +34,23 @@ def refusal_message(exc: Exception) -> str:
 
 
 def start_caps(who: Visitor) -> dict[str, Any]:
-    """start_run's caps for this deployment (active jobs, private webhook addresses)."""
+    """start_run's caps for this deployment (active jobs, private webhook addresses), and the
+    sign-in's mode: a test-mode key's console starts test runs."""
     settings = who.services.settings
     return {
         "max_active_jobs": settings.max_active_jobs_per_user,
         "allow_private_webhooks": settings.webhook_allow_private,
+        "test": who.signed_in_user.test_mode,
     }
 
 
 def show_started(request: Request, who: Visitor, started: Started, what: str = "Run") -> Response:
-    who.session.set_flash(
-        "ok", f"{what} started: {started.estimated_credits} credits reserved.", started.job_id
+    charged = (
+        "test mode, no credits reserved"
+        if who.signed_in_user.test_mode
+        else f"{started.estimated_credits} credits reserved"
     )
+    who.session.set_flash("ok", f"{what} started: {charged}.", started.job_id)
     return redirect(request, who, f"/runs/{started.job_id}")
 
 
