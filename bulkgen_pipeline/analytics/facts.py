@@ -40,6 +40,7 @@ _PER_GENERATION = (
     "failure_reason",
     "attempts",
     "latency_s",
+    "size",
 )
 
 
@@ -81,6 +82,9 @@ FACTS_SCHEMA = pa.schema(
         pa.field("failure_reason", _category()),
         pa.field("attempts", pa.int16()),
         pa.field("latency_s", pa.float32()),
+        # The image's size label in a run of several sizes (domain.layout.size_label): each
+        # generation then has one set of rows per size. Null in a one-size run.
+        pa.field("size", _category()),
         pa.field("created_at", pa.timestamp("ms", tz="UTC")),
         # What seeded the run's draws: runs of one preset with the same seed replay one draw.
         pa.field("run_seed", _category()),
@@ -175,7 +179,10 @@ def run_facts(document: dict[str, Any]) -> pa.Table:
         "run_seed": _text(resolution.get("seed", run_id)),
         "combination_space": min(int(space), _MAX_INT64) if space is not None else None,
         "test": bool(document.get("test", False)),
-        "generation_count": len(generations),
+        # Generations, not images: a run in several sizes has one entry per image.
+        "generation_count": len(
+            {g.get("generation_index", i + 1) for i, g in enumerate(generations)}
+        ),
     }
     arrays = []
     for column in FACTS_SCHEMA:

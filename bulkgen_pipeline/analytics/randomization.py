@@ -55,12 +55,15 @@ def runs_of(facts: pd.DataFrame) -> pd.DataFrame:
 
 
 def drop_replays(facts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Keep one run of each (preset, seed).
+    """Keep one run of each (preset, seed), and one size of each generation.
 
     A preset with its own seed draws the same values in every run: counting each replay would
     count one draw many times and make chance deviations look significant. Runs without a
-    preset seed are seeded by their own id and are all kept.
+    preset seed are seeded by their own id and are all kept. For the same reason a generation
+    rendered in several sizes counts once: its rows for the other sizes repeat its one draw.
     """
+    if "size" in facts and facts["size"].notna().any():
+        facts = facts[~facts.duplicated(["run_id", "generation_index", "attribute"])]
     runs = runs_of(facts)
     latest = runs.sort_values("created_at").drop_duplicates(["preset_id", "run_seed"], keep="last")
     dropped = len(runs) - len(latest)

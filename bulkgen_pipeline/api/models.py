@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 from ..db.events import WEBHOOK_SUBSCRIPTIONS
 from ..domain.json_schemas import preset_json_schema, prompt_batch_json_schema
 from ..domain.limits import MAX_DAILY_IMAGES
-from ..domain.presets import MAX_GENERATIONS
+from ..domain.presets import MAX_GENERATIONS, MAX_IMAGES
 from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
 from ..domain.statuses import DeliveryStatus, JobStatus
@@ -133,8 +133,8 @@ class EditIn(Strict):
 
 class SimilarRequest(Strict):
     generation_index: StrictInt = Field(
-        json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS},
-        description="the image to make more like",
+        json_schema_extra={"minimum": 1, "maximum": MAX_IMAGES},
+        description="the image to make more like (its generation_index in the run)",
     )
     count: StrictInt = Field(
         json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS},
@@ -169,6 +169,8 @@ class PreviewOut(BaseModel):
     expires_at: str
     generations: list[PreviewGeneration]
     resolution: dict[str, Any]
+    sizes: list[str] = Field(description="each generation is made in every one of these sizes")
+    image_count: int = Field(description="images a start makes: generations kept × sizes")
 
 
 def _one_of_preset_or_preview(schema: dict[str, Any], _owner: Any = None) -> None:
@@ -258,7 +260,11 @@ class StartResponse(BaseModel):
 
 
 class ItemOut(BaseModel):
-    generation_index: int
+    generation_index: int = Field(description="the image's number in the run")
+    generation: int | None = Field(
+        None, description="in a run of several sizes: the generation this image renders"
+    )
+    size: str | None = Field(None, description="in a run of several sizes: which (e.g. 16x9)")
     status: str
     provider: str | None
     model: str | None
@@ -317,6 +323,9 @@ class JobStatusOut(RunSummaryOut):
     error: str | None
     files_deleted_at: str | None = Field(
         description="When the run's files were deleted (then `download_link` is null)"
+    )
+    sizes: list[str] = Field(
+        description="The sizes each generation is rendered in (several: one image per size)"
     )
     items: list[ItemOut]
     webhook_deliveries: list[DeliveryOut]
@@ -433,9 +442,7 @@ class BulkDeleteOut(BaseModel):
 
 class ExportImage(Strict):
     run_id: uuid.UUID
-    generation_index: StrictInt = Field(
-        json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS}
-    )
+    generation_index: StrictInt = Field(json_schema_extra={"minimum": 1, "maximum": MAX_IMAGES})
 
 
 class ExportIn(Strict):

@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from ..domain.layout import ZIP_SUMMARY_NAME, image_filename
+from ..domain.layout import ZIP_SUMMARY_NAME
 from ..resources.database import DatabaseResource
 from ..resources.object_store import ObjectStoreResource
 from ..runs.packaging import build_analytics, run_summary, write_zip
@@ -41,7 +41,7 @@ def bulk_zip(
     )
     report = write_zip(store, generated.run, outcomes, summary)
 
-    expected = {image_filename(o.generation) for o in outcomes if o.succeeded}
+    expected = {generated.layout.image_filename(o.generation) for o in outcomes if o.succeeded}
     listed = set(report.members)
     missing = sorted(expected - listed) + (
         [ZIP_SUMMARY_NAME] if ZIP_SUMMARY_NAME not in listed else []

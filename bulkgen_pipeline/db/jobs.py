@@ -99,7 +99,7 @@ def queue_bulk_job(
     preset_id: str | None,
     category: str,
     preset_snapshot: dict[str, Any],
-    generation_count: int,
+    image_count: int,
     run_id: str | None = None,
     webhook_url: str | None = None,
     webhook_events: list[str] | None = None,
@@ -107,18 +107,18 @@ def queue_bulk_job(
     credits_per_image: int = 1,
     is_test: bool = False,
 ) -> str:
-    """Reserve `generation_count` × `credits_per_image` credits and queue the run; returns the
-    run id.
+    """Reserve `image_count` × `credits_per_image` credits and queue the run of that many
+    images (a generation in k sizes is k images); returns the run id.
 
     Raises UnknownUser, UnknownPreset (missing or owned by someone else), JobAlreadyExists,
     InsufficientCredits(needed, available) when balance − reserved is less than that.
     A test-mode job (`is_test`) reserves nothing and writes no ledger row: it is never charged.
     """
     run_id = run_id or str(uuid.uuid4())
-    _check_request(generation_count, preset_snapshot, run_id, category)
+    _check_request(image_count, preset_snapshot, run_id, category)
     user = lock_user(session, user_id)
     _check_new_job(session, user_id, preset_id, run_id)
-    needed = 0 if is_test else _reserve(user, generation_count, credits_per_image)
+    needed = 0 if is_test else _reserve(user, image_count, credits_per_image)
     if dialect_name(session) == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK_KEY})
     now = utcnow()
@@ -130,7 +130,7 @@ def queue_bulk_job(
             status=JobStatus.QUEUED.value,
             preset_id=preset_id,
             preset_snapshot=copy.deepcopy(preset_snapshot),
-            requested_count=generation_count,
+            requested_count=image_count,
             priority=Priority(priority).value,
             credits_per_image=credits_per_image,
             is_test=is_test,
@@ -142,11 +142,11 @@ def queue_bulk_job(
         )
     )
     session.flush()
-    session.add(_queued_header(run_id, user_id, preset_id, category, generation_count, needed, now))
+    session.add(_queued_header(run_id, user_id, preset_id, category, image_count, needed, now))
     session.flush()
     if not is_test:
         add_ledger_entry(session, user_id=user_id, run_id=run_id, kind="reserve", amount=needed)
-    queued = {"status": JobStatus.QUEUED.value, "total_images": generation_count}
+    queued = {"status": JobStatus.QUEUED.value, "total_images": image_count}
     append_event(
         session,
         run_id,
@@ -157,14 +157,10 @@ def queue_bulk_job(
 
 
 def _check_request(
-    generation_count: int, preset_snapshot: dict[str, Any], run_id: str, category: str
+    image_count: int, preset_snapshot: dict[str, Any], run_id: str, category: str
 ) -> None:
-    if (
-        isinstance(generation_count, bool)
-        or not isinstance(generation_count, int)
-        or generation_count < 1
-    ):
-        raise ValueError(f"generation_count must be a positive integer, got {generation_count!r}")
+    if isinstance(image_count, bool) or not isinstance(image_count, int) or image_count < 1:
+        raise ValueError(f"image_count must be a positive integer, got {image_count!r}")
     if not isinstance(preset_snapshot, dict):
         raise TypeError("preset_snapshot must be a dict")
     _check_segment(run_id, "run_id")
@@ -181,13 +177,13 @@ def _check_new_job(session: Session, user_id: str, preset_id: str | None, run_id
         raise JobAlreadyExists(run_id)
 
 
-def _reserve(user: User, generation_count: int, credits_per_image: int) -> int:
+def _reserve(user: User, image_count: int, credits_per_image: int) -> int:
     """Reserve the run's credits on the (locked) user; returns how many."""
     if isinstance(credits_per_image, bool) or not isinstance(credits_per_image, int):
         raise ValueError(f"credits_per_image must be an integer, got {credits_per_image!r}")
     if credits_per_image < 1:
         raise ValueError(f"credits_per_image must be at least 1, got {credits_per_image}")
-    needed = generation_count * credits_per_image
+    needed = image_count * credits_per_image
     available = user.credits_balance - user.credits_reserved
     if available < needed:
         raise InsufficientCredits(needed, available)
@@ -200,7 +196,7 @@ def _queued_header(
     user_id: str,
     preset_id: str | None,
     category: str,
-    generation_count: int,
+    image_count: int,
     needed: int,
     now: datetime,
 ) -> BulkGenerationHeader:
@@ -210,7 +206,7 @@ def _queued_header(
         user_id=user_id,
         preset_id=preset_id,
         category=category,
-        total_images=generation_count,
+        total_images=image_count,
         completed_images=0,
         failed_images=0,
         s3_folder_path=run_folder(user_id, category, run_id),

@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import PresetValidationError, problems_from_pydantic
 from .kinds import DEFAULT_BATCH_NAME
-from .presets import MAX_GENERATIONS, Dimensions, ModelChoice
+from .presets import MAX_GENERATIONS, ModelChoice
 from .resolution import ResolutionResult
 from .sampling import derive_seed
+from .sizes import Sizes, default_size, size_json, size_list
 from .specs import GenerationSpec
 from .text import FreeText, Name
 
@@ -36,7 +37,7 @@ class PromptItem(BaseModel):
 class SharedSettings(ModelChoice):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    dimensions: Dimensions = Field(default_factory=lambda: Dimensions(width=1024, height=1024))
+    dimensions: Sizes = Field(default_factory=default_size)
     negative_prompt: FreeText | None = Field(default=None, max_length=2000)
 
 
@@ -76,6 +77,12 @@ class PromptBatch(BaseModel):
             raise ValueError("give either prompts (a list) or variations (one prompt, N seeds)")
         return self
 
+    def canonical(self) -> dict[str, Any]:
+        """The JSON form a job's snapshot keeps: each size in the one form it was given."""
+        document = self.model_dump(mode="json")
+        document["shared_settings"]["dimensions"] = size_json(self.shared_settings.dimensions)
+        return document
+
     @property
     def mode(self) -> str:
         return "prompts" if self.prompts is not None else "variations"
@@ -94,7 +101,9 @@ def parse_prompt_batch(data: Any) -> PromptBatch:
 
 def resolve_prompt_batch(batch: PromptBatch, *, run_seed: int | str) -> ResolutionResult:
     items = _expand(batch)
-    dimensions = batch.shared_settings.dimensions.as_dict()
+    # Several sizes are rendered from these generations (sizes.render_in_sizes): each carries
+    # the first until then.
+    dimensions = size_list(batch.shared_settings.dimensions)[0]
     generations = []
     for index, item in enumerate(items, start=1):
         seed_given = item.seed is not None

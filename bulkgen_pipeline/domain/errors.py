@@ -63,11 +63,17 @@ class PresetValidationError(InvalidInput):
     error = "invalid preset"
 
 
+# Marks the tag of a tagged union's member (domain.sizes.Sizes): pydantic puts the tag into an
+# error's location, where the merchant's field path has no such part, so it is left out.
+UNION_TAG = "~"
+
+
 def problems_from_pydantic(exc: Any, prefix: str = "") -> list[FieldProblem]:
     """Turn a pydantic ValidationError into FieldProblems with dotted paths."""
     problems = []
     for error in exc.errors(include_url=False):
-        path = ".".join(str(part) for part in error["loc"])
+        parts = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith(UNION_TAG))]
+        path = ".".join(str(part) for part in parts)
         full = f"{prefix}.{path}" if prefix and path else (prefix or path or "(root)")
         allowed = list(error.get("ctx", {}).get("expected_values", []) or [])
         message = error["msg"].removeprefix("Value error, ")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from .batches import MAX_SEED
-from .presets import ASPECT_RATIOS, MAX_GENERATIONS, RANDOM, ColorStrategy, Sampling
+from .presets import MAX_GENERATIONS, RANDOM, ColorStrategy, Sampling
 from .schema import CategorySchema
+from .sizes import ASPECT_RATIOS, MAX_SIZES
 from .text import NAME_MAX_LENGTH
 
 # Names the server takes are 1-200 printable characters; described here as the printable
@@ -38,8 +39,7 @@ MODEL_CHOICE = {
 }
 HEX_COLOUR = {"type": "string", "pattern": "^#?([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$"}
 SIDE = {"type": "integer", "minimum": 256, "maximum": 2048}
-DIMENSIONS = {
-    "description": "Exact `width` and `height` in pixels, or an `aspect_ratio`",
+ONE_SIZE = {
     "oneOf": [
         {
             "type": "object",
@@ -53,6 +53,16 @@ DIMENSIONS = {
             "required": ["aspect_ratio"],
             "additionalProperties": False,
         },
+    ],
+}
+DIMENSIONS = {
+    "description": (
+        "Exact `width` and `height` in pixels, or an `aspect_ratio`; or a list of up to "
+        f"{MAX_SIZES} distinct sizes, every generation rendered in each"
+    ),
+    "oneOf": [
+        ONE_SIZE,
+        {"type": "array", "items": ONE_SIZE, "minItems": 1, "maxItems": MAX_SIZES},
     ],
 }
 NEGATIVE_PROMPT = {"type": ["string", "null"], "maxLength": 2000, "pattern": NO_NUL}

@@ -16,6 +16,8 @@ PRESET = "preset"
 PROMPT_BATCH = "prompt_batch"
 # A prompt batch's name when the merchant gives none (domain/batches.py's default).
 DEFAULT_BATCH_NAME = "Prompt batch"
+# The size of a request that names none (domain.sizes.default_size).
+DEFAULT_SIZE: Mapping[str, int] = {"width": 1024, "height": 1024}
 
 
 def snapshot_kind(snapshot: Mapping[str, Any]) -> str:
@@ -40,3 +42,19 @@ def snapshot_model(snapshot: Mapping[str, Any]) -> str | None:
     config = snapshot_config(snapshot)
     chosen = config.get("model") or (config.get("shared_settings") or {}).get("model")
     return str(chosen) if chosen else None
+
+
+def snapshot_sizes(snapshot: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The sizes the run asked for, in order (see config_sizes). Read on every status, so a
+    snapshot of another shape (a test's, an old one's) has the default size, not an error."""
+    body = snapshot.get("body", snapshot)
+    return config_sizes(body.get("config", body) if isinstance(body, Mapping) else {})
+
+
+def config_sizes(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The sizes a preset's config (its dimensions) or a batch's body (its shared_settings')
+    asks for, in order, given as one object or a list; one default size when none is given."""
+    given = config.get("dimensions") or (config.get("shared_settings") or {}).get("dimensions")
+    if not given:
+        return [dict(DEFAULT_SIZE)]
+    return list(given) if isinstance(given, list) else [given]

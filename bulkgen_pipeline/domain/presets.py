@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import FieldProblem, PresetValidationError, problems_from_pydantic
 from .schema import MODEL_ATTRIBUTE_NAMES, CategorySchema, load_category_schema
+from .sizes import MAX_SIZES, Sizes, default_size, size_json
 from .text import FreeText, Name
 
 RANDOM = "__RANDOM__"
 MAX_GENERATIONS = 50
-# The fixed ratios every provider we route to can honour.
-ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+# The most images one run makes: every generation in each of its sizes.
+MAX_IMAGES = MAX_GENERATIONS * MAX_SIZES
 _HEX = re.compile(r"^#?([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")
 _PRESET_KEYS = {"id", "name", "category", "config", "description"}
 
@@ -51,39 +52,6 @@ class ColorStrategy(StrEnum):
 class Sampling(StrEnum):
     unique = "unique"  # distinct combinations, drawn without replacement
     balanced = "balanced"  # distinct where possible, and every value used about equally often
-
-
-class Dimensions(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    width: int | None = Field(default=None, ge=256, le=2048, strict=True)
-    height: int | None = Field(default=None, ge=256, le=2048, strict=True)
-    aspect_ratio: str | None = None
-
-    @field_validator("aspect_ratio")
-    @classmethod
-    def _known_ratio(cls, value: str | None) -> str | None:
-        if value is not None and value not in ASPECT_RATIOS:
-            raise ValueError(
-                f"'{value}' is not a supported aspect ratio: {', '.join(ASPECT_RATIOS)}"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Dimensions:
-        exact = self.width is not None or self.height is not None
-        if exact and self.aspect_ratio is not None:
-            raise ValueError("give either width and height, or aspect_ratio, not both")
-        if exact and (self.width is None or self.height is None):
-            raise ValueError("exact dimensions need both width and height")
-        if not exact and self.aspect_ratio is None:
-            raise ValueError("give width and height, or aspect_ratio")
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        if self.aspect_ratio is not None:
-            return {"aspect_ratio": self.aspect_ratio}
-        return {"width": self.width, "height": self.height}
 
 
 class ModelAttributes(BaseModel):
@@ -130,7 +98,7 @@ class PresetConfig(ModelChoice):
         default=None, max_length=50
     )
     generation_count: int = Field(default=5, ge=1, le=MAX_GENERATIONS, strict=True)
-    dimensions: Dimensions = Field(default_factory=lambda: Dimensions(width=1024, height=1024))
+    dimensions: Sizes = Field(default_factory=default_size)
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1, strict=True)
     sampling: Sampling = Sampling.unique
     negative_prompt: FreeText | None = Field(default=None, max_length=2000)
@@ -186,7 +154,7 @@ class Preset(BaseModel):
         """The canonical JSON form, as stored (presets) and in a job's snapshot. The size is in
         the one form it was given, never beside nulls for the other (which read as both)."""
         document = self.model_dump(mode="json", exclude_none=False)
-        document["config"]["dimensions"] = self.config.dimensions.as_dict()
+        document["config"]["dimensions"] = size_json(self.config.dimensions)
         for name in ModelChoice.model_fields:  # only when chosen: a preset without is as before
             if document["config"][name] is None:
                 del document["config"][name]

@@ -9,13 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .batches import BATCH_CATEGORY, PromptBatch, parse_prompt_batch, resolve_prompt_batch
+from .batches import (
+    BATCH_CATEGORY,
+    PromptBatch,
+    SharedSettings,
+    parse_prompt_batch,
+    resolve_prompt_batch,
+)
 from .errors import FieldProblem, PresetValidationError
 from .kinds import PRESET, PROMPT_BATCH, snapshot_kind
-from .presets import MAX_GENERATIONS, Preset, parse_preset
+from .presets import MAX_GENERATIONS, Preset, PresetConfig, parse_preset
 from .resolution import ResolutionResult, resolve_preset
 from .review import USER_EDITED
 from .schema import CategorySchema
+from .sizes import render_in_sizes, size_list
 from .specs import GenerationSpec
 
 
@@ -71,11 +78,36 @@ class BulkRequest:
     reviewed: Reviewed | None = None
 
     def snapshot(self) -> dict[str, Any]:
-        body = self.preset.canonical() if self.preset else self.batch.model_dump(mode="json")  # type: ignore[union-attr]
+        body = self.preset.canonical() if self.preset else self.batch.canonical()  # type: ignore[union-attr]
         snapshot = {"kind": self.kind, "generation_count": self.generation_count, "body": body}
         if self.reviewed is not None:
             snapshot["reviewed"] = self.reviewed.to_json()
         return snapshot
+
+    @property
+    def settings(self) -> PresetConfig | SharedSettings:
+        """What applies to every generation: a preset's config, a batch's shared settings."""
+        if self.preset is not None:
+            return self.preset.config
+        assert self.batch is not None
+        return self.batch.shared_settings
+
+    @property
+    def sizes(self) -> list[dict[str, Any]]:
+        """Every size asked for, in order: each generation is rendered in each."""
+        return size_list(self.settings.dimensions)
+
+    @property
+    def image_count(self) -> int:
+        """The images the run makes (and reserves): one per generation and size."""
+        return self.generation_count * len(self.sizes)
+
+    def resolve_images(self, *, run_seed: int | str) -> ResolutionResult:
+        """The resolution with one entry per image to make: each generation in every size."""
+        result = self.resolve(run_seed=run_seed)
+        if len(self.sizes) <= 1:
+            return result
+        return replace(result, generations=render_in_sizes(result.generations, self.sizes))
 
     def with_reviewed(self, reviewed: Reviewed) -> BulkRequest:
         return replace(self, reviewed=reviewed, generation_count=len(reviewed.generations))

@@ -11,6 +11,7 @@ from .presets import Preset
 from .prompts import build_prompt
 from .sampling import SAMPLERS, derive_seed, seeded_rng
 from .schema import MODEL_ATTRIBUTE_NAMES, CategorySchema, load_category_schema
+from .sizes import size_list
 from .specs import GenerationSpec
 
 
@@ -24,13 +25,20 @@ class ResolutionResult:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def generation_count(self) -> int:
+        """Generations, not images: a run in several sizes renders each generation k times."""
+        return len({spec.prompt_generation for spec in self.generations})
+
+    @property
     def space_exhausted(self) -> bool:
-        return self.distinct_combinations < len(self.generations)
+        return self.distinct_combinations < self.generation_count
 
     def summary(self) -> dict[str, Any]:
+        sizes = list(dict.fromkeys(spec.size for spec in self.generations if spec.size))
         return {
             "seed": self.seed,
-            "generation_count": len(self.generations),
+            "generation_count": self.generation_count,
+            **({"sizes": sizes, "image_count": len(self.generations)} if sizes else {}),
             "random_attributes": self.random_attributes,
             "combination_space": self.combination_space,
             "distinct_combinations": self.distinct_combinations,
@@ -84,7 +92,7 @@ def resolve_preset(
                 seed=derive_seed(seed, "image", index),
                 config=resolved,
                 attribute_resolution=_attribute_resolution(randomly_selected, user_specified),
-                dimensions=config.dimensions.as_dict(),
+                dimensions=size_list(config.dimensions)[0],
                 negative_prompt=config.negative_prompt,
                 key_attributes=_key_attributes(resolved, attribute_order),
                 model_choice=config.chosen(),
@@ -138,7 +146,7 @@ def _resolved_config(
         resolved.update({name: values[name] for name in MODEL_ATTRIBUTE_NAMES})
     resolved["background"] = values["background"]
     resolved["color"] = colour
-    resolved["dimensions"] = config.dimensions.as_dict()
+    resolved["dimensions"] = size_list(config.dimensions)[0]  # each image: its own size
     return resolved
 
 

@@ -66,6 +66,9 @@ def similar_preset(
     if "color" not in vary and resolved.get("color"):
         config["color_palette"] = [resolved["color"]]
         config.pop("color_weights", None)
+    if resolved.get("dimensions"):
+        # The image's own size: one tile of a run in several sizes asks for more of that one.
+        config["dimensions"] = resolved["dimensions"]
     config["generation_count"] = count
     config["seed"] = None
     return similar

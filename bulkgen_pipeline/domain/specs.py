@@ -18,6 +18,16 @@ class GenerationSpec:
     key_attributes: dict[str, str] = field(default_factory=dict)
     # The model the merchant chose and its parameters ({} : the router chooses).
     model_choice: dict[str, Any] = field(default_factory=dict)
+    # A run in several sizes makes each generation once per size: then `generation` numbers
+    # the image (the item), `base_generation` is the generation it renders and `size` its
+    # label (domain.sizes). Both None in a one-size run, where the image is the generation.
+    size: str | None = None
+    base_generation: int | None = None
+
+    @property
+    def prompt_generation(self) -> int:
+        """The generation (prompt, seed, attributes) this image renders."""
+        return self.base_generation if self.base_generation is not None else self.generation
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +40,11 @@ class GenerationSpec:
             "dimensions": self.dimensions,
             "key_attributes": self.key_attributes,
             **({"model_choice": self.model_choice} if self.model_choice else {}),
+            **(
+                {"size": self.size, "base_generation": self.base_generation}
+                if self.size is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -44,4 +59,6 @@ class GenerationSpec:
             negative_prompt=data.get("negative_prompt"),
             key_attributes=data.get("key_attributes", {}),
             model_choice=data.get("model_choice", {}),
+            size=data.get("size"),
+            base_generation=data.get("base_generation"),
         )

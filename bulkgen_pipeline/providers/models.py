@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..domain.presets import ASPECT_RATIOS
+from ..domain.sizes import ASPECT_RATIOS
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from ..domain.presets import ASPECT_RATIOS
+from ..domain.sizes import ASPECT_RATIOS
 from .base import ImageRequest, ImageResult, PermanentProviderError
 from .common import size_for_aspect_ratio
 from .models import ExactSizes, ModelSpec, ParameterRange

@@ -18,7 +18,9 @@ from bulkgen_pipeline.domain.kinds import (
     snapshot_config,
     snapshot_kind,
     snapshot_name,
+    snapshot_sizes,
 )
+from bulkgen_pipeline.domain.layout import size_labels
 
 
 def utcnow() -> datetime:
@@ -100,6 +102,11 @@ class JobView:
     def display_name(self) -> str:
         """The name to show a person (a nameless snapshot is shown as a prompt batch)."""
         return self.preset_name or DEFAULT_BATCH_NAME
+
+    @property
+    def size_labels(self) -> tuple[str, ...]:
+        """The sizes the run renders each generation in (domain.sizes labels)."""
+        return size_labels(snapshot_sizes(self.preset_snapshot))
 
     @property
     def run_config(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import db
-from ..domain.layout import RunLayout, image_filename, metadata_filename
+from ..domain.layout import RunLayout
 from ..storage.base import ObjectNotFound, ObjectStore
 from .control import find_owned_job
 from .errors import NotFound
@@ -49,8 +49,8 @@ def export_images(
                 raise NotFound(
                     f"images.{position}: run '{chosen.run_id}' has no image {index}"
                 ) from None
-            archive.writestr(f"{chosen.run_id}/{image_filename(index)}", image)
-            archive.writestr(f"{chosen.run_id}/{metadata_filename(index)}", metadata)
+            archive.writestr(f"{chosen.run_id}/{layout.image_filename(index)}", image)
+            archive.writestr(f"{chosen.run_id}/{layout.metadata_filename(index)}", metadata)
     return path
 
 

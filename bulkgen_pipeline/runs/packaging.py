@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.batches import BATCH_CATEGORY
-from ..domain.layout import ZIP_SUMMARY_NAME, RunLayout, image_filename, metadata_filename
+from ..domain.layout import ZIP_SUMMARY_NAME, RunLayout
 from ..domain.mappers import AttributeResolver, BackgroundMapper, ModelMapper
 from ..domain.presets import ColorStrategy, Sampling
 from ..domain.schema import load_category_schema
@@ -77,9 +77,12 @@ def image_metadata(
     latency_seconds: float,
     attempts: int,
 ) -> dict[str, Any]:
-    """Per-generation metadata (README "Outputs": metadata/generation_{i}.json)."""
+    """Per-image metadata (README "Outputs": metadata/generation_{i}.json). In a run of several
+    sizes, `generation` is the generation the image renders, `image_index` the image's own
+    number and `size` which of the sizes it is."""
     return {
-        "generation": spec.generation,
+        "generation": spec.prompt_generation,
+        **_size_fields(spec),
         "prompt": spec.prompt,
         "negative_prompt": spec.negative_prompt,
         "config": spec.config,
@@ -89,11 +92,18 @@ def image_metadata(
         "model": model,
         "seed": spec.seed,
         "timings": {"latency_seconds": round(latency_seconds, 3), "attempts": attempts},
-        "image_filename": image_filename(spec.generation),
+        "image_filename": run.layout.image_filename(spec.generation),
         "object_key": run.layout.image_key(spec.generation),
         "generated_at": utc_now_iso(),
         **run.test_marker,
     }
+
+
+def _size_fields(spec: GenerationSpec) -> dict[str, Any]:
+    """Which image of its generation this is, in a run of several sizes (else nothing)."""
+    if spec.size is None:
+        return {}
+    return {"image_index": spec.generation, "size": spec.size, "dimensions": spec.dimensions}
 
 
 def run_summary(
@@ -142,7 +152,7 @@ def write_zip(
             for outcome in sorted(outcomes, key=lambda o: o.generation):
                 if not outcome.succeeded:
                     continue
-                name = image_filename(outcome.generation)
+                name = run.layout.image_filename(outcome.generation)
                 # PNG is already compressed: store it, don't spend CPU deflating it again.
                 info = zipfile.ZipInfo(name, date_time=_zip_timestamp())
                 info.compress_type = zipfile.ZIP_STORED
@@ -151,7 +161,7 @@ def write_zip(
                     archive.open(info, "w", force_zip64=True) as target,
                 ):
                     shutil.copyfileobj(source, target, _COPY_CHUNK)
-                metadata_name = metadata_filename(outcome.generation)
+                metadata_name = run.layout.metadata_filename(outcome.generation)
                 archive.writestr(
                     metadata_name, store.get_bytes(run.layout.metadata_key(outcome.generation))
                 )
@@ -237,19 +247,25 @@ def build_analytics(
 
     Beyond the v2.0 fields, each generation carries its model, attempts, latency and outcome,
     and the run its preset name, strategies and the pools every random value was drawn from:
-    what the data team's generation_facts are built from.
+    what the data team's generation_facts are built from. A run of several sizes has one entry
+    per image: its `generation_index` is the generation's, `image_index` and `size` say which
+    image, and the value counts count each generation once (one draw, however many sizes).
     """
     by_generation = {o.generation: o for o in outcomes}
     results = []
     value_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    counted: set[int] = set()
     for spec in specs:
         outcome = by_generation.get(spec.generation, GenerationOutcome(spec.generation, False))
         resolved = {k: v for k, v in spec.config.items() if k not in ("category", "dimensions")}
-        for name, value in spec.attribute_resolution["randomly_selected"].items():
-            value_counts[name][str(value)] += 1
+        if spec.prompt_generation not in counted:
+            counted.add(spec.prompt_generation)
+            for name, value in spec.attribute_resolution["randomly_selected"].items():
+                value_counts[name][str(value)] += 1
         results.append(
             {
-                "generation_index": spec.generation,
+                "generation_index": spec.prompt_generation,
+                **_size_fields(spec),
                 "prompt_text": spec.prompt,
                 "resolved_attributes": resolved,
                 "attribute_resolution": spec.attribute_resolution,
@@ -268,7 +284,7 @@ def build_analytics(
                 else None,
                 "seed": spec.seed,
                 "s3_zip_path": run.layout.zip_key,
-                "image_filename_in_zip": image_filename(spec.generation)
+                "image_filename_in_zip": run.layout.image_filename(spec.generation)
                 if outcome.succeeded
                 else None,
             }
@@ -291,7 +307,8 @@ def build_analytics(
         if is_batch
         else str(config.get("color_strategy") or ColorStrategy.cycling),
         "totals": {
-            "generations": len(specs),
+            "generations": len(counted),
+            **({"images": len(specs)} if len(counted) != len(specs) else {}),
             "succeeded": sum(1 for r in results if r["status"] == "succeeded"),
             "failed": sum(1 for r in results if r["status"] == "failed"),
         },

@@ -8,7 +8,7 @@ so that such a failure refuses the request instead of stranding a job with its r
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..providers.base import ImageRequest
 
@@ -26,13 +26,6 @@ class CannotExecute(RuntimeError):
         super().__init__(reason)
         self.reason = reason
         self.field = field
-
-
-def dimensions_of(request: BulkRequest) -> dict[str, object]:
-    if request.preset is not None:
-        return request.preset.config.dimensions.as_dict()
-    assert request.batch is not None
-    return request.batch.shared_settings.dimensions.as_dict()
 
 
 def model_choice_of(request: BulkRequest) -> tuple[str, ModelChoice]:
@@ -64,9 +57,10 @@ def check_model_choice(request: BulkRequest, router: ImageRouter) -> None:
             f"(choose from: {', '.join(catalogue.ids)})",
             field=f"{where}.model",
         )
-    size_problem = spec.size_problem(dimensions_of(request))
-    if size_problem is not None:
-        raise CannotExecute(size_problem, field=f"{where}.dimensions")
+    for field, size in _sizes_by_field(request, where):
+        size_problem = spec.size_problem(size)
+        if size_problem is not None:
+            raise CannotExecute(size_problem, field=field)
     for name, problem in spec.parameter_problems(choice.steps, choice.guidance_scale).items():
         raise CannotExecute(f"{name} {problem}", field=f"{where}.{name}")
 
@@ -100,23 +94,34 @@ def check_can_execute(request: BulkRequest, router: ImageRouter | None = None) -
     if router is None:
         router = process_router()
     check_model_choice(request, router)
-    dimensions = dimensions_of(request)
-    probe = ImageRequest(
-        prompt="preflight",
-        seed=0,
-        width=dimensions.get("width"),  # type: ignore[arg-type]
-        height=dimensions.get("height"),  # type: ignore[arg-type]
-        aspect_ratio=dimensions.get("aspect_ratio"),  # type: ignore[arg-type]
-        model=model_choice_of(request)[1].model,
-    )
+    where, choice = model_choice_of(request)
     names = router.provider_names
-    if not any(router.lane(name).provider.supports(probe) for name in names):
-        size = (
-            f"aspect ratio {probe.aspect_ratio}"
-            if probe.aspect_ratio
-            else f"{probe.width}x{probe.height} pixels"
+    for field, dimensions in _sizes_by_field(request, where):
+        probe = ImageRequest(
+            prompt="preflight",
+            seed=0,
+            width=dimensions.get("width"),
+            height=dimensions.get("height"),
+            aspect_ratio=dimensions.get("aspect_ratio"),
+            model=choice.model,
         )
-        raise CannotExecute(
-            f"no enabled provider ({', '.join(names)}) can make images of {size}; "
-            "change the dimensions or enable another provider (BULKGEN_PROVIDERS)"
-        )
+        if not any(router.lane(name).provider.supports(probe) for name in names):
+            size = (
+                f"aspect ratio {probe.aspect_ratio}"
+                if probe.aspect_ratio
+                else f"{probe.width}x{probe.height} pixels"
+            )
+            raise CannotExecute(
+                f"no enabled provider ({', '.join(names)}) can make images of {size}; "
+                "change the dimensions or enable another provider (BULKGEN_PROVIDERS)",
+                field=field,
+            )
+
+
+def _sizes_by_field(request: BulkRequest, where: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each size asked for, with the field that names it (`config.dimensions`, or
+    `config.dimensions.2` in a list)."""
+    sizes = request.sizes
+    if not isinstance(request.settings.dimensions, list):
+        return [(f"{where}.dimensions", sizes[0])]
+    return [(f"{where}.dimensions.{i}", size) for i, size in enumerate(sizes)]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import db
 from ..db.previews import get_preview, save_preview
+from ..domain.layout import size_labels
 from ..domain.requests import BulkRequest, Reviewed, request_from_snapshot
 from ..domain.review import apply_edits, parse_edits
 from ..domain.schema import CategorySchema
@@ -54,6 +55,9 @@ class Preview:
                 for spec in self.request.reviewed.generations
             ],
             "resolution": self.request.reviewed.resolution,
+            # Each generation is made in every size: what a start without edits makes.
+            "sizes": list(size_labels(self.request.sizes)),
+            "image_count": self.request.image_count,
         }
 
 

@@ -138,7 +138,7 @@ def start_run(
             request, preset_id = reviewed_request(session, user_id, preview_id, edits, router)
         else:
             request = _request(session, user_id, preset_id, batch, count, derived, schema, router)
-        check_room(session, user_id, request.generation_count, max_active_jobs, test=test)
+        check_room(session, user_id, request.image_count, max_active_jobs, test=test)
         started = queue_request(
             session,
             user_id=user_id,
@@ -185,7 +185,7 @@ def queue_request(
         preset_id=preset_id,
         category=request.category,
         preset_snapshot=request.snapshot(),
-        generation_count=request.generation_count,
+        image_count=request.image_count,
         webhook_url=webhook.url if webhook else None,
         webhook_events=webhook.events if webhook else None,
         priority=priority,
@@ -197,7 +197,7 @@ def queue_request(
         mark_job_scheduled(session, run_id, schedule_id)
     if claim:
         db.mark_job_processing(session, run_id, None)
-    return Started(run_id, JobStatus.QUEUED, 0 if test else request.generation_count * price)
+    return Started(run_id, JobStatus.QUEUED, 0 if test else request.image_count * price)
 
 
 def _check_webhook(webhook: Webhook | None, *, allow_private: bool) -> None:

@@ -1,7 +1,7 @@
-"""A run's prompts, resolved once and frozen: the request as queued is resolved into one
-generation each and written to resolved_prompts.json, which every later step, every
-re-execution and the run page read instead of resolving again. This module is the one that
-writes and reads that document.
+"""A run's prompts, resolved once and frozen: the request as queued is resolved into one entry
+per image (a generation, or a generation in each size when the run asks for several) and
+written to resolved_prompts.json, which every later step, every re-execution and the run page
+read instead of resolving again. This module is the one that writes and reads that document.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ class ResolvedPrompts:
 
     @property
     def duplicate_prompts(self) -> int:
-        prompts = [spec.prompt for spec in self.specs]
+        # A generation rendered in several sizes repeats its own prompt: counted once.
+        prompts = list({spec.prompt_generation: spec.prompt for spec in self.specs}.values())
         return len(prompts) - len(set(prompts))
 
 
@@ -38,7 +39,7 @@ def freeze_prompts(store: ObjectStore, job: JobView) -> ResolvedPrompts:
     if store.exists(key):
         return _read(store, key, reused=True)
     request = request_from_snapshot(job.preset_snapshot)
-    result = request.resolve(run_seed=job.run_id)
+    result = request.resolve_images(run_seed=job.run_id)
     document = {
         "kind": request.kind,
         "resolution": result.summary(),

@@ -40,7 +40,7 @@ def start_similar(
         raise JobConflict("similar images come from a preset's run; a batch's prompts are your own")
     spec = resolved_generations(store, job).get(generation_index)
     if spec is None:
-        raise NotFound(f"run '{run_id}' has no generation {generation_index}")
+        raise NotFound(f"run '{run_id}' has no image {generation_index}")
     queued = request_from_snapshot(job.preset_snapshot).preset
     assert queued is not None
     document = similar_preset(

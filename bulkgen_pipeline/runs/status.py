@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..domain.layout import image_place
 from ..domain.statuses import DeliveryStatus, JobStatus
 from ..readmodel import (
     DeliveryView,
@@ -42,9 +43,15 @@ def eta_seconds(job: JobView, now: datetime | None = None) -> float | None:
     return round(max(0.0, elapsed / done * remaining), 1)
 
 
-def item_view(item: ItemView) -> dict[str, Any]:
+def item_view(item: ItemView, sizes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One image's status; in a run of several `sizes`, also which generation and size it is."""
+    placed: dict[str, Any] = {}
+    if len(sizes) > 1:
+        generation, position = image_place(item.generation_index, len(sizes))
+        placed = {"generation": generation, "size": sizes[position]}
     return {
         "generation_index": item.generation_index,
+        **placed,
         "status": item.status,
         "provider": item.provider,
         "model": item.model,
@@ -93,7 +100,8 @@ def job_status(
         # Deleting a run removes its files only: the job stays, without a download link.
         "files_deleted_at": iso(job.deleted_at),
         "eta_seconds": eta_seconds(job, now),
-        "items": [item_view(item) for item in items],
+        "sizes": list(job.size_labels),
+        "items": [item_view(item, job.size_labels) for item in items],
         "webhook_deliveries": [delivery_view(d) for d in deliveries],
     }
 

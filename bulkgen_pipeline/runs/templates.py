@@ -24,7 +24,7 @@ def save_template(database: db.Database, user_id: str, document: Any) -> stored.
             template_id=str(uuid.uuid4()),
             user_id=user_id,
             name=request.name,
-            batch=request.batch.model_dump(mode="json"),
+            batch=request.batch.canonical(),
         )
 
 

@@ -16,6 +16,7 @@ from .preset_form import (
     optional_decimal,
     optional_number,
     optional_text,
+    size_problem_message,
 )
 
 MODES = ("prompts", "variations")
@@ -40,6 +41,7 @@ def blank_batch_form() -> BatchForm:
         "width": 1024,
         "height": 1024,
         "aspect_ratio": "1:1",
+        "more_sizes": "",
         "shared_negative": "",
         "image_model": "",
         "steps": "",
@@ -72,6 +74,7 @@ def batch_from_form(form: FormData) -> tuple[dict[str, Any], BatchForm, list[int
         "width": str(form.get("width") or ""),
         "height": str(form.get("height") or ""),
         "aspect_ratio": str(form.get("aspect_ratio") or ""),
+        "more_sizes": str(form.get("more_sizes") or ""),
         "shared_negative": str(form.get("shared_negative") or ""),
         "image_model": str(form.get("image_model") or ""),
         "steps": str(form.get("steps") or ""),
@@ -140,7 +143,8 @@ def form_field(problem_field: str, used_rows: list[int]) -> str | None:
 def place_problems(form: BatchForm, problems: list[FieldProblem], used_rows: list[int]) -> None:
     for problem in problems:
         target = form_field(problem.field, used_rows)
+        message = size_problem_message(problem.field, problem.message)
         if target is None:
-            form.other_errors.append(problem.message)
+            form.other_errors.append(message)
         else:
-            form.errors.setdefault(target, []).append(problem.message)
+            form.errors.setdefault(target, []).append(message)

@@ -14,12 +14,13 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from ..domain.errors import FieldProblem
-from ..domain.presets import ASPECT_RATIOS, RANDOM, ColorStrategy, PresetConfig, Sampling
+from ..domain.kinds import DEFAULT_SIZE, config_sizes
+from ..domain.presets import RANDOM, ColorStrategy, PresetConfig, Sampling
 from ..domain.requests import preset_request
 from ..domain.schema import MODEL_ATTRIBUTE_NAMES, CategorySchema
+from ..domain.sizes import ASPECT_RATIOS
 
 _INTEGER = re.compile(r"^-?\d{1,19}$")
-DEFAULT_DIMENSIONS = {"width": 1024, "height": 1024}
 # Posted with the new-preset form when its category changes: show the form again, save nothing.
 CHANGE_CATEGORY = "change_category"
 
@@ -63,7 +64,8 @@ class PresetForm:
 
 
 def form_from_preset(name: str, category: str, config: dict[str, Any]) -> PresetForm:
-    dimensions = config.get("dimensions") or DEFAULT_DIMENSIONS
+    # Several sizes: the first in the size fields, the others in "more sizes".
+    dimensions, *more = config_sizes(config)
     # Presets stored before nulls were left out carry `"aspect_ratio": null` beside an exact
     # size: only a ratio that is there makes the form's mode "aspect".
     aspect_ratio = dimensions.get("aspect_ratio")
@@ -77,9 +79,10 @@ def form_from_preset(name: str, category: str, config: dict[str, Any]) -> Preset
         "color_weights": ", ".join(f"{w:g}" for w in config.get("color_weights") or []),
         "generation_count": config.get("generation_count", 5),
         "dimension_mode": "exact" if aspect_ratio is None else "aspect",
-        "width": dimensions.get("width") or DEFAULT_DIMENSIONS["width"],
-        "height": dimensions.get("height") or DEFAULT_DIMENSIONS["height"],
+        "width": dimensions.get("width") or DEFAULT_SIZE["width"],
+        "height": dimensions.get("height") or DEFAULT_SIZE["height"],
         "aspect_ratio": aspect_ratio or "1:1",
+        "more_sizes": ", ".join(size_text(size) for size in more),
         "sampling": config.get("sampling") or Sampling.unique.value,
         "seed": "" if config.get("seed") is None else config["seed"],
         "negative_prompt": config.get("negative_prompt") or "",
@@ -100,13 +103,42 @@ def blank_form(category: str) -> PresetForm:
     return form_from_preset("", category, {"generation_count": 5})
 
 
-def dimensions_from_form(form: FormData) -> dict[str, Any]:
+def dimensions_from_form(form: FormData) -> dict[str, Any] | list[dict[str, Any]]:
+    """The size fields, plus "more sizes" (`16:9, 768x1024`): one size, or a list of them."""
     if form.get("dimension_mode") == "aspect":
-        return {"aspect_ratio": str(form.get("aspect_ratio") or "")}
-    return {
-        "width": form_number(str(form.get("width") or "")),
-        "height": form_number(str(form.get("height") or "")),
-    }
+        first: dict[str, Any] = {"aspect_ratio": str(form.get("aspect_ratio") or "")}
+    else:
+        first = {
+            "width": form_number(str(form.get("width") or "")),
+            "height": form_number(str(form.get("height") or "")),
+        }
+    more = [size_from_text(t) for t in str(form.get("more_sizes") or "").split(",") if t.strip()]
+    return [first, *more] if more else first
+
+
+def size_from_text(text: str) -> dict[str, Any]:
+    """`16:9` is an aspect ratio, `768x1024` exact pixels; anything else goes to the validator
+    as a ratio, which names what it takes."""
+    text = text.strip()
+    width, cross, height = text.lower().replace("×", "x").partition("x")
+    if cross and width.strip().isdigit() and height.strip().isdigit():
+        return {"width": int(width), "height": int(height)}
+    return {"aspect_ratio": text}
+
+
+def size_text(size: dict[str, Any]) -> str:
+    """A size as "more sizes" shows it: the inverse of size_from_text."""
+    ratio = size.get("aspect_ratio")
+    return str(ratio) if ratio else f"{size.get('width')}x{size.get('height')}"
+
+
+def size_problem_message(path: str, message: str) -> str:
+    """A problem with one of several sizes says which (`dimensions.2.width` is the third)."""
+    parts = path.split(".")
+    at = parts.index("dimensions") if "dimensions" in parts else -1
+    if 0 <= at < len(parts) - 1 and parts[at + 1].isdigit():
+        return f"size {int(parts[at + 1]) + 1}: {message}"
+    return message
 
 
 def _weights(raw: str | None) -> Any:
@@ -161,6 +193,7 @@ def preset_from_form(form: FormData, schema: CategorySchema) -> tuple[dict[str, 
     shown.values["colors"] = config["color_palette"]
     shown.values["generation_count"] = form.get("generation_count") or ""
     shown.values["width"] = form.get("width") or ""
+    shown.values["more_sizes"] = form.get("more_sizes") or ""
     shown.values["height"] = form.get("height") or ""
     shown.values["seed"] = form.get("seed") or ""
     shown.values["steps"] = form.get("steps") or ""
@@ -205,7 +238,7 @@ def place_problems(form: PresetForm, problems: list[FieldProblem], schema: Categ
     )
     for problem in problems:
         target = form_field(problem.field, attributes)
-        message = problem.message
+        message = size_problem_message(problem.field, problem.message)
         if target is None:
             form.other_errors.append(f"{problem.field}: {message}")
         else:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..domain.errors import FieldProblem, InvalidInput
-from ..domain.presets import ASPECT_RATIOS
+from ..domain.sizes import ASPECT_RATIOS
 from ..runs.models import model_catalogue
 from ..runs.preflight import CannotExecute
 from ..runs.queueing import NotFound, start_run

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from .. import db
 from ..domain.errors import InvalidInput
+from ..domain.kinds import config_sizes
 from ..domain.presets import is_random
 from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
@@ -46,14 +47,12 @@ def _summary(preset: db.PresetView, schema: Any) -> list[tuple[str, str]]:
         ("Model", "on" if config.get("use_model") else "off"),
         ("Background", "random" if is_random(background) else str(background)),
     ]
-    dimensions = config.get("dimensions") or {}
-    rows.append(
-        (
-            "Size",
-            dimensions.get("aspect_ratio")
-            or f"{dimensions.get('width', 1024)} × {dimensions.get('height', 1024)} px",
-        )
-    )
+    sizes = config.get("dimensions") or {}
+    shown = [
+        size.get("aspect_ratio") or f"{size.get('width', 1024)} × {size.get('height', 1024)} px"
+        for size in (sizes if isinstance(sizes, list) else [sizes])
+    ]
+    rows.append(("Sizes" if len(shown) > 1 else "Size", ", ".join(shown)))
     return rows
 
 
@@ -79,6 +78,8 @@ def list_page(request: Request, who: MerchantDep) -> Response:
             "count": p.config.get("generation_count", 5),
             # Credits per image: its chosen model's price (1 when bulkgen chooses).
             "price": prices.get(p.config.get("model") or "", 1),
+            # Each generation is made once per size: a generation costs price × sizes.
+            "sizes": len(config_sizes(p.config)),
             "space": _space(p, schema),
             "last_run": last.get(p.id),
             "summary": _summary(p, schema),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.layout import image_place
 from ..domain.specs import GenerationSpec
 from ..domain.statuses import RETRYABLE_JOB_STATUSES, ItemStatus, JobStatus
 
@@ -25,15 +26,22 @@ class Tile:
     prompt: str | None
     random: dict[str, Any]
     fixed: dict[str, Any]
+    # In a run of several sizes: "generation 2 · 16x9" (else the index says it all).
+    label: str | None = None
 
 
 def tiles(status: dict[str, Any], generations: dict[int, GenerationSpec]) -> list[Tile]:
     """`generations`: runs.resolved_prompts.resolved_generations (empty until resolved)."""
     items = {item["generation_index"]: item for item in status["items"]}
+    sizes = status.get("sizes") or []
     result = []
     for index in range(1, status["total_images"] + 1):
         item = items.get(index)
         spec = generations.get(index)
+        label = None
+        if len(sizes) > 1:
+            generation, position = image_place(index, len(sizes))
+            label = f"generation {generation} · {sizes[position]}"
         resolution = spec.attribute_resolution if spec else {}
         result.append(
             Tile(
@@ -43,6 +51,7 @@ def tiles(status: dict[str, Any], generations: dict[int, GenerationSpec]) -> lis
                 prompt=spec.prompt if spec else None,
                 random=dict(resolution.get("randomly_selected", {})),
                 fixed=dict(resolution.get("user_specified", {})),
+                label=label,
             )
         )
     return result

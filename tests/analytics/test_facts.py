@@ -19,8 +19,9 @@ from bulkgen_pipeline.analytics.facts import (
     parse_pool,
     run_facts,
 )
+from bulkgen_pipeline.analytics.randomization import drop_replays
 from bulkgen_pipeline.analytics.synthetic import SyntheticPlan, synthetic_analytics
-from bulkgen_pipeline.domain.layout import RunLayout
+from bulkgen_pipeline.domain.layout import RunLayout, size_labels
 from bulkgen_pipeline.domain.requests import batch_request, preset_request
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext, build_analytics
 from bulkgen_pipeline.storage import LocalObjectStore, open_object_store
@@ -45,9 +46,10 @@ PRESET = {
 def real_analytics(body=PRESET, *, run_id="run-1", outcomes=None, batch=False) -> dict:
     """analytics.json exactly as the run_analytics asset writes it."""
     request = batch_request(body) if batch else preset_request(body)
-    resolution = request.resolve(run_seed=run_id)
+    resolution = request.resolve_images(run_seed=run_id)
     snapshot = request.snapshot()["body"]
-    layout = RunLayout("user-1", request.category, run_id, None if batch else "preset-1")
+    preset_id = None if batch else "preset-1"
+    layout = RunLayout("user-1", request.category, run_id, preset_id, size_labels(request.sizes))
     run = RunContext(layout, request.name, snapshot.get("config", snapshot))
     specs = resolution.generations
     if outcomes is None:
@@ -104,6 +106,23 @@ def test_a_single_palette_colour_is_the_merchants_choice_and_batches_keep_only_s
     seeds = frame[frame["attribute"] == "seed"]
     assert set(seeds["source"]) == {"random"} and set(seeds["strategy"]) == {"batch"}
     assert seeds["drawn_from"].isna().all() and set(frame["category"]) == {"custom"}
+
+
+def test_a_run_in_two_sizes_has_a_row_set_per_image_but_counts_each_draw_once():
+    sizes = [{"aspect_ratio": "1:1"}, {"aspect_ratio": "16:9"}]
+    two = {**PRESET, "config": {**PRESET["config"], "dimensions": sizes}}
+    frame = run_facts(real_analytics(two)).to_pandas()
+    assert set(frame["generation_count"]) == {6}  # generations, not the 12 images
+    assert frame.groupby(["generation_index", "size"], observed=True).size().tolist() == [12] * 12
+    one = run_facts(real_analytics()).to_pandas()
+    assert one["size"].isna().all()
+    draws, _ = drop_replays(frame)
+    drawn = draws[["generation_index", "attribute", "value"]].astype(str)
+    expected = one[["generation_index", "attribute", "value"]].astype(str)
+    # The same run seed draws the same values whatever the sizes: once per generation.
+    assert drawn.sort_values(list(drawn)).values.tolist() == (
+        expected.sort_values(list(expected)).values.tolist()
+    )
 
 
 def test_synthetic_documents_have_the_shape_build_analytics_writes():

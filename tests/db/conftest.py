@@ -49,7 +49,7 @@ def queue(db) -> Callable[..., str]:
                 preset_id=account.preset_id,
                 category="bags",
                 preset_snapshot={"name": "Bags", "category": "bags", "config": PRESET_CONFIG},
-                generation_count=count,
+                image_count=count,
                 run_id=run_id,
             )
 

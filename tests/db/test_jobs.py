@@ -53,7 +53,7 @@ def test_queue_validation(db, make_account, queue):
             preset_id=None,
             category="bags",
             preset_snapshot={},
-            generation_count=1,
+            image_count=1,
         )
     with db.session() as s, pytest.raises(dbm.UnknownPreset):
         dbm.queue_bulk_job(
@@ -62,7 +62,7 @@ def test_queue_validation(db, make_account, queue):
             preset_id=b.preset_id,
             category="bags",
             preset_snapshot={},
-            generation_count=1,
+            image_count=1,
         )
     for bad in (0, -1, True, 2.5):
         with pytest.raises(ValueError):
@@ -85,7 +85,7 @@ def test_queue_without_preset(db, make_account):
             preset_id=None,
             category="bags",
             preset_snapshot={"prompts": ["a", "b"]},
-            generation_count=2,
+            image_count=2,
         )
     with db.session() as s:
         assert dbm.get_job(s, run_id).preset_id is None

@@ -34,7 +34,7 @@ def _finished_job_with_everything(db, make_account) -> str:
             preset_id=account.preset_id,
             category="bags",
             preset_snapshot=SNAPSHOT,
-            generation_count=3,
+            image_count=3,
             webhook_url="https://hooks.example.com/bulkgen",
             webhook_events=["failed"],
         )
