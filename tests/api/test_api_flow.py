@@ -55,6 +55,7 @@ def test_full_flow_over_http(api):
         "estimated_credits": 3,
         "status_url": f"/api/bulk-generation/jobs/{job_id}/status",
         "events_url": f"/api/bulk-generation/jobs/{job_id}/events",
+        "test": False,  # a live key's run
     }
     assert shop.client.get("/api/me").json()["credits"]["reserved"] == 3
 
