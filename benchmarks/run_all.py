@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_analytics import run_analytics_benchmarks  # noqa: E402
 from benchmarks.bench_breaker import run_breaker_benchmarks  # noqa: E402
 from benchmarks.bench_burst import run_burst_benchmarks, run_design_comparison  # noqa: E402
+from benchmarks.bench_campaigns import run_campaign_benchmarks  # noqa: E402
 from benchmarks.bench_cli import run_cli_benchmarks, run_whole_run_benchmark  # noqa: E402
 from benchmarks.bench_grouping import run_grouping_benchmark  # noqa: E402
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
@@ -51,6 +52,11 @@ def main() -> None:
         "Queued to first image: POST /api/bulk-generation/start on a real bulkgen dev "
         "(5 runs of 2 images, one at a time)",
         run_queue_benchmark(),
+    )
+    print_table(
+        "Campaigns: a 200-item campaign on PostgreSQL against 200 single starts, and the "
+        "queue sensor's read behind it",
+        run_campaign_benchmarks(),
     )
     burst = run_burst_benchmarks()
     print_table(

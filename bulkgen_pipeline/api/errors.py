@@ -20,6 +20,7 @@ from .. import db
 from ..domain.errors import FieldProblem, InvalidInput
 from ..domain.limits import DailyLimitReached
 from ..domain.statuses import IllegalTransition
+from ..runs.campaigns import ItemsNotFound
 from ..runs.control import JobConflict
 from ..runs.preflight import CannotExecute
 from ..runs.previews import PreviewUnavailable
@@ -138,6 +139,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error(404, str(exc))
+
+    @app.exception_handler(ItemsNotFound)
+    async def _items_not_found(_: Request, exc: ItemsNotFound) -> JSONResponse:
+        return error(404, str(exc), problems=[p.to_dict() for p in exc.problems])
 
     @app.exception_handler(db.InsufficientCredits)
     async def _credits(_: Request, exc: db.InsufficientCredits) -> JSONResponse:

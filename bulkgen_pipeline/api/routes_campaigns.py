@@ -79,7 +79,7 @@ def _action_out(done: campaigns.CampaignAction) -> CampaignActionOut:
     CAMPAIGNS,
     status_code=202,
     response_model=CampaignStartedOut,
-    responses=responses(402, 429),
+    responses=responses(402, 404, 429),
     summary="Start one run per product, reserved together (all or nothing)",
 )
 def create(body: CampaignIn, user: UserDep, services: ServicesDep) -> CampaignStartedOut:

@@ -71,6 +71,14 @@ def get_preset(session: Session, preset_id: str) -> PresetView | None:
     return None if preset is None else _view(preset)
 
 
+def get_presets(session: Session, preset_ids: list[str]) -> dict[str, PresetView]:
+    """The presets among these ids that exist (deleted ones too), in one query."""
+    if not preset_ids:
+        return {}
+    rows = session.scalars(select(Preset).where(Preset.id.in_(set(preset_ids))))
+    return {row.id: _view(row) for row in rows}
+
+
 def list_presets(session: Session, user_id: str) -> list[PresetView]:
     """The user's presets, oldest first; deleted ones are left out."""
     rows = session.scalars(

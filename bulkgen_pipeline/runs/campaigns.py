@@ -23,6 +23,7 @@ from .. import db
 from ..db import campaigns as stored
 from ..db.ledger import lock_user
 from ..db.limits import note_low_credits
+from ..db.presets import get_presets
 from ..db.transitions import settled_image_count
 from ..domain.campaigns import MAX_CAMPAIGN_ITEMS, CampaignItem, merged_preset
 from ..domain.errors import FieldProblem, InvalidInput
@@ -41,6 +42,16 @@ if TYPE_CHECKING:
     from ..providers.router import ImageRouter
 
 CampaignView = stored.CampaignView
+
+
+class ItemsNotFound(NotFound):
+    """Items naming a preset that does not exist or is another merchant's (404, as a single
+    start's): `problems` names each (`items.3.preset_id`), with any other item's problems."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = InvalidInput(problems).problems
+        missing = sum(p.field.endswith(".preset_id") for p in problems)
+        super().__init__(f"{missing} item(s) name a preset that does not exist")
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,8 @@ def start_campaign(
     router: ImageRouter | None = None,
 ) -> CampaignStarted:
     """Start one run per item, all or nothing (see the module): InvalidInput naming every bad
-    item, TooManyActiveJobs, DailyLimitReached, db.InsufficientCredits(total, available)."""
+    item (ItemsNotFound when some name a preset that is not the merchant's), TooManyActiveJobs,
+    DailyLimitReached, db.InsufficientCredits(total needed, available)."""
     problems = _check_name(name) + _check_count(items)
     if problems:
         raise InvalidInput(problems)
@@ -94,9 +106,9 @@ def start_campaign(
         except db.UnknownUser:
             raise NotFound(f"user '{user_id}' does not exist") from None
         checked = _check_items(session, user_id, items, schema, router)
-        images = sum(c.request.generation_count for c in checked)
+        images = sum(c.request.image_count for c in checked)
         check_room(session, user_id, images, max_active_jobs)
-        needed = sum(c.request.generation_count * c.price for c in checked)
+        needed = sum(c.request.image_count * c.price for c in checked)
         available = user.credits_balance - user.credits_reserved
         if available < needed:
             raise db.InsufficientCredits(needed, available)
@@ -128,12 +140,13 @@ def _check_items(
     router: ImageRouter | None,
 ) -> list[Checked]:
     """Every item checked as a start would check it; InvalidInput naming each bad one's
-    field (`items.3.preset_id`, `items.4.config.material`). The same preset with the same
-    count and overrides is checked once."""
+    field (`items.4.config.material`), ItemsNotFound when some name a preset that is not the
+    merchant's (`items.3.preset_id`). The same preset, count and overrides are checked once."""
     checked: list[Checked] = []
     problems: list[FieldProblem] = []
+    missing = False
     seen: dict[str, Checked] = {}
-    presets: dict[str, db.PresetView | None] = {}
+    presets = get_presets(session, [item.preset_id for item in items if item.preset_id])
     for index, item in enumerate(items):
         key = json.dumps(
             [item.preset_id, item.generation_count, item.overrides, item.preset], sort_keys=True
@@ -145,6 +158,7 @@ def _check_items(
             one = _check_item(session, user_id, item, presets, schema, router)
         except NotFound as exc:
             problems.append(FieldProblem(f"items.{index}.preset_id", str(exc)))
+            missing = True
         except InvalidInput as exc:
             problems.extend(
                 FieldProblem(f"items.{index}.{p.field}", p.message, p.allowed) for p in exc.problems
@@ -154,6 +168,8 @@ def _check_items(
         else:
             seen[key] = one
             checked.append(one)
+    if missing:
+        raise ItemsNotFound(problems)
     if problems:
         raise InvalidInput(problems)
     return checked
@@ -163,16 +179,14 @@ def _check_item(
     session: Any,
     user_id: str,
     item: CampaignItem,
-    presets: dict[str, db.PresetView | None],
+    presets: dict[str, db.PresetView],
     schema: CategorySchema | None,
     router: ImageRouter | None,
 ) -> Checked:
     if item.preset_id is None:
         request = preset_request(item.preset, generation_count=item.generation_count, schema=schema)
     else:
-        if item.preset_id not in presets:
-            presets[item.preset_id] = db.get_preset(session, item.preset_id)
-        found = presets[item.preset_id]
+        found = presets.get(item.preset_id)
         if found is None or found.user_id != user_id or found.deleted_at is not None:
             raise NotFound(f"preset '{item.preset_id}' does not exist")
         data: dict[str, Any] = {

@@ -76,7 +76,7 @@ async def create(request: Request, who: MerchantDep) -> Response:
             items=items,
             max_active_jobs=who.services.settings.max_active_jobs_per_user,
         )
-    except InvalidInput as exc:  # each bad cell by its row and column
+    except (InvalidInput, campaigns.ItemsNotFound) as exc:  # each bad cell by row and column
         shown.errors.extend(f"{row_field(p.field, items)}: {p.message}" for p in exc.problems)
     except UnreadableFile as exc:
         shown.errors.append(str(exc))

@@ -113,9 +113,13 @@ def test_every_bad_item_is_named_and_nothing_starts(sqlite_api):
             {"preset_id": MISSING},
         ],
     )
-    assert answer.status_code == 422, answer.text
+    assert answer.status_code == 404, answer.text  # as a single start of such a preset
     fields = [p["field"] for p in answer.json()["problems"]]
     assert fields == ["items.1.preset_id", "items.2.generation_count", "items.3.preset_id"]
+    assert answer.json()["detail"] == "2 item(s) name a preset that does not exist"
+    answer = start(shop, [{"preset_id": mine}, {"preset_id": mine, "generation_count": 80}])
+    assert answer.status_code == 422, answer.text
+    assert [p["field"] for p in answer.json()["problems"]] == ["items.1.generation_count"]
     assert shop.client.get("/api/bulk-generation/runs").json()["runs"] == []
 
     strict = [
