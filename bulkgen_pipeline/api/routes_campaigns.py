@@ -91,6 +91,7 @@ def create(body: CampaignIn, user: UserDep, services: ServicesDep) -> CampaignSt
         items=items,
         max_active_jobs=services.settings.max_active_jobs_per_user,
         priority=body.priority,
+        test=user.test_mode,
     )
     return CampaignStartedOut(
         campaign_id=started.campaign.id,
@@ -104,14 +105,16 @@ def create(body: CampaignIn, user: UserDep, services: ServicesDep) -> CampaignSt
 @router.get(CAMPAIGNS, response_model=CampaignListOut, responses=responses())
 def list_all(user: UserDep, services: ServicesDep) -> CampaignListOut:
     """Your campaigns, newest first, each with its progress."""
-    found = campaigns.campaigns_of(services.database, user.id)
+    found = campaigns.campaigns_of(services.database, user.id, user.test_mode)
     return CampaignListOut(campaigns=[CampaignOut.model_validate(_fields(c)) for c in found])
 
 
 @router.get(CAMPAIGN, response_model=CampaignDetailOut, responses=responses(404))
 def show(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -> CampaignDetailOut:
     """The campaign's progress summed over its runs, and each run."""
-    found, jobs = campaigns.owned_campaign(services.database, user.id, str(campaign_id))
+    found, jobs = campaigns.owned_campaign(
+        services.database, user.id, str(campaign_id), user.test_mode
+    )
     return CampaignDetailOut.model_validate(
         {**_fields(found), "runs": [_run_out(job) for job in jobs]}
     )
@@ -124,7 +127,8 @@ def show(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -> Campai
     summary="Cancel every run of the campaign that has not ended, as the single cancel does",
 )
 def cancel(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -> CampaignActionOut:
-    return _action_out(campaigns.cancel_campaign(services.database, user.id, str(campaign_id)))
+    done = campaigns.cancel_campaign(services.database, user.id, str(campaign_id), user.test_mode)
+    return _action_out(done)
 
 
 @router.post(
@@ -134,10 +138,9 @@ def cancel(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -> Camp
     responses=responses(402, 404, 409),
     summary="Retry the missing images of every partial or failed run (all or nothing)",
 )
-def retry_failed(
-    campaign_id: uuid.UUID, user: UserDep, services: ServicesDep
-) -> CampaignActionOut:
-    return _action_out(campaigns.retry_campaign(services.database, user.id, str(campaign_id)))
+def retry_failed(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -> CampaignActionOut:
+    done = campaigns.retry_campaign(services.database, user.id, str(campaign_id), user.test_mode)
+    return _action_out(done)
 
 
 @router.get(
@@ -150,7 +153,7 @@ def export(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -> File
     folder = new_export_folder()
     try:
         path = campaigns.export_campaign(
-            services.database, services.store, user.id, str(campaign_id), folder
+            services.database, services.store, user.id, str(campaign_id), folder, user.test_mode
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

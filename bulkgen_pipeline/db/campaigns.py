@@ -26,6 +26,7 @@ class CampaignProgress:
     images_failed: int = 0
     credits_estimated: int = 0
     credits_charged: int = 0
+    test: bool = False  # started with a test-mode key (all its runs are, or none)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def _progress(session: Session, campaign_ids: Sequence[str]) -> dict[str, Campai
     rows = session.execute(
         select(
             BackendJob.campaign_id,
+            BackendJob.is_test,
             BackendJob.status,
             func.count(),
             func.sum(header.total_images),
@@ -97,10 +99,10 @@ def _progress(session: Session, campaign_ids: Sequence[str]) -> dict[str, Campai
         )
         .join(header, header.id == BackendJob.uuid)
         .where(BackendJob.campaign_id.in_(campaign_ids))
-        .group_by(BackendJob.campaign_id, BackendJob.status)
+        .group_by(BackendJob.campaign_id, BackendJob.is_test, BackendJob.status)
     )
     found: dict[str, CampaignProgress] = {}
-    for campaign_id, status, runs, total, completed, failed, estimated, charged in rows:
+    for campaign_id, test, status, runs, total, completed, failed, estimated, charged in rows:
         was = found.get(str(campaign_id), CampaignProgress())
         found[str(campaign_id)] = CampaignProgress(
             runs=was.runs + int(runs),
@@ -110,6 +112,7 @@ def _progress(session: Session, campaign_ids: Sequence[str]) -> dict[str, Campai
             images_failed=was.images_failed + int(failed or 0),
             credits_estimated=was.credits_estimated + int(estimated or 0),
             credits_charged=was.credits_charged + int(charged or 0),
+            test=bool(test),
         )
     return found
 

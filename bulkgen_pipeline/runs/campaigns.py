@@ -93,10 +93,12 @@ def start_campaign(
     priority: Priority = Priority.NORMAL,
     schema: CategorySchema | None = None,
     router: ImageRouter | None = None,
+    test: bool = False,
 ) -> CampaignStarted:
     """Start one run per item, all or nothing (see the module): InvalidInput naming every bad
     item (ItemsNotFound when some name a preset that is not the merchant's), TooManyActiveJobs,
-    DailyLimitReached, db.InsufficientCredits(total needed, available)."""
+    DailyLimitReached, db.InsufficientCredits(total needed, available). A `test` campaign (a
+    test-mode key's) is checked the same way and its runs are test runs: nothing reserved."""
     problems = _check_name(name) + _check_count(items)
     if problems:
         raise InvalidInput(problems)
@@ -107,17 +109,18 @@ def start_campaign(
             raise NotFound(f"user '{user_id}' does not exist") from None
         checked = _check_items(session, user_id, items, schema, router)
         images = sum(c.request.image_count for c in checked)
-        check_room(session, user_id, images, max_active_jobs)
-        needed = sum(c.request.image_count * c.price for c in checked)
+        check_room(session, user_id, images, max_active_jobs, test=test)
+        needed = 0 if test else sum(c.request.image_count * c.price for c in checked)
         available = user.credits_balance - user.credits_reserved
         if available < needed:
             raise db.InsufficientCredits(needed, available)
         campaign = stored.add_campaign(
             session, campaign_id=str(uuid.uuid4()), user_id=user_id, name=name.strip()
         )
-        job_ids = [_queue(session, user_id, one, priority) for one in checked]
+        job_ids = [_queue(session, user_id, one, priority, test) for one in checked]
         stored.join_campaign(session, campaign.id, job_ids)
-        note_low_credits(session, user_id, job_ids[0])  # credits.low, once, when it fell
+        if not test:
+            note_low_credits(session, user_id, job_ids[0])  # credits.low, once, when it fell
     return CampaignStarted(campaign, job_ids, needed)
 
 
@@ -201,7 +204,7 @@ def _check_item(
     return Checked(request, credits_per_image(request, router), item.preset_id)
 
 
-def _queue(session: Any, user_id: str, one: Checked, priority: Priority) -> str:
+def _queue(session: Any, user_id: str, one: Checked, priority: Priority, test: bool) -> str:
     preset_id = one.preset_id
     if preset_id is None:  # a row of its own fields: kept as one of the merchant's presets
         preset = one.request.preset
@@ -217,39 +220,46 @@ def _queue(session: Any, user_id: str, one: Checked, priority: Priority) -> str:
         preset_id=preset_id,
         price=one.price,
         priority=priority,
+        test=test,
     )
     return started.job_id
 
 
-def _owned(session: Any, user_id: str, campaign_id: str) -> stored.CampaignView:
+def _owned(session: Any, user_id: str, campaign_id: str, test: bool) -> stored.CampaignView:
+    """The merchant's campaign of this key's mode (a test key sees its test campaigns only)."""
     found = stored.get_campaign(session, campaign_id)
-    if found is None or found.user_id != user_id:
+    if found is None or found.user_id != user_id or found.progress.test != test:
         raise NotFound(f"campaign '{campaign_id}' does not exist")
     return found
 
 
-def campaigns_of(database: db.Database, user_id: str) -> list[stored.CampaignView]:
-    """The merchant's campaigns, newest first, each with its progress."""
+def campaigns_of(
+    database: db.Database, user_id: str, test: bool = False
+) -> list[stored.CampaignView]:
+    """The merchant's campaigns of this key's mode, newest first, each with its progress."""
     with database.session(readonly=True) as session:
-        return stored.list_campaigns(session, user_id)
+        found = stored.list_campaigns(session, user_id)
+    return [campaign for campaign in found if campaign.progress.test == test]
 
 
 def owned_campaign(
-    database: db.Database, user_id: str, campaign_id: str
+    database: db.Database, user_id: str, campaign_id: str, test: bool = False
 ) -> tuple[stored.CampaignView, list[db.JobView]]:
     """The merchant's campaign with its progress and its runs in the order of its items
     (NotFound for anyone else's)."""
     with database.session(readonly=True) as session:
-        found = _owned(session, user_id, campaign_id)
+        found = _owned(session, user_id, campaign_id, test)
         return found, stored.campaign_jobs(session, campaign_id, MAX_CAMPAIGN_ITEMS)
 
 
-def cancel_campaign(database: db.Database, user_id: str, campaign_id: str) -> CampaignAction:
+def cancel_campaign(
+    database: db.Database, user_id: str, campaign_id: str, test: bool = False
+) -> CampaignAction:
     """Every run of the campaign not ended yet, as the single cancel does (queued → cancelled,
     its credits released; running → cancelling), in one transaction."""
     changed: dict[str, str] = {}
     with database.session() as session:
-        _owned(session, user_id, campaign_id)
+        _owned(session, user_id, campaign_id, test)
         lock_user(session, user_id)
         jobs = stored.campaign_jobs(session, campaign_id, MAX_CAMPAIGN_ITEMS)
         for job in jobs:
@@ -258,14 +268,16 @@ def cancel_campaign(database: db.Database, user_id: str, campaign_id: str) -> Ca
     return CampaignAction(campaign_id, changed, len(jobs) - len(changed))
 
 
-def retry_campaign(database: db.Database, user_id: str, campaign_id: str) -> CampaignAction:
+def retry_campaign(
+    database: db.Database, user_id: str, campaign_id: str, test: bool = False
+) -> CampaignAction:
     """A new pass of every partial or failed run of the campaign for its missing images, as
     the single retry-failed does, all or nothing: db.InsufficientCredits with the total the
     passes need, db.NothingToRetry when no run is missing anything."""
     changed: dict[str, str] = {}
     reserved = 0
     with database.session() as session:
-        _owned(session, user_id, campaign_id)
+        _owned(session, user_id, campaign_id, test)
         lock_user(session, user_id)
         jobs = stored.campaign_jobs(session, campaign_id, MAX_CAMPAIGN_ITEMS)
         retryable = [
@@ -302,12 +314,17 @@ def _missing_credits(session: Any, jobs: list[db.JobView]) -> int:
 
 
 def export_campaign(
-    database: db.Database, store: ObjectStore, user_id: str, campaign_id: str, folder: Path
+    database: db.Database,
+    store: ObjectStore,
+    user_id: str,
+    campaign_id: str,
+    folder: Path,
+    test: bool = False,
 ) -> Path:
     """Write one ZIP of every stored image of the campaign into `folder`: a folder per run
     (`<run_id>/generation_<i>.png` with its metadata JSON) and `campaign.json` listing the runs.
     Images are copied one at a time, so a campaign of any size takes one image of memory."""
-    campaign, jobs = owned_campaign(database, user_id, campaign_id)
+    campaign, jobs = owned_campaign(database, user_id, campaign_id, test)
     path = folder / f"campaign_{campaign_id}.zip"
     runs = []
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:

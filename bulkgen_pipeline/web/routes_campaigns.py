@@ -33,7 +33,8 @@ class CampaignForm:
 
 
 def _page(request: Request, who: MerchantDep, form: CampaignForm, status: int = 200) -> Response:
-    found = campaigns.campaigns_of(who.services.database, who.signed_in_user.id)
+    user = who.signed_in_user
+    found = campaigns.campaigns_of(who.services.database, user.id, user.test_mode)
     return render(
         request, who, "campaigns.html", status_code=status, nav="campaigns", form=form,
         campaigns=found,
@@ -75,6 +76,7 @@ async def create(request: Request, who: MerchantDep) -> Response:
             name=shown.name,
             items=items,
             max_active_jobs=who.services.settings.max_active_jobs_per_user,
+            test=who.signed_in_user.test_mode,
         )
     except (InvalidInput, campaigns.ItemsNotFound) as exc:  # each bad cell by row and column
         shown.errors.extend(f"{row_field(p.field, items)}: {p.message}" for p in exc.problems)
@@ -96,7 +98,10 @@ async def create(request: Request, who: MerchantDep) -> Response:
 def campaign_page(request: Request, who: MerchantDep, campaign_id: str) -> Response:
     try:
         found, jobs = campaigns.owned_campaign(
-            who.services.database, who.signed_in_user.id, canonical_id(campaign_id)
+            who.services.database,
+            who.signed_in_user.id,
+            canonical_id(campaign_id),
+            who.signed_in_user.test_mode,
         )
     except NotFound:
         return render(request, who, "not_found.html", status_code=404)
@@ -111,7 +116,10 @@ async def act(request: Request, who: MerchantDep, campaign_id: str, action: str)
     try:
         if action not in acts:
             raise NotFound(action)
-        done = acts[action](who.services.database, who.signed_in_user.id, canonical_id(campaign_id))
+        user = who.signed_in_user
+        done = acts[action](
+            who.services.database, user.id, canonical_id(campaign_id), user.test_mode
+        )
     except NotFound:
         return render(request, who, "not_found.html", status_code=404)
     except (db.InsufficientCredits, db.NothingToRetry) as exc:
@@ -137,6 +145,7 @@ def export(request: Request, who: MerchantDep, campaign_id: str) -> Response:
             who.signed_in_user.id,
             canonical_id(campaign_id),
             folder,
+            who.signed_in_user.test_mode,
         )
     except NotFound:
         shutil.rmtree(folder, ignore_errors=True)

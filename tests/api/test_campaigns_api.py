@@ -255,3 +255,23 @@ def test_a_campaign_s_backlog_never_holds_back_another_merchant_s_run(api, tmp_p
             resources={"database": DatabaseResource(url=api.settings.database_url)},
         )
         assert [r.run_key for r in queued_bulk_jobs(context).run_requests or []] == keys
+
+
+def test_a_test_key_s_campaign_reserves_nothing_and_is_its_mode_s_only(sqlite_api):
+    from .test_test_mode import keys_of
+
+    live, test = keys_of(sqlite_api)  # 20 credits
+    preset = live.preset(generation_count=5)
+    answer = start(test, [{"preset_id": preset}] * 10)  # 50 images: more than the credits
+    assert answer.status_code == 202, answer.text
+    campaign_id = answer.json()["campaign_id"]
+    assert answer.json()["estimated_credits"] == 0
+    assert credits(live) == {"balance": 20, "reserved": 0, "available": 20}
+    requests = sqlite_api.tick()
+    assert {(r.tags["campaign_id"], r.tags["test"]) for r in requests} == {(campaign_id, "true")}
+    assert [c["campaign_id"] for c in test.client.get("/api/campaigns").json()["campaigns"]] == [
+        campaign_id
+    ]
+    assert live.client.get("/api/campaigns").json()["campaigns"] == []
+    assert live.client.get(f"/api/campaigns/{campaign_id}").status_code == 404
+    assert test.client.post(f"/api/campaigns/{campaign_id}/cancel").status_code == 200
