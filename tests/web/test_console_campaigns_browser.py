@@ -85,7 +85,7 @@ def test_a_merchant_starts_a_campaign_from_a_csv_and_follows_cancels_and_downloa
 
     with page.expect_download() as waiting:
         page.click("text=Download all")
-    with zipfile.ZipFile(io.BytesIO(open(waiting.value.path(), "rb").read())) as bundle:
+    with zipfile.ZipFile(io.BytesIO(waiting.value.path().read_bytes())) as bundle:
         manifest = json.loads(bundle.read("campaign.json"))
         images = [n for n in bundle.namelist() if n.endswith(".png")]
     assert images == [f"{run_ids[0]}/generation_1.png"]
