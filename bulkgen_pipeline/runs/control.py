@@ -31,27 +31,37 @@ class Retried:
     estimated_credits: int  # reserved: the images at the job's price per image
 
 
-def owned_job(session: Any, user_id: str | None, run_id: str) -> db.JobView:
-    """The job, if it exists and (when `user_id` is given) is the user's. A job whose files
-    were deleted is still there: its status, history and ledger stay."""
+def owned_job(
+    session: Any, user_id: str | None, run_id: str, *, test: bool | None = None
+) -> db.JobView:
+    """The job, if it exists and (when `user_id` is given) is the user's and (when `test` is
+    given) of that mode (runs/test_mode.py: the other mode's runs do not exist for a key). A
+    job whose files were deleted is still there: its status, history and ledger stay."""
     job = db.get_job(session, run_id)
-    if job is None or (user_id is not None and job.user_id != user_id):
+    if (
+        job is None
+        or (user_id is not None and job.user_id != user_id)
+        or (test is not None and job.is_test != test)
+    ):
         raise NotFound(f"job '{run_id}' does not exist")
     return job
 
 
-def find_owned_job(database: db.Database, user_id: str | None, run_id: str) -> db.JobView:
+def find_owned_job(
+    database: db.Database, user_id: str | None, run_id: str, *, test: bool | None = None
+) -> db.JobView:
     """`owned_job` in a read-only transaction of its own."""
     with database.session(readonly=True) as session:
-        return owned_job(session, user_id, run_id)
+        return owned_job(session, user_id, run_id, test=test)
 
 
 def owned_job_status(
-    database: db.Database, user_id: str | None, run_id: str
+    database: db.Database, user_id: str | None, run_id: str, *, test: bool | None = None
 ) -> tuple[db.JobView, dict[str, Any]]:
-    """The user's job and its status view (runs.status.job_status), read together."""
+    """The user's job (of mode `test`, when given) and its status view (runs.status.job_status),
+    read together."""
     with database.session(readonly=True) as session:
-        job = owned_job(session, user_id, run_id)
+        job = owned_job(session, user_id, run_id, test=test)
         return job, job_status(db.query_of(session), job)
 
 

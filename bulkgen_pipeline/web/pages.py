@@ -161,6 +161,8 @@ class OtherModeRun(NotFound):
 def same_mode_page(request: Request, who: MerchantDep) -> None:
     """A router's dependency: the run in the path (`run_id`) is of the sign-in's mode (a
     test-mode key's test runs, a live key's live runs; runs/test_mode.py)."""
+    if request.method == "GET":
+        return  # a page reads the run with the mode in its own one query (runs.control)
     raw = request.path_params.get("run_id")
     if raw is not None:
         check_same_mode(who, [str(raw)])

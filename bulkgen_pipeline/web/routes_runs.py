@@ -84,8 +84,9 @@ def list_page(
 
 def _owned_status(who: Visitor, run_id: str) -> tuple[db.JobView, dict[str, Any]]:
     """The caller's job and its status view (NotFound for anyone else's)."""
+    user = who.signed_in_user
     return control.owned_job_status(
-        who.services.database, who.signed_in_user.id, canonical_id(run_id)
+        who.services.database, user.id, canonical_id(run_id), test=user.test_mode
     )
 
 
@@ -136,7 +137,8 @@ def image(
     """One image of one of the caller's runs; anyone else's is not found."""
     try:
         wanted = canonical_id(run_id)
-        job = control.find_owned_job(who.services.database, who.signed_in_user.id, wanted)
+        user = who.signed_in_user
+        job = control.find_owned_job(who.services.database, user.id, wanted, test=user.test_mode)
         data = who.services.store.get_bytes(RunLayout.of(job).image_key(generation))
     except (NotFound, ObjectNotFound):
         return not_found(request, who)
