@@ -81,6 +81,11 @@ class Settings(EnvSettings):
         default=DEFAULT_WRITE_RETRY_S, ge=0, le=3600, validation_alias="BULKGEN_STORE_RETRY_SECONDS"
     )
     api_base_url: str | None = Field(default=None, validation_alias="BULKGEN_API_BASE_URL")
+    # Hash bits within which two images are near-duplicates; None: the measured default
+    # (inspection.similarity.DEFAULT_THRESHOLD).
+    near_duplicate_bits: int | None = Field(
+        default=None, ge=0, le=32, validation_alias="BULKGEN_NEAR_DUPLICATE_BITS"
+    )
     # Signs the console's session cookies. Unset: a random secret kept in BULKGEN_HOME (set it
     # when several machines serve the console, so each accepts the others' cookies).
     console_secret: SecretStr | None = Field(

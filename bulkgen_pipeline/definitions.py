@@ -47,7 +47,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         "object_store": ObjectStoreResource(
             storage_url=settings.storage_url, write_retry_seconds=settings.store_retry_seconds
         ),
-        "images": ImageGenerationResource(),
+        "images": ImageGenerationResource()
+        if settings.near_duplicate_bits is None
+        else ImageGenerationResource(near_duplicate_bits=settings.near_duplicate_bits),
     }
 
 

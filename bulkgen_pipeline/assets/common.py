@@ -13,6 +13,7 @@ from ..domain.specs import GenerationSpec
 from ..runs.control import find_owned_job
 from ..runs.errors import NotFound
 from ..runs.generation import collect_outcomes
+from ..runs.image_checks import ImageFindings, read_findings
 from ..runs.leases import LeaseKeeper, claim_for_run
 from ..runs.packaging import GenerationOutcome, RunContext
 from ..runs.resolved_prompts import resolved_prompts
@@ -49,6 +50,7 @@ class GeneratedRun:
     specs: list[GenerationSpec]
     resolution: dict[str, Any]
     outcomes: list[GenerationOutcome]
+    findings: ImageFindings | None = None  # what the generation step found the images to be
 
     @property
     def run(self) -> RunContext:
@@ -64,7 +66,10 @@ def load_generated_run(database: db.Database, store: ObjectStore, run_id: str) -
     frozen = resolved_prompts(store, loaded.layout)
     recorded = recorded_outcomes(database, run_id)
     outcomes = collect_outcomes(store, loaded.run, frozen.specs, recorded)
-    return GeneratedRun(loaded, store, database, frozen.specs, frozen.resolution, outcomes)
+    findings = read_findings(store, loaded.layout)
+    return GeneratedRun(
+        loaded, store, database, frozen.specs, frozen.resolution, outcomes, findings
+    )
 
 
 def leased(step: Callable[..., Any]) -> Callable[..., Any]:

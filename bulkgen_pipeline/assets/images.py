@@ -17,7 +17,7 @@ from ..resources.object_store import ObjectStoreResource
 from ..runs.contact_sheet import contact_sheet
 from ..runs.ending import CANCELLED_BEFORE_ANY_IMAGE, end_run
 from ..runs.generation import generate_images
-from ..runs.image_checks import image_size_problems
+from ..runs.image_checks import ImageFindings, inspect_images
 from ..runs.packaging import GenerationOutcome
 from ..runs.resolved_prompts import resolved_prompts
 from ..runs.tracking import DatabaseTracker
@@ -26,6 +26,8 @@ from .common import leased, load_run
 from .partitions import bulk_run_partitions
 
 IMAGE_CHECK = "images_open_at_requested_size"
+NEAR_DUPLICATE_CHECK = "no_near_duplicate_images"
+COLOUR_CHECK = "images_show_their_colour"
 
 
 def images_pool(settings: RouterSettings) -> str:
@@ -46,7 +48,18 @@ def generated_images_asset(pool: str) -> dg.AssetsDefinition:
                 IMAGE_CHECK,
                 asset="generated_images",
                 description="Every stored image opens and has the requested size",
-            )
+            ),
+            dg.AssetCheckSpec(
+                NEAR_DUPLICATE_CHECK,
+                asset="generated_images",
+                description="No two images look alike (perceptual hashes within the threshold)",
+            ),
+            dg.AssetCheckSpec(
+                COLOUR_CHECK,
+                asset="generated_images",
+                description="Images that asked for a colour show it (CIEDE2000 to a dominant "
+                "colour), for most of the run",
+            ),
         ],
         kinds={"python"},
     )(leased(generated_images))
@@ -113,17 +126,47 @@ def generated_images(
         "images_folder": store.location(f"{loaded.layout.folder}/images"),
     }
     metadata.update(_contact_sheet(context, store, loaded.layout, succeeded))
-    bad_sizes = image_size_problems(store, loaded.layout, specs, succeeded)
-    return dg.MaterializeResult(
-        metadata=metadata,
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=IMAGE_CHECK,
-                passed=not bad_sizes,
-                metadata={"checked": len(succeeded), "problems": dg.MetadataValue.json(bad_sizes)},
-            )
-        ],
-    )
+    findings = inspect_images(store, loaded.layout, specs, succeeded, images.near_duplicate_bits)
+    metadata["near_duplicate_pairs"] = len(findings.pairs)
+    metadata["colour_adherence"] = dg.MetadataValue.json(findings.colour_summary())
+    return dg.MaterializeResult(metadata=metadata, check_results=_check_results(findings))
+
+
+def _check_results(findings: ImageFindings) -> list[dg.AssetCheckResult]:
+    """The size check fails the check (a provider sent what was not asked for); alike pictures
+    and missing colours warn: the images are made and charged, an operator looks."""
+    pairs = [p.to_dict() for p in findings.pairs]
+    colours = findings.colour_summary()
+    return [
+        dg.AssetCheckResult(
+            check_name=IMAGE_CHECK,
+            passed=not findings.size_problems,
+            metadata={
+                "checked": len(findings.looks) + len(findings.size_problems),
+                "problems": dg.MetadataValue.json(findings.size_problems),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=NEAR_DUPLICATE_CHECK,
+            passed=not pairs,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "threshold_bits": findings.threshold,
+                "pairs": dg.MetadataValue.json(pairs),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=COLOUR_CHECK,
+            passed=not findings.adherence_is_low,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                **{k: v for k, v in colours.items() if v is not None},
+                "not_adherent": dg.MetadataValue.json(
+                    {str(i): c.to_dict() for i, c in findings.colours.items() if not c.adherent}
+                ),
+            },
+        ),
+    ]
 
 
 def _contact_sheet(

@@ -35,7 +35,9 @@ def bulk_zip(
     store = object_store.get_run_store()
     generated = load_generated_run(database.get_database(), store, context.partition_key)
     outcomes = generated.outcomes
-    summary = run_summary(generated.run, generated.specs, outcomes, generated.resolution)
+    summary = run_summary(
+        generated.run, generated.specs, outcomes, generated.resolution, generated.findings
+    )
     store.put_bytes(
         generated.layout.summary_key, json.dumps(summary, indent=2).encode(), "application/json"
     )
@@ -79,7 +81,9 @@ def run_analytics(
     store = object_store.get_run_store()
     generated = load_generated_run(database.get_database(), store, context.partition_key)
     specs = generated.specs
-    analytics = build_analytics(generated.run, specs, generated.outcomes, generated.resolution)
+    analytics = build_analytics(
+        generated.run, specs, generated.outcomes, generated.resolution, generated.findings
+    )
     store.put_bytes(
         generated.layout.analytics_key,
         json.dumps(analytics, indent=2).encode(),

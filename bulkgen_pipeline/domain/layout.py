@@ -86,6 +86,11 @@ class RunLayout:
         return f"{self.folder}/metadata/resolved_prompts.json"
 
     @property
+    def looks_key(self) -> str:
+        # What the images were found to be: near-duplicate pairs, colour adherence, hashes.
+        return f"{self.folder}/metadata/looks.json"
+
+    @property
     def contact_sheet_key(self) -> str:
         return f"{self.folder}/metadata/contact_sheet.jpg"
 

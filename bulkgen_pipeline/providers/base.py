@@ -31,6 +31,9 @@ class ImageRequest:
     model: str | None = None
     steps: int | None = None
     guidance_scale: float | None = None
+    # The colour the generation asked for ("#RRGGBB"), already in the prompt in words: the
+    # preview renderer paints it, so colour adherence can be checked offline.
+    color: str | None = None
 
     @property
     def wants_exact_size(self) -> bool:

@@ -95,25 +95,51 @@ class LocalPreviewProvider:
         raise ValueError("request has neither width/height nor aspect_ratio")
 
 
+def _hex(colour: str) -> tuple[int, int, int]:
+    digits = colour.lstrip("#")
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+
+
 def render_preview(request: ImageRequest, width: int, height: int) -> bytes:
-    """Draw the placeholder. Everything random comes from (seed, prompt), nothing else."""
+    """Draw the placeholder: a seeded grey backdrop, a "product" in the generation's colour
+    (a seeded one when it asked for none) and the key attributes. Everything random comes from
+    (seed, prompt), nothing else."""
     digest = hashlib.sha256(f"{request.seed}\x00{request.prompt}".encode()).digest()
     rng = random.Random(digest)
-    top = tuple(rng.randrange(40, 216) for _ in range(3))
-    bottom = tuple(max(0, c - 70) for c in top)
+    grey = rng.randrange(70, 200)
+    top = (grey, grey, min(255, grey + rng.randrange(0, 24)))
+    bottom = tuple(max(0, c - 60) for c in top)
 
     # A 256-step gradient stretched to size and coloured through a LUT: far cheaper than
-    # drawing a line per row on large images.
-    gradient = Image.linear_gradient("L").resize((width, height), Image.Resampling.BILINEAR)
+    # drawing a line per row on large images. Its direction is seeded too.
+    gradient = Image.linear_gradient("L").rotate(rng.choice((0, 90, 180, 270)))
+    gradient = gradient.resize((width, height), Image.Resampling.BILINEAR)
     image = ImageOps.colorize(gradient, black=top, white=bottom).convert("RGB")
     draw = ImageDraw.Draw(image)
 
     unit = max(1, min(width, height))
-    for _ in range(3):  # a few seeded shapes so neighbouring previews look different
-        cx, cy = rng.randrange(width), rng.randrange(height)
-        r = rng.randrange(unit // 10 + 1, unit // 3 + 2)
-        shade = tuple(min(255, c + 40) for c in top)
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=shade, width=max(1, unit // 150))
+    # A few seeded props, light and dark, so that two previews never look alike (the
+    # near-duplicate check would rightly say they do). Placed by fractions of the size: one
+    # seed draws the same picture at every size, as a run in several sizes asks.
+    for _ in range(4):
+        cx, cy = rng.random() * width, rng.random() * height
+        r = unit * rng.uniform(1 / 8, 1 / 4)
+        tone = rng.choice((25, 235))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(tone, tone, tone))
+
+    # The product: a seeded block of the requested colour, on a third or more of the picture,
+    # with a darker base so it reads as an object rather than a flat swatch.
+    product = _hex(request.color) if request.color else tuple(rng.randrange(30, 226) for _ in "rgb")
+    box_w = int(width * rng.uniform(0.4, 0.65))
+    box_h = int(height * rng.uniform(0.4, 0.65))
+    left = int(rng.random() * (width - box_w))
+    upper = int(rng.random() * (height - box_h))
+    corner = max(1, min(box_w, box_h) // rng.choice((2, 6, 20)))
+    draw.rounded_rectangle((left, upper, left + box_w, upper + box_h), corner, fill=product)
+    base = tuple(int(c * 0.8) for c in product)
+    draw.rounded_rectangle(
+        (left, upper + box_h * 4 // 5, left + box_w, upper + box_h), corner, fill=base
+    )
 
     margin = max(1, unit // 24)
     title = _font(max(8, unit // 6))

@@ -6,6 +6,7 @@ import os
 
 import dagster as dg
 
+from ..inspection.similarity import DEFAULT_THRESHOLD
 from ..providers.router import ImageRouter, shared_router
 from ..providers.test_mode import PreviewOnlyRenderer, preview_only_renderer
 
@@ -20,6 +21,9 @@ class ImageGenerationResource(dg.ConfigurableResource):
     """
 
     providers: str | None = None  # overrides BULKGEN_PROVIDERS, e.g. "local"
+    # Images whose perceptual hashes differ in at most this many bits are near-duplicates
+    # (BULKGEN_NEAR_DUPLICATE_BITS; README "Near-duplicate images").
+    near_duplicate_bits: int = DEFAULT_THRESHOLD
 
     def get_router(self) -> ImageRouter:
         env = dict(os.environ)

@@ -55,6 +55,7 @@ def request_for(spec: GenerationSpec) -> ImageRequest:
         model=spec.model_choice.get("model"),
         steps=spec.model_choice.get("steps"),
         guidance_scale=spec.model_choice.get("guidance_scale"),
+        color=spec.config.get("color") or None,
     )
 
 

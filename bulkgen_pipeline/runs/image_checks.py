@@ -1,40 +1,165 @@
-"""Does every stored image open, at the size the run asked for?"""
+"""What a run's stored images are, looked at: does each open at the size the run asked for,
+which pairs look alike (near-duplicates), and does each show the colour its generation asked
+for. One read and one decode per image; the findings are kept beside the run's metadata
+(`metadata/looks.json`) for its summary, analytics.json and the console's run page."""
 
 from __future__ import annotations
 
 import io
+import json
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
 
 from PIL import Image
 
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
+from ..inspection import Looks, NearDuplicate, look_at, near_duplicates
+from ..inspection.colour import ColourMeasure
+from ..inspection.similarity import DEFAULT_THRESHOLD
 from ..providers.common import parse_aspect_ratio
-from ..storage.base import ObjectStore
+from ..storage.base import ObjectNotFound, ObjectStore
 
 ASPECT_TOLERANCE = 0.02  # providers round ratios to their pixel grid
+# A run whose measured images show their colour less often than this gets a warning.
+ADHERENCE_WARN_BELOW = 0.8
 
 
-def image_size_problems(
-    store: ObjectStore, layout: RunLayout, specs: list[GenerationSpec], generations: list[int]
-) -> dict[str, str]:
-    """generation -> what is wrong with its stored image; empty when all are right."""
-    by_generation = {spec.generation: spec for spec in specs}
-    problems = {}
-    for generation in generations:
-        wanted = by_generation[generation].dimensions
-        try:
-            with Image.open(io.BytesIO(store.get_bytes(layout.image_key(generation)))) as image:
-                image.verify()
-                width, height = image.size
-        except Exception as exc:
-            problems[str(generation)] = f"does not open as an image: {exc}"
-            continue
-        if "width" in wanted and (width, height) != (wanted["width"], wanted["height"]):
-            problems[str(generation)] = (
-                f"is {width}x{height}, wanted {wanted['width']}x{wanted['height']}"
+@dataclass(frozen=True)
+class ImageFindings:
+    threshold: int  # hash bits within which two images are near-duplicates
+    looks: dict[int, Looks] = field(default_factory=dict)  # by generation_index
+    pairs: list[NearDuplicate] = field(default_factory=list)
+    size_problems: dict[str, str] = field(default_factory=dict)
+
+    def alike(self, index: int) -> list[int]:
+        """The images that `index` is a near-duplicate of."""
+        return sorted(
+            {p.second for p in self.pairs if p.first == index}
+            | {p.first for p in self.pairs if p.second == index}
+        )
+
+    @property
+    def colours(self) -> dict[int, ColourMeasure]:
+        return {i: look.colour for i, look in self.looks.items() if look.colour is not None}
+
+    def colour_summary(self) -> dict[str, Any]:
+        measured = self.colours
+        adherent = sum(1 for c in measured.values() if c.adherent)
+        return {
+            "measured": len(measured),
+            "adherent": adherent,
+            "share": round(adherent / len(measured), 3) if measured else None,
+            "median_delta_e": round(statistics.median(c.delta_e for c in measured.values()), 2)
+            if measured
+            else None,
+        }
+
+    @property
+    def adherence_is_low(self) -> bool:
+        share = self.colour_summary()["share"]
+        return share is not None and share < ADHERENCE_WARN_BELOW
+
+    def run_fields(self) -> dict[str, Any]:
+        """What a run's summary and analytics.json say of its images as a whole."""
+        return {
+            "near_duplicate_bits": self.threshold,
+            "near_duplicates": [p.to_dict() for p in self.pairs],
+            "colour_adherence": self.colour_summary(),
+        }
+
+    def image_fields(self, index: int) -> dict[str, Any]:
+        """What analytics.json says of image `index` (nothing for an image not looked at)."""
+        look = self.looks.get(index)
+        if look is None:
+            return {}
+        fields: dict[str, Any] = {
+            "perceptual_hash": look.perceptual_hash,
+            "near_duplicate_of": self.alike(index),
+        }
+        if look.colour is not None:
+            fields["colour_adherence"] = look.colour.to_dict()
+        return fields
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.run_fields(),
+            "images": {str(i): look.to_dict() for i, look in sorted(self.looks.items())},
+        }
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> ImageFindings:
+        looks = {}
+        for index, look in document.get("images", {}).items():
+            colour = look.get("colour")
+            measure = (
+                ColourMeasure(
+                    colour["requested"], colour["nearest"], colour["delta_e"], colour["share"]
+                )
+                if colour
+                else None
             )
-        elif "aspect_ratio" in wanted:
-            ratio_w, ratio_h = parse_aspect_ratio(wanted["aspect_ratio"])
-            if abs(width / height - ratio_w / ratio_h) > ASPECT_TOLERANCE:
-                problems[str(generation)] = f"is {width}x{height}, not {wanted['aspect_ratio']}"
-    return problems
+            looks[int(index)] = Looks(look["perceptual_hash"], measure)
+        pairs = [NearDuplicate(**p) for p in document.get("near_duplicates", [])]
+        return cls(int(document.get("near_duplicate_bits", DEFAULT_THRESHOLD)), looks, pairs)
+
+
+def inspect_images(
+    store: ObjectStore,
+    layout: RunLayout,
+    specs: list[GenerationSpec],
+    generations: list[int],
+    threshold: int = DEFAULT_THRESHOLD,
+) -> ImageFindings:
+    """Look at each of `generations`' stored image and store the findings in looks.json."""
+    by_generation = {spec.generation: spec for spec in specs}
+    problems: dict[str, str] = {}
+    looks: dict[int, Looks] = {}
+    for generation in generations:
+        spec = by_generation[generation]
+        data = store.get_bytes(layout.image_key(generation))
+        problem = _size_problem(data, spec.dimensions)
+        if problem is not None:
+            problems[str(generation)] = problem
+        if problem is None or not problem.startswith("does not open"):
+            looks[generation] = look_at(data, spec.config.get("color") or None)
+    # One generation in several sizes is one picture: its images are meant to look alike.
+    same_picture = [
+        frozenset((a.generation, b.generation))
+        for a in specs
+        for b in specs
+        if a.generation < b.generation and a.prompt_generation == b.prompt_generation
+    ]
+    pairs = near_duplicates(
+        {i: look.perceptual_hash for i, look in looks.items()}, threshold, same_picture
+    )
+    findings = ImageFindings(threshold, looks, pairs, problems)
+    store.put_bytes(
+        layout.looks_key, json.dumps(findings.to_json(), indent=2).encode(), "application/json"
+    )
+    return findings
+
+
+def read_findings(store: ObjectStore, layout: RunLayout) -> ImageFindings | None:
+    """The run's findings as its generation step stored them (None before it has)."""
+    try:
+        return ImageFindings.from_json(json.loads(store.get_bytes(layout.looks_key)))
+    except ObjectNotFound:
+        return None
+
+
+def _size_problem(data: bytes, wanted: dict[str, Any]) -> str | None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            width, height = image.size
+    except Exception as exc:
+        return f"does not open as an image: {exc}"
+    if "width" in wanted and (width, height) != (wanted["width"], wanted["height"]):
+        return f"is {width}x{height}, wanted {wanted['width']}x{wanted['height']}"
+    if "aspect_ratio" in wanted:
+        ratio_w, ratio_h = parse_aspect_ratio(wanted["aspect_ratio"])
+        if abs(width / height - ratio_w / ratio_h) > ASPECT_TOLERANCE:
+            return f"is {width}x{height}, not {wanted['aspect_ratio']}"
+    return None

@@ -24,6 +24,7 @@ from ..domain.presets import ColorStrategy, Sampling
 from ..domain.schema import load_category_schema
 from ..domain.specs import GenerationSpec
 from ..storage.base import ObjectStore
+from .image_checks import ImageFindings
 
 ANALYTICS_VERSION = "2.0"
 _COPY_CHUNK = 1024 * 1024
@@ -111,8 +112,10 @@ def run_summary(
     specs: list[GenerationSpec],
     outcomes: list[GenerationOutcome],
     resolution_summary: dict[str, Any],
+    findings: ImageFindings | None = None,
 ) -> dict[str, Any]:
-    """bulk_generation_summary.json: totals, failures with reasons, provider per image."""
+    """bulk_generation_summary.json: totals, failures with reasons, provider per image, and
+    what the images were found to be (near-duplicate pairs, colour adherence)."""
     succeeded = [o for o in outcomes if o.succeeded]
     return {
         "run_id": run.layout.run_id,
@@ -132,6 +135,7 @@ def run_summary(
         "zip_key": run.layout.zip_key,
         "created_at": utc_now_iso(),
         **run.test_marker,
+        **(findings.run_fields() if findings is not None else {}),
     }
 
 
@@ -242,6 +246,7 @@ def build_analytics(
     specs: list[GenerationSpec],
     outcomes: list[GenerationOutcome],
     resolution_summary: dict[str, Any],
+    findings: ImageFindings | None = None,
 ) -> dict[str, Any]:
     """analytics.json v2.0: one entry per generation, what was random and what the user fixed.
 
@@ -287,6 +292,7 @@ def build_analytics(
                 "image_filename_in_zip": run.layout.image_filename(spec.generation)
                 if outcome.succeeded
                 else None,
+                **(findings.image_fields(spec.generation) if findings is not None else {}),
             }
         )
     first = specs[0].attribute_resolution if specs else {"user_specified": {}}
@@ -316,5 +322,6 @@ def build_analytics(
         "random_pools": random_pools(run),
         "randomized_value_counts": {name: dict(counts) for name, counts in value_counts.items()},
         "user_specified": first["user_specified"],
+        **(findings.run_fields() if findings is not None else {}),
         "generation_results": results,
     }

@@ -15,6 +15,7 @@ from ..api.routes_runs import events_url, status_url
 from ..domain.layout import RunLayout
 from ..domain.statuses import IllegalTransition
 from ..runs import control, listing
+from ..runs.image_checks import read_findings
 from ..runs.queueing import NotFound
 from ..runs.resolved_prompts import resolved_generations
 from ..runs.tags import run_tags
@@ -97,6 +98,7 @@ def run_page(request: Request, who: MerchantDep, run_id: str) -> Response:
     except NotFound:
         return not_found(request, who)
     generations = resolved_generations(who.services.store, job)
+    findings = read_findings(who.services.store, RunLayout.of(job))
     return render(
         request,
         who,
@@ -105,7 +107,8 @@ def run_page(request: Request, who: MerchantDep, run_id: str) -> Response:
         run=status,
         name=job.display_name,
         kind=job.kind,
-        tiles=tiles(status, generations),
+        tiles=tiles(status, generations, findings),
+        findings=findings,
         eta=eta_text(status["eta_seconds"]),
         can_cancel=can_cancel(status["status"]),
         can_retry=can_retry(status),

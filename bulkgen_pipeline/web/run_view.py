@@ -9,6 +9,7 @@ from typing import Any
 from ..domain.layout import image_place
 from ..domain.specs import GenerationSpec
 from ..domain.statuses import RETRYABLE_JOB_STATUSES, ItemStatus, JobStatus
+from ..runs.image_checks import ImageFindings
 
 TILE_STATES = {
     ItemStatus.PENDING.value: "waiting",
@@ -28,10 +29,17 @@ class Tile:
     fixed: dict[str, Any]
     # In a run of several sizes: "generation 2 · 16x9" (else the index says it all).
     label: str | None = None
+    alike: tuple[int, ...] = ()  # the images this one is a near-duplicate of
+    colour: dict[str, Any] | None = None  # its colour adherence (inspection.ColourMeasure)
 
 
-def tiles(status: dict[str, Any], generations: dict[int, GenerationSpec]) -> list[Tile]:
-    """`generations`: runs.resolved_prompts.resolved_generations (empty until resolved)."""
+def tiles(
+    status: dict[str, Any],
+    generations: dict[int, GenerationSpec],
+    findings: ImageFindings | None = None,
+) -> list[Tile]:
+    """`generations`: runs.resolved_prompts.resolved_generations (empty until resolved);
+    `findings`: what the generation step found the images to be (None until it has)."""
     items = {item["generation_index"]: item for item in status["items"]}
     sizes = status.get("sizes") or []
     result = []
@@ -52,9 +60,16 @@ def tiles(status: dict[str, Any], generations: dict[int, GenerationSpec]) -> lis
                 random=dict(resolution.get("randomly_selected", {})),
                 fixed=dict(resolution.get("user_specified", {})),
                 label=label,
+                alike=tuple(findings.alike(index)) if findings else (),
+                colour=_colour(findings, index),
             )
         )
     return result
+
+
+def _colour(findings: ImageFindings | None, index: int) -> dict[str, Any] | None:
+    measure = findings.colours.get(index) if findings else None
+    return measure.to_dict() if measure else None
 
 
 def can_cancel(status: str) -> bool:

@@ -100,6 +100,8 @@ def test_full_run_produces_seed_layout_zip_analytics_and_settles(local_deploymen
         "prompts_unique": True,
         "prompts_grammatical": True,
         "images_open_at_requested_size": True,
+        "no_near_duplicate_images": True,
+        "images_show_their_colour": True,
         "zip_lists_every_success": True,
     }
 
