@@ -41,6 +41,9 @@ _PER_GENERATION = (
     "attempts",
     "latency_s",
     "size",
+    "perceptual_hash",
+    "colour_delta_e",
+    "colour_adherent",
 )
 
 
@@ -85,11 +88,19 @@ FACTS_SCHEMA = pa.schema(
         # The image's size label in a run of several sizes (domain.layout.size_label): each
         # generation then has one set of rows per size. Null in a one-size run.
         pa.field("size", _category()),
+        # What the image was found to be (runs/image_checks.py): its 64-bit pHash as hex, and
+        # for a generation that asked for a colour, the CIEDE2000 to the nearest dominant
+        # colour and whether the picture shows it. Null where nothing was looked at.
+        pa.field("perceptual_hash", _category()),
+        pa.field("colour_delta_e", pa.float32()),
+        pa.field("colour_adherent", pa.bool_()),
         pa.field("created_at", pa.timestamp("ms", tz="UTC")),
         # What seeded the run's draws: runs of one preset with the same seed replay one draw.
         pa.field("run_seed", _category()),
         pa.field("combination_space", pa.int64()),
         pa.field("generation_count", pa.int16()),
+        # The run's near-duplicate threshold (hash bits), as its generation step applied it.
+        pa.field("near_duplicate_bits", pa.int8()),
         # A test-mode key's run (analytics.json `"test": true`): left out of the report and
         # the export unless asked for. Null in files written before test keys: live runs.
         pa.field("test", pa.bool_()),
@@ -183,6 +194,7 @@ def run_facts(document: dict[str, Any]) -> pa.Table:
         "generation_count": len(
             {g.get("generation_index", i + 1) for i, g in enumerate(generations)}
         ),
+        "near_duplicate_bits": document.get("near_duplicate_bits"),
     }
     arrays = []
     for column in FACTS_SCHEMA:
@@ -229,8 +241,14 @@ def _rows(generations: list[dict[str, Any]], is_batch: bool, preset_name: str | 
         per_generation = rows.per_generation
         per_generation["generation_index"].append(generation.get("generation_index", position + 1))
         per_generation["status"].append(generation.get("outcome") or _legacy_status(generation))
+        colour = generation.get("colour_adherence") or {}
+        flat = {
+            **generation,
+            "colour_delta_e": colour.get("delta_e"),
+            "colour_adherent": colour.get("adherent"),
+        }
         for name in _PER_GENERATION[2:]:
-            per_generation[name].append(generation.get(name))
+            per_generation[name].append(flat.get(name))
         present = [name for name, value in values.items() if value is not None]
         rows.positions.extend([position] * len(present))
         rows.attributes.extend(present)

@@ -103,6 +103,7 @@ def _sections(report: RandomizationReport, charts: dict[str, list[Chart]]) -> li
         *_colour_section(report, charts),
         *_failure_section(report, charts),
         *_provider_section(report, charts),
+        *_pictures_sections(report),
     ]
 
 
@@ -243,6 +244,31 @@ def _provider_section(report: RandomizationReport, charts: dict[str, list[Chart]
         "<h2>Providers</h2>",
         _table(report.providers.table, list(report.providers.table.columns)),
         _charts(charts.get("latency", [])),
+    ]
+
+
+def _pictures_sections(report: RandomizationReport) -> list[str]:
+    """What the pictures themselves say: random attributes that leave the picture alike, and
+    whether images show the colour they asked for."""
+    return [
+        "<h2>Attributes that do not change the picture</h2>",
+        "<p>Pairs of generations of one run that differ in this random attribute alone; "
+        "near-duplicates: their perceptual hashes are within the run's threshold. A high share "
+        "means drawing this attribute hardly changes the image.</p>",
+        _table(
+            report.near_duplicates_by_attribute,
+            list(report.near_duplicates_by_attribute.columns),
+            empty="No pairs yet: runs settled before pictures were looked at, or none differ in "
+            "one attribute alone.",
+        ),
+        "<h2>Colour adherence</h2>",
+        "<p>Images whose generation asked for a colour, and how many show it (CIEDE2000 to a "
+        "dominant colour within 10, on at least 5 % of the picture).</p>",
+        _table(
+            report.colour_adherence,
+            list(report.colour_adherence.columns),
+            empty="No colour measured yet.",
+        ),
     ]
 
 

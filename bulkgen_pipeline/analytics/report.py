@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from .outcomes import FailureResult, ProviderResult, failure_rates, provider_performance
+from .pictures import attribute_near_duplicates, colour_adherence
 from .randomization import (
     BalanceResult,
     ColourResult,
@@ -41,6 +42,9 @@ class RandomizationReport:
     colours: ColourResult
     failures: FailureResult
     providers: ProviderResult
+    # Looking at the pictures (analytics/pictures.py).
+    near_duplicates_by_attribute: pd.DataFrame
+    colour_adherence: pd.DataFrame
 
     @property
     def flagged_attributes(self) -> pd.DataFrame:
@@ -80,4 +84,6 @@ def build_report(facts: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> Randomiza
         colours=colour_distribution(draws, alpha),
         failures=failure_rates(facts, alpha),
         providers=provider_performance(facts),
+        near_duplicates_by_attribute=attribute_near_duplicates(draws),
+        colour_adherence=colour_adherence(facts),
     )

@@ -7,6 +7,7 @@ fail a value more often, so that the report must find exactly that.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from ..domain.layout import RunLayout
 from ..domain.mappers import AttributeResolver, BackgroundMapper, ModelMapper
 from ..domain.sampling import SAMPLERS
 from ..domain.schema import CategorySchema, load_category_schema
+from ..inspection.similarity import DEFAULT_THRESHOLD
 from ..runs.packaging import ANALYTICS_VERSION, AnalyticsOutcome, RunContext, random_pools
 
 PROVIDERS = (("replicate", "flux-1.1-pro", 6.0), ("google", "imagen-4", 4.0))
@@ -40,6 +42,9 @@ class SyntheticPlan:
     # (attribute, value) -> failure probability of generations showing that value.
     failing_values: dict[tuple[str, str], float] = field(default_factory=dict)
     seed: int | None = None  # a preset seed: every run of the preset replays one draw
+    # Attributes the pictures ignore: two generations differing in these alone look alike.
+    unseen: tuple[str, ...] = ()
+    colour_miss: float = 0.05  # share of images that do not show the colour they asked for
 
     def config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -142,6 +147,7 @@ def synthetic_analytics(
                 "seed": rng.getrandbits(31),
                 "s3_zip_path": f"{layout.zip_key}",
                 "image_filename_in_zip": None if failed else f"generation_{index + 1}.png",
+                **({} if failed else _looks(plan, rng, drawn, colour)),
             }
         )
     succeeded = sum(r["status"] == "succeeded" for r in results)
@@ -169,8 +175,34 @@ def synthetic_analytics(
         "random_pools": random_pools(run),
         "randomized_value_counts": {},
         "user_specified": user_specified,
+        "near_duplicate_bits": DEFAULT_THRESHOLD,
+        "near_duplicates": [],
+        "colour_adherence": {},
         "generation_results": results,
     }
+
+
+def _looks(
+    plan: SyntheticPlan, rng: random.Random, drawn: dict[str, Any], colour: str | None
+) -> dict[str, Any]:
+    """What the image was found to be: a hash of what the picture shows (all but `unseen`), and
+    whether it shows its colour."""
+    shown = repr(sorted((k, str(v)) for k, v in drawn.items() if k not in plan.unseen))
+    looks: dict[str, Any] = {
+        "perceptual_hash": hashlib.blake2b(shown.encode(), digest_size=8).hexdigest(),
+        "near_duplicate_of": [],
+    }
+    if colour:
+        missed = rng.random() < plan.colour_miss
+        delta_e = round(rng.uniform(25, 60) if missed else rng.uniform(0.5, 6), 2)
+        looks["colour_adherence"] = {
+            "requested": colour,
+            "nearest": colour,
+            "delta_e": delta_e,
+            "share": 0.3,
+            "adherent": not missed,
+        }
+    return looks
 
 
 def synthetic_history(

@@ -23,6 +23,9 @@ from bulkgen_pipeline.analytics.randomization import drop_replays
 from bulkgen_pipeline.analytics.synthetic import SyntheticPlan, synthetic_analytics
 from bulkgen_pipeline.domain.layout import RunLayout, size_labels
 from bulkgen_pipeline.domain.requests import batch_request, preset_request
+from bulkgen_pipeline.inspection import Looks
+from bulkgen_pipeline.inspection.colour import ColourMeasure
+from bulkgen_pipeline.runs.image_checks import ImageFindings
 from bulkgen_pipeline.runs.packaging import GenerationOutcome, RunContext, build_analytics
 from bulkgen_pipeline.storage import LocalObjectStore, open_object_store
 from bulkgen_pipeline.storage.retrying import RetryingStore
@@ -56,7 +59,18 @@ def real_analytics(body=PRESET, *, run_id="run-1", outcomes=None, batch=False) -
         outcomes = [
             GenerationOutcome(s.generation, True, "local", "preview-1", 1, None, 0.5) for s in specs
         ]
-    return build_analytics(run, specs, outcomes, resolution.summary())
+    looks = {
+        s.generation: Looks(
+            f"{s.seed % 2**64:016x}",
+            ColourMeasure(s.config["color"], s.config["color"], 1.5, 0.3)
+            if s.config.get("color")
+            else None,
+        )
+        for s in specs
+        if any(o.generation == s.generation and o.succeeded for o in outcomes)
+    }
+    findings = ImageFindings(6, looks)
+    return build_analytics(run, specs, outcomes, resolution.summary(), findings)
 
 
 def test_each_generation_gives_one_typed_row_per_attribute_with_who_chose_it():
@@ -132,6 +146,10 @@ def test_synthetic_documents_have_the_shape_build_analytics_writes():
     assert set(synthetic["generation_results"][0]) == set(real["generation_results"][0])
     assert set(synthetic["random_pools"]["type"]) == set(real["random_pools"]["type"])
     assert run_facts(synthetic).schema == run_facts(real).schema
+    facts = run_facts(real).to_pandas()
+    colour = facts[facts["attribute"] == "color"]
+    assert colour["colour_adherent"].all() and (colour["colour_delta_e"] == 1.5).all()
+    assert facts["perceptual_hash"].notna().all() and set(facts["near_duplicate_bits"]) == {6}
 
 
 def test_an_unreadable_analytics_file_is_named():

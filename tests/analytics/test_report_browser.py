@@ -18,6 +18,7 @@ from bulkgen_pipeline.analytics.synthetic import SyntheticPlan, synthetic_analyt
 from .conftest import facts_from
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "analytics_report.png"
+PICTURES_SCREENSHOT = DOCS_SCREENSHOT.with_name("analytics_pictures.png")
 
 
 def history() -> list[dict]:
@@ -32,6 +33,17 @@ def history() -> list[dict]:
             failing_values={("style", "luxury"): 0.5},
             color_strategy="weighted",
             palette=["#1F4E79", "#C00000", "#C00000", "#F2C14E"],
+            # Only style, hardware and the colour vary, and the pictures do not show the
+            # hardware: generations that differ in it alone look alike.
+            fixed={
+                "type": "tote bag",
+                "material": "leather",
+                "size": "small",
+                "closure": "zip",
+                "background": "on a wooden table",
+            },
+            unseen=("hardware",),
+            colour_miss=0.3,
         ),
         SyntheticPlan(category="mugs", sampling="balanced", color_strategy="cycling"),
     ]
@@ -99,6 +111,36 @@ def test_the_report_renders_offline_with_every_chart_visible(browser, tmp_path):
     if os.environ.get("BULKGEN_UPDATE_SCREENSHOT"):
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(screenshot, DOCS_SCREENSHOT)
+
+    # The pictures' sections: the attribute the pictures ignore comes first, at every pair.
+    section = page.locator("h2", has_text="Attributes that do not change the picture")
+    table = section.locator("xpath=following-sibling::table[1]")
+    first_row = table.locator("tbody tr").first.locator("td").all_inner_texts()
+    assert first_row[:2] == ["bags", "hardware"] and float(first_row[-1]) == 1.0
+    second_row = table.locator("tbody tr").nth(1).locator("td").all_inner_texts()
+    assert float(second_row[-1]) == 0.0 and int(second_row[2]) > 0  # style does change it
+    colours = page.locator("h2", has_text="Colour adherence").locator(
+        "xpath=following-sibling::table[1]"
+    )
+    weighted = colours.locator("tr", has_text="weighted").first.locator("td").all_inner_texts()
+    assert 0.55 <= float(weighted[5]) <= 0.85  # 30 % of that plan's images missed their colour
+    section.scroll_into_view_if_needed()
+    top = section.bounding_box()
+    bottom = colours.bounding_box()
+    assert top and bottom
+    pictures = tmp_path / "analytics_pictures.png"
+    page.screenshot(
+        path=str(pictures),
+        full_page=True,
+        clip={
+            "x": 0,
+            "y": top["y"] + page.evaluate("window.scrollY") - 16,
+            "width": 1280,
+            "height": bottom["y"] + bottom["height"] - top["y"] + 32,
+        },
+    )
+    if os.environ.get("BULKGEN_UPDATE_SCREENSHOT"):
+        shutil.copyfile(pictures, PICTURES_SCREENSHOT)
     page.close()
 
 
