@@ -13,6 +13,10 @@ from benchmarks.bench_burst import run_burst_benchmarks, run_design_comparison  
 from benchmarks.bench_campaigns import run_campaign_benchmarks  # noqa: E402
 from benchmarks.bench_cli import run_cli_benchmarks, run_whole_run_benchmark  # noqa: E402
 from benchmarks.bench_grouping import run_grouping_benchmark  # noqa: E402
+from benchmarks.bench_inspection import (  # noqa: E402
+    run_cost_benchmark,
+    run_threshold_measurements,
+)
 from benchmarks.bench_pipeline import run_pipeline_benchmark, run_zip_benchmarks  # noqa: E402
 from benchmarks.bench_providers import (  # noqa: E402
     run_fault_benchmarks,
@@ -28,6 +32,14 @@ def main() -> None:
     print_table(
         "Pipeline: one 50-image bulk run, preview provider, SQLite + local folder",
         [run_pipeline_benchmark()],
+    )
+    print_table(
+        "Looking at the pictures: the distances the thresholds sit between",
+        run_threshold_measurements(),
+    )
+    print_table(
+        "Looking at the pictures: hash and colour per image against a 50-image run's CPU",
+        run_cost_benchmark(),
     )
     print_table(
         "ZIP step: peak memory for images of 4 MB (does not grow with the count)",

@@ -11,7 +11,9 @@ from PIL import Image
 from .colour import ColourMeasure, measure_colour
 from .similarity import perceptual_hash
 
-LOOK_SIDE = 64  # the hash reads 32x32 and the colours need no more than this
+# The hash reads 32x32 and the colours need no more than this; the contact sheet's thumbnails
+# (96 px) are made from the same decoded picture.
+LOOK_SIDE = 96
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,19 @@ class Looks:
 
 def look_at(image_bytes: bytes, requested_colour: str | None = None) -> Looks:
     """Raises PIL's errors for bytes that are no image (the caller's size check reports it)."""
+    return look_at_image(reduced(image_bytes, LOOK_SIDE), requested_colour)
+
+
+def reduced(image_bytes: bytes, side: int) -> Image.Image:
+    """The picture decoded once and reduced to about `side` pixels on its short side (by a
+    whole factor, box-filtered: cheap and stable across sizes)."""
     with Image.open(io.BytesIO(image_bytes)) as image:
-        image.draft("RGB", (LOOK_SIDE * 2, LOOK_SIDE * 2))  # JPEG decodes at a fraction
-        factor = max(1, min(image.size) // LOOK_SIDE)
-        small = image.convert("RGB").reduce(factor)
+        image.draft("RGB", (side * 2, side * 2))  # JPEG decodes at a fraction
+        factor = max(1, min(image.size) // side)
+        return image.convert("RGB").reduce(factor)
+
+
+def look_at_image(small: Image.Image, requested_colour: str | None = None) -> Looks:
+    """`small`: the picture as `reduced` gives it (LOOK_SIDE)."""
     colour = measure_colour(small, requested_colour) if requested_colour else None
     return Looks(perceptual_hash(small), colour)

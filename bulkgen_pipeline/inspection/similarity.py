@@ -10,18 +10,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
-import imagehash
 from PIL import Image
 
 HASH_BITS = 64
 # Measured (benchmarks/bench_inspection.py, README): the same picture resized, re-encoded,
-# noised or blurred stays within 4 bits; distinct pictures were 8 bits apart at the least
-# (50 previews of white products), 14 for distinct scenes, and about 20 for 99 % of pairs.
+# noised or blurred stays within 4 bits; distinct pictures were 14 bits apart at the least
+# (previews of one run; scenes 16), and 20 or more for 99 % of pairs.
 DEFAULT_THRESHOLD = 6
 
 
 def perceptual_hash(image: Image.Image) -> str:
     """The image's 64-bit pHash as 16 hex digits."""
+    # Imported on first use: imagehash brings scipy's DCT (0.3 CPU-s), which the API, the
+    # console and the CLI's other commands never need.
+    import imagehash
+
     return str(imagehash.phash(image, hash_size=8))
 
 

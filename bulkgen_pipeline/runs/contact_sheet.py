@@ -12,12 +12,13 @@ COLUMNS = 10
 
 
 def contact_sheet(
-    images: Iterable[bytes], *, thumbnail: int = THUMBNAIL, columns: int = COLUMNS
+    images: Iterable[bytes | Image.Image], *, thumbnail: int = THUMBNAIL, columns: int = COLUMNS
 ) -> bytes | None:
-    """JPEG grid of the given images (one at a time in memory); None when there are none."""
+    """JPEG grid of the given images (stored bytes, one at a time in memory, or pictures
+    already decoded); None when there are none."""
     thumbs = []
     for data in images:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data)) if isinstance(data, bytes) else data.copy() as image:
             image.thumbnail((thumbnail, thumbnail))
             thumbs.append(image.convert("RGB"))
     if not thumbs:

@@ -15,7 +15,14 @@ from PIL import Image
 
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
-from ..inspection import Looks, NearDuplicate, look_at, near_duplicates
+from ..inspection import (
+    LOOK_SIDE,
+    Looks,
+    NearDuplicate,
+    look_at_image,
+    near_duplicates,
+    reduced,
+)
 from ..inspection.colour import ColourMeasure
 from ..inspection.similarity import DEFAULT_THRESHOLD
 from ..providers.common import parse_aspect_ratio
@@ -32,6 +39,8 @@ class ImageFindings:
     looks: dict[int, Looks] = field(default_factory=dict)  # by generation_index
     pairs: list[NearDuplicate] = field(default_factory=list)
     size_problems: dict[str, str] = field(default_factory=dict)
+    # Each image decoded once and reduced (LOOK_SIDE): the contact sheet is made from these.
+    thumbnails: dict[int, Image.Image] = field(default_factory=dict, repr=False, compare=False)
 
     def alike(self, index: int) -> list[int]:
         """The images that `index` is a near-duplicate of."""
@@ -116,6 +125,7 @@ def inspect_images(
     by_generation = {spec.generation: spec for spec in specs}
     problems: dict[str, str] = {}
     looks: dict[int, Looks] = {}
+    thumbnails: dict[int, Image.Image] = {}
     for generation in generations:
         spec = by_generation[generation]
         data = store.get_bytes(layout.image_key(generation))
@@ -123,7 +133,10 @@ def inspect_images(
         if problem is not None:
             problems[str(generation)] = problem
         if problem is None or not problem.startswith("does not open"):
-            looks[generation] = look_at(data, spec.config.get("color") or None)
+            thumbnails[generation] = reduced(data, LOOK_SIDE)
+            looks[generation] = look_at_image(
+                thumbnails[generation], spec.config.get("color") or None
+            )
     # One generation in several sizes is one picture: its images are meant to look alike.
     same_picture = [
         frozenset((a.generation, b.generation))
@@ -134,7 +147,7 @@ def inspect_images(
     pairs = near_duplicates(
         {i: look.perceptual_hash for i, look in looks.items()}, threshold, same_picture
     )
-    findings = ImageFindings(threshold, looks, pairs, problems)
+    findings = ImageFindings(threshold, looks, pairs, problems, thumbnails)
     store.put_bytes(
         layout.looks_key, json.dumps(findings.to_json(), indent=2).encode(), "application/json"
     )
