@@ -22,6 +22,7 @@ from .routes_account import router as account_router
 from .routes_campaigns import router as campaigns_router
 from .routes_models import router as models_router
 from .routes_organize import router as organize_router
+from .routes_pictures import router as pictures_router
 from .routes_presets import router as presets_router
 from .routes_runs import router as runs_router
 from .routes_schedules import router as schedules_router
@@ -78,6 +79,7 @@ def create_api(
     app.add_middleware(RequestBodyLimit)
     for router in (
         runs_router,
+        pictures_router,
         organize_router,
         templates_router,
         schedules_router,

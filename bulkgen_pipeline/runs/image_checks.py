@@ -13,6 +13,7 @@ from typing import Any
 
 from PIL import Image
 
+from .. import db
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
 from ..inspection import (
@@ -27,6 +28,7 @@ from ..inspection.colour import ColourMeasure
 from ..inspection.similarity import DEFAULT_THRESHOLD
 from ..providers.common import parse_aspect_ratio
 from ..storage.base import ObjectNotFound, ObjectStore
+from .control import find_owned_job
 
 ASPECT_TOLERANCE = 0.02  # providers round ratios to their pixel grid
 # A run whose measured images show their colour less often than this gets a warning.
@@ -176,3 +178,15 @@ def _size_problem(data: bytes, wanted: dict[str, Any]) -> str | None:
         if abs(width / height - ratio_w / ratio_h) > ASPECT_TOLERANCE:
             return f"is {width}x{height}, not {wanted['aspect_ratio']}"
     return None
+
+
+def run_findings(
+    database: db.Database, store: ObjectStore, user_id: str, run_id: str
+) -> dict[str, Any]:
+    """What the caller's run's pictures were found to be (looks.json), for the API: NotFound
+    for anyone else's run, and `{"looked_at": false}` before its images are made."""
+    job = find_owned_job(database, user_id, run_id)
+    findings = read_findings(store, RunLayout.of(job))
+    if findings is None:
+        return {"looked_at": False}
+    return {"looked_at": True, **findings.to_json()}
