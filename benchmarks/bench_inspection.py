@@ -7,11 +7,11 @@ import json
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from itertools import combinations
 from pathlib import Path
 
+from benchmarks.bench_pipeline import embedded_run
 from bulkgen_pipeline.domain.requests import preset_request
 from bulkgen_pipeline.inspection import LOOK_SIDE, hamming, look_at, look_at_image, reduced
 from bulkgen_pipeline.inspection.colour import ADHERENT_DELTA_E
@@ -108,46 +108,10 @@ def run_threshold_measurements() -> list[dict]:
 def run_cost_benchmark(count: int = 50) -> list[dict]:
     """A 50-image run on the embedded default, in this process: its CPU-seconds, and the
     CPU-seconds of looking at its 50 images again the way the generation step does."""
-    import dagster as dg
-
-    from bulkgen_pipeline import db
-    from bulkgen_pipeline.definitions import build_definitions
-    from bulkgen_pipeline.domain.layout import RunLayout
-    from bulkgen_pipeline.jobs.in_process import execute_bulk_run
-    from bulkgen_pipeline.resources.database import DatabaseResource
-    from bulkgen_pipeline.resources.images import ImageGenerationResource
-    from bulkgen_pipeline.resources.object_store import ObjectStoreResource
-    from bulkgen_pipeline.runs.presets import create_preset
-    from bulkgen_pipeline.runs.queueing import queue_preset_run
-    from bulkgen_pipeline.storage.local import LocalObjectStore
-
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        url = f"sqlite:///{root / 'bench.db'}"
-        database = db.shared_database(url)
-        with database.session() as session:
-            user = db.create_user(session, "bench", 1000).user_id
-        config = {"use_model": True, "generation_count": count, "color_palette": PALETTE[:3]}
-        preset = create_preset(
-            database, user, {"name": "bench", "category": "bags", "config": config}
-        )
-        run_id = queue_preset_run(database, user_id=user, preset_id=preset, claim=True)
-        definitions = build_definitions(
-            {
-                "database": DatabaseResource(url=url),
-                "object_store": ObjectStoreResource(storage_url=str(root / "storage")),
-                "images": ImageGenerationResource(providers="local"),
-            }
-        )
-        (root / "dagster").mkdir()
-        with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
-            cpu = time.process_time()
-            execute_bulk_run(run_id, definitions=definitions, database=database, instance=instance)
-            run_cpu = time.process_time() - cpu
-        with database.session() as session:
-            layout = RunLayout.of(db.get_job(session, run_id))
-        store = LocalObjectStore(root / "storage")
-        images = [store.get_bytes(layout.image_key(i)) for i in range(1, count + 1)]
+    config = {"use_model": True, "generation_count": count, "color_palette": PALETTE[:3]}
+    with embedded_run(config) as run:
+        run_cpu = run.cpu_s
+        images = [run.store.get_bytes(run.layout.image_key(i)) for i in range(1, count + 1)]
         colours = [random.Random(i).choice(PALETTE[:3]) for i in range(count)]
         cpu = time.process_time()
         pictures = [reduced(data, LOOK_SIDE) for data in images]
@@ -156,7 +120,6 @@ def run_cost_benchmark(count: int = 50) -> list[dict]:
         for picture, colour in zip(pictures, colours, strict=True):
             look_at_image(picture, colour)
         look_cpu = time.process_time() - cpu
-        db.dispose_shared_databases()
     return [
         {
             "images": count,

@@ -6,6 +6,9 @@ import os
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bulkgen_pipeline.domain.layout import RunLayout
@@ -15,7 +18,21 @@ from bulkgen_pipeline.storage.local import LocalObjectStore
 IMAGE_MB = 4
 
 
-def run_pipeline_benchmark(count: int = 50) -> dict:
+@dataclass
+class EmbeddedRun:
+    """One bulk run executed in this process on the embedded default, measured."""
+
+    status: dict
+    wall_s: float
+    cpu_s: float  # this process's CPU-seconds for the run (all its threads)
+    layout: RunLayout
+    store: LocalObjectStore
+
+
+@contextmanager
+def embedded_run(config: dict) -> Iterator[EmbeddedRun]:
+    """Queue a preset of `config` and execute its run in-process with the preview provider,
+    on SQLite and a local folder that last until the block ends."""
     import dagster as dg
 
     from bulkgen_pipeline import db
@@ -34,13 +51,7 @@ def run_pipeline_benchmark(count: int = 50) -> dict:
         with database.session() as session:
             user = db.create_user(session, "bench", 1000).user_id
         preset = create_preset(
-            database,
-            user,
-            {
-                "name": "bench",
-                "category": "bags",
-                "config": {"use_model": True, "generation_count": count},
-            },
+            database, user, {"name": "bench", "category": "bags", "config": config}
         )
         run_id = queue_preset_run(database, user_id=user, preset_id=preset, claim=True)
         definitions = build_definitions(
@@ -52,12 +63,22 @@ def run_pipeline_benchmark(count: int = 50) -> dict:
         )
         (root / "dagster").mkdir()
         with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             status = execute_bulk_run(
                 run_id, definitions=definitions, database=database, instance=instance
             )
-            wall = time.perf_counter() - started
-        db.dispose_shared_databases()
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        with database.session() as session:
+            layout = RunLayout.of(db.get_job(session, run_id))
+        try:
+            yield EmbeddedRun(status, wall, cpu, layout, LocalObjectStore(root / "storage"))
+        finally:
+            db.dispose_shared_databases()
+
+
+def run_pipeline_benchmark(count: int = 50) -> dict:
+    with embedded_run({"use_model": True, "generation_count": count}) as run:
+        status, wall = run.status, run.wall_s
     return {
         "images": count,
         "provider": "local preview",

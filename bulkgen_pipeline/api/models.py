@@ -140,7 +140,7 @@ class SimilarRequest(Strict):
         json_schema_extra={"minimum": 1, "maximum": MAX_GENERATIONS},
         description=f"1-{MAX_GENERATIONS} new images",
     )
-    vary: list[str] = Field(
+    vary: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = Field(
         default_factory=list,
         max_length=20,
         description="attributes to draw again (e.g. color, background); the rest are kept",

@@ -3,19 +3,17 @@ exported as one."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from .. import db
 from ..domain.campaigns import CampaignItem
 from ..runs import campaigns
-from ..runs.exports import new_export_folder
 from .deps import ServicesDep, UserDep
 from .errors import responses
+from .files import zip_download
 from .models_campaigns import (
     CampaignActionOut,
     CampaignCreditsOut,
@@ -150,17 +148,8 @@ def retry_failed(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -
     summary="One ZIP of every image of the campaign, a folder per run, with their metadata",
 )
 def export(campaign_id: uuid.UUID, user: UserDep, services: ServicesDep) -> FileResponse:
-    folder = new_export_folder()
-    try:
-        path = campaigns.export_campaign(
+    return zip_download(
+        lambda folder: campaigns.export_campaign(
             services.database, services.store, user.id, str(campaign_id), folder, user.test_mode
         )
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=path.name,
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )

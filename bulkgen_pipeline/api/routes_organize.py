@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
-from ..runs.exports import Chosen, export_images, new_export_folder
+from ..runs.exports import EXPORT_FILENAME, Chosen, export_images
 from ..runs.tags import delete_runs, set_tags
 from ..runs.test_mode import require_same_mode
 from .deps import ServicesDep, UserDep, same_mode_run
 from .errors import responses
+from .files import zip_download
 from .models import BulkDeleteIn, BulkDeleteOut, BulkOutcomeOut, ExportIn, TagsIn, TagsOut
 
 # A test-mode key acts on its test runs only, a live key on its live runs (runs/test_mode.py).
@@ -65,15 +64,7 @@ def delete_many(body: BulkDeleteIn, user: UserDep, services: ServicesDep) -> Bul
 def export(body: ExportIn, user: UserDep, services: ServicesDep) -> FileResponse:
     chosen = list(dict.fromkeys(Chosen(str(i.run_id), i.generation_index) for i in body.images))
     require_same_mode(services.database, user.id, [c.run_id for c in chosen], test=user.test_mode)
-    folder = new_export_folder()
-    try:
-        path = export_images(services.database, services.store, user.id, chosen, folder)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename="bulkgen_export.zip",
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    return zip_download(
+        lambda folder: export_images(services.database, services.store, user.id, chosen, folder),
+        EXPORT_FILENAME,
     )

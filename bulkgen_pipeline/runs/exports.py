@@ -22,13 +22,17 @@ class Chosen:
     generation_index: int
 
 
+# What an export of chosen images is called, on disk and as the download.
+EXPORT_FILENAME = "bulkgen_export.zip"
+
+
 def export_images(
     database: db.Database, store: ObjectStore, user_id: str, images: list[Chosen], folder: Path
 ) -> Path:
     """Write the ZIP into `folder`: `<run_id>/generation_<i>.png` and its metadata JSON for each
     image. NotFound names the first image that is not the merchant's or was never stored."""
     layouts: dict[str, RunLayout] = {}
-    path = folder / "bulkgen_export.zip"
+    path = folder / EXPORT_FILENAME
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         for position, chosen in enumerate(images):
             if chosen.run_id not in layouts:

@@ -4,19 +4,17 @@ downloads every image, over the use cases the API calls."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from .. import db
+from ..api.files import zip_download
 from ..domain.campaigns import CampaignItem, items_from_csv, row_field
 from ..domain.errors import InvalidInput
 from ..runs import campaigns
-from ..runs.exports import new_export_folder
 from ..runs.queueing import NotFound
 from .pages import MerchantDep, canonical_id, checked_form, redirect, render
 from .starting import REFUSALS, refusal_message
@@ -137,25 +135,17 @@ async def act(request: Request, who: MerchantDep, campaign_id: str, action: str)
 
 @router.get(PAGE + "/{campaign_id}/export")
 def export(request: Request, who: MerchantDep, campaign_id: str) -> Response:
-    folder = new_export_folder()
+    user = who.signed_in_user
     try:
-        path = campaigns.export_campaign(
-            who.services.database,
-            who.services.store,
-            who.signed_in_user.id,
-            canonical_id(campaign_id),
-            folder,
-            who.signed_in_user.test_mode,
+        return zip_download(
+            lambda folder: campaigns.export_campaign(
+                who.services.database,
+                who.services.store,
+                user.id,
+                canonical_id(campaign_id),
+                folder,
+                user.test_mode,
+            )
         )
     except NotFound:
-        shutil.rmtree(folder, ignore_errors=True)
         return render(request, who, "not_found.html", status_code=404)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=path.name,
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )

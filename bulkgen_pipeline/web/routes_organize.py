@@ -3,14 +3,12 @@ images ticked on a run page as one ZIP."""
 
 from __future__ import annotations
 
-import shutil
-
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
+from ..api.files import zip_download
 from ..domain.errors import InvalidInput
-from ..runs.exports import Chosen, export_images, new_export_folder
+from ..runs.exports import EXPORT_FILENAME, Chosen, export_images
 from ..runs.queueing import NotFound
 from ..runs.tags import delete_runs, run_tags, set_tags
 from .pages import MerchantDep, canonical_id, check_same_mode, checked_form, not_found, redirect
@@ -80,17 +78,13 @@ async def download_ticked(request: Request, who: MerchantDep) -> Response:
     if not chosen:
         who.session.set_flash("error", "Tick some images first.")
         return redirect(request, who, back if back.startswith("/runs/") else "/runs")
-    folder = new_export_folder()
+    user_id = who.signed_in_user.id
     try:
-        path = export_images(
-            who.services.database, who.services.store, who.signed_in_user.id, chosen, folder
+        return zip_download(
+            lambda folder: export_images(
+                who.services.database, who.services.store, user_id, chosen, folder
+            ),
+            EXPORT_FILENAME,
         )
     except NotFound:
-        shutil.rmtree(folder, ignore_errors=True)
         return not_found(request, who)
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename="bulkgen_export.zip",
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )
