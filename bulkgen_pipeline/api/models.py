@@ -24,9 +24,6 @@ from ..domain.presets import MAX_GENERATIONS, MAX_IMAGES
 from ..domain.priority import Priority
 from ..domain.schema import load_category_schema
 from ..domain.statuses import DeliveryStatus, JobStatus
-from ..domain.tags import MAX_TAG_LENGTH, MAX_TAGS, TAG_PATTERN, TAG_RULE
-from ..runs.exports import MAX_EXPORT_IMAGES
-from ..runs.tags import MAX_BULK_RUNS
 from ..webhooks.policy import MAX_URL_LENGTH
 
 WebhookSubscription = Literal["completed", "failed", "cancelled", "item"]
@@ -408,42 +405,3 @@ class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: str
     store: str
-
-
-Tag = Annotated[
-    str,
-    Field(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN),
-]
-
-
-class TagsIn(Strict):
-    tags: list[Tag] = Field(max_length=MAX_TAGS, description=TAG_RULE)
-
-
-class TagsOut(BaseModel):
-    job_id: str
-    tags: list[str]
-
-
-class BulkDeleteIn(Strict):
-    run_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BULK_RUNS)
-
-
-class BulkOutcomeOut(BaseModel):
-    job_id: str
-    outcome: Literal["deleted", "not_found", "conflict"]
-    objects_deleted: int
-    detail: str | None
-
-
-class BulkDeleteOut(BaseModel):
-    results: list[BulkOutcomeOut]
-
-
-class ExportImage(Strict):
-    run_id: uuid.UUID
-    generation_index: StrictInt = Field(json_schema_extra={"minimum": 1, "maximum": MAX_IMAGES})
-
-
-class ExportIn(Strict):
-    images: list[ExportImage] = Field(min_length=1, max_length=MAX_EXPORT_IMAGES)

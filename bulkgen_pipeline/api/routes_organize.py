@@ -13,7 +13,14 @@ from ..runs.test_mode import require_same_mode
 from .deps import ServicesDep, UserDep, same_mode_run
 from .errors import responses
 from .files import zip_download
-from .models import BulkDeleteIn, BulkDeleteOut, BulkOutcomeOut, ExportIn, TagsIn, TagsOut
+from .models_organize import (
+    BulkDeleteIn,
+    BulkDeleteOut,
+    BulkOutcomeOut,
+    ExportIn,
+    TagsIn,
+    TagsOut,
+)
 
 # A test-mode key acts on its test runs only, a live key on its live runs (runs/test_mode.py).
 router = APIRouter(tags=["runs"], dependencies=[Depends(same_mode_run)])
