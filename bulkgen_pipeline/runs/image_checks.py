@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ from ..inspection.similarity import DEFAULT_THRESHOLD
 from ..providers.common import parse_aspect_ratio
 from ..storage.base import ObjectNotFound, ObjectStore
 from .control import find_owned_job
+
+log = logging.getLogger(__name__)
 
 ASPECT_TOLERANCE = 0.02  # providers round ratios to their pixel grid
 # A run whose measured images show their colour less often than this gets a warning.
@@ -123,7 +126,9 @@ def inspect_images(
     generations: list[int],
     threshold: int = DEFAULT_THRESHOLD,
 ) -> ImageFindings:
-    """Look at each of `generations`' stored image and store the findings in looks.json."""
+    """Look at each of `generations`' stored image and store the findings in looks.json. The
+    images are made and charged already: a picture that cannot be looked at, or a store that
+    refuses looks.json, is logged and fails nothing."""
     by_generation = {spec.generation: spec for spec in specs}
     problems: dict[str, str] = {}
     looks: dict[int, Looks] = {}
@@ -134,11 +139,16 @@ def inspect_images(
         problem = _size_problem(data, spec.dimensions)
         if problem is not None:
             problems[str(generation)] = problem
-        if problem is None or not problem.startswith("does not open"):
+        if problem is not None and problem.startswith("does not open"):
+            continue
+        try:
             thumbnails[generation] = reduced(data, LOOK_SIDE)
             looks[generation] = look_at_image(
                 thumbnails[generation], spec.config.get("color") or None
             )
+        except Exception:  # looking is a check: a picture it cannot read fails nothing
+            log.warning("could not look at image %s of run %s", generation, layout.run_id)
+            log.debug("why", exc_info=True)
     # One generation in several sizes is one picture: its images are meant to look alike.
     same_picture = [
         frozenset((a.generation, b.generation))
@@ -150,9 +160,13 @@ def inspect_images(
         {i: look.perceptual_hash for i, look in looks.items()}, threshold, same_picture
     )
     findings = ImageFindings(threshold, looks, pairs, problems, thumbnails)
-    store.put_bytes(
-        layout.looks_key, json.dumps(findings.to_json(), indent=2).encode(), "application/json"
-    )
+    try:
+        store.put_bytes(
+            layout.looks_key, json.dumps(findings.to_json(), indent=2).encode(), "application/json"
+        )
+    except Exception:  # the checks still report them; only the outputs go without
+        log.warning("could not store what run %s's images were found to be", layout.run_id)
+        log.debug("why", exc_info=True)
     return findings
 
 

@@ -133,3 +133,26 @@ def test_one_generation_in_several_sizes_is_not_its_own_near_duplicate(local_dep
     looks = json.loads(d.store.get_bytes(layout_of(d, run_id).looks_key))["images"]
     # The same picture at two sizes hashes alike, and is not reported as a pair.
     assert hamming(looks["1"]["perceptual_hash"], looks["2"]["perceptual_hash"]) <= 6
+
+
+def test_a_picture_that_cannot_be_looked_at_fails_nothing(local_deployment, monkeypatch):
+    from bulkgen_pipeline.runs import image_checks
+
+    real = image_checks.look_at_image
+    calls = []
+
+    def flaky(picture, colour=None):
+        calls.append(colour)
+        if len(calls) == 2:
+            raise ValueError("a picture the quantiser cannot take")
+        return real(picture, colour)
+
+    monkeypatch.setattr(image_checks, "look_at_image", flaky)
+    d = local_deployment
+    user = d.user(credits=20)
+    run_id = d.queue(user, d.preset(user, color_palette=[RED], generation_count=3))
+    result = d.materialize(run_id)
+    assert result.success and d.job(run_id)["status"] == "completed"
+    looks = json.loads(d.store.get_bytes(layout_of(d, run_id).looks_key))
+    assert len(looks["images"]) == 2  # the one it could not look at is left out
+    assert looks["colour_adherence"]["measured"] == 2
