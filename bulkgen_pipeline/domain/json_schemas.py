@@ -62,7 +62,13 @@ DIMENSIONS = {
     ),
     "oneOf": [
         ONE_SIZE,
-        {"type": "array", "items": ONE_SIZE, "minItems": 1, "maxItems": MAX_SIZES},
+        {
+            "type": "array",
+            "items": ONE_SIZE,
+            "minItems": 1,
+            "maxItems": MAX_SIZES,
+            "uniqueItems": True,
+        },
     ],
 }
 NEGATIVE_PROMPT = {"type": ["string", "null"], "maxLength": 2000, "pattern": NO_NUL}
