@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ..domain.cron import CRON_MAX_LENGTH, CRON_PATTERN, CRON_RULE, TIMEZONE_MAX_LENGTH, timezones
 from ..domain.presets import MAX_GENERATIONS
+from ..domain.statuses import ScheduleOutcome, ScheduleStatus
 from .models import WebhookFields
 
 
@@ -57,7 +58,7 @@ class ScheduleIn(WebhookFields):
 
 class ScheduleRunOut(BaseModel):
     scheduled_for: str
-    outcome: Literal["started", "skipped"]
+    outcome: ScheduleOutcome
     run_id: str | None = Field(description="the run started")
     reason: str | None = Field(description="why it could not start")
     at: str = Field(description="when the sensor handled it")
@@ -72,7 +73,7 @@ class ScheduleOut(BaseModel):
     generation_count: int | None
     webhook_url: str | None
     webhook_events: list[str] | None
-    status: Literal["active", "paused"]
+    status: ScheduleStatus
     next_run_at: str | None = Field(description="UTC; null while paused")
     next_runs: list[str] = Field(description="the next five times, UTC; none while paused")
     last: ScheduleRunOut | None = Field(description="what the newest due time came to")

@@ -9,12 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bulkgen_pipeline.domain.statuses import ScheduleOutcome, ScheduleStatus
 from bulkgen_pipeline.domain.text import NAME_MAX_LENGTH
 
 from .models import Base, _in, utcnow
 
-SCHEDULE_STATUSES = ("active", "paused")
-SCHEDULE_OUTCOMES = ("started", "skipped")
+SCHEDULE_STATUSES = tuple(s.value for s in ScheduleStatus)
+SCHEDULE_OUTCOMES = tuple(o.value for o in ScheduleOutcome)
 
 
 class Preview(Base):

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from bulkgen_pipeline.db.events import queue_delivery
 from bulkgen_pipeline.db.models import BackendJob, Schedule, ScheduleRun, utcnow
+from bulkgen_pipeline.domain.statuses import ScheduleOutcome, ScheduleStatus
 
-ACTIVE = "active"
-PAUSED = "paused"
-STARTED = "started"
-SKIPPED = "skipped"
+ACTIVE = ScheduleStatus.ACTIVE.value
+PAUSED = ScheduleStatus.PAUSED.value
+STARTED = ScheduleOutcome.STARTED.value
+SKIPPED = ScheduleOutcome.SKIPPED.value
 SCHEDULE_SKIPPED = "schedule.skipped"
 HISTORY_SHOWN = 20
 

@@ -122,6 +122,20 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+class ScheduleStatus(StrEnum):
+    """A schedule starts runs at its times while active; paused, it has no next time."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class ScheduleOutcome(StrEnum):
+    """What one due time of a schedule came to."""
+
+    STARTED = "started"
+    SKIPPED = "skipped"
+
+
 class WebhookSubscription(StrEnum):
     """What a merchant subscribes to (`webhook_events`): how runs end, or every image."""
 
