@@ -9,7 +9,9 @@ import io
 import json
 import logging
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 from PIL import Image
@@ -150,11 +152,11 @@ def inspect_images(
             log.warning("could not look at image %s of run %s", generation, layout.run_id)
             log.debug("why", exc_info=True)
     # One generation in several sizes is one picture: its images are meant to look alike.
+    sizes_of: dict[int, list[int]] = defaultdict(list)
+    for spec in specs:
+        sizes_of[spec.prompt_generation].append(spec.generation)
     same_picture = [
-        frozenset((a.generation, b.generation))
-        for a in specs
-        for b in specs
-        if a.generation < b.generation and a.prompt_generation == b.prompt_generation
+        frozenset(pair) for images in sizes_of.values() for pair in combinations(images, 2)
     ]
     pairs = near_duplicates(
         {i: look.perceptual_hash for i, look in looks.items()}, threshold, same_picture
