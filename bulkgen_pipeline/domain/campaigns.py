@@ -135,6 +135,11 @@ def merged_preset(stored: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     """A stored preset (`name`, `category`, `config`) with a row's overrides (the flattened
     form: `material`, `model_sex`, …) put over it, nested objects merged key by key."""
     over = canonical_shape(dict(overrides))
+    if not isinstance(over.get("config"), Mapping):
+        # A `config` given as such must be the preset's fields, not a value (a CSV cell "red").
+        raise InvalidInput(
+            [FieldProblem("config", "must be an object of the preset's fields, or leave it out")]
+        )
     return {
         "name": over.get("name", stored["name"]),
         "category": over.get("category", stored["category"]),

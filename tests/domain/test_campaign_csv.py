@@ -77,3 +77,15 @@ def test_overrides_go_over_the_stored_preset_key_by_key():
     assert merged["config"]["material"] == "canvas"
     assert merged["config"]["model_attributes"] == {"model_sex": "Female", "model_age": "adult"}
     assert merged["name"] == "Bags"
+
+
+def test_a_config_cell_that_is_no_object_is_named_not_a_crash():
+    from bulkgen_pipeline.domain.campaigns import merged_preset
+    from bulkgen_pipeline.domain.errors import InvalidInput
+
+    stored = {"name": "Bags", "category": "bags", "config": {"material": "leather"}}
+    with pytest.raises(InvalidInput) as refused:
+        merged_preset(stored, {"config": "red"})
+    assert refused.value.problems[0].field == "config"
+    merged = merged_preset(stored, {"config": {"material": "canvas"}})
+    assert merged["config"]["material"] == "canvas"
