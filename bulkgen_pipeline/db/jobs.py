@@ -286,6 +286,21 @@ def get_job(session: Session, run_id: str) -> JobView | None:
     return read_job(query_of(session), run_id)
 
 
+def runs_of_mode(session: Session, user_id: str, run_ids: list[str], *, test: bool) -> list[str]:
+    """Those of `run_ids` that are `user_id`'s runs of the other mode than `test`, in one
+    query (runs/test_mode.py)."""
+    if not run_ids:
+        return []
+    rows = session.scalars(
+        sa.select(BackendJob.uuid).where(
+            BackendJob.uuid.in_(run_ids),
+            BackendJob.user_id == user_id,
+            BackendJob.is_test != test,
+        )
+    )
+    return list(rows)
+
+
 def job_status_dict(session: Session, run_id: str) -> dict[str, Any]:
     """JSON-ready summary of a run (what the CLI prints; the API's view builds on it)."""
     job = get_job(session, run_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import db
+from ..db import jobs as db_jobs
 from .errors import NotFound
 
 
@@ -21,11 +22,11 @@ def require_same_mode(
 ) -> None:
     """NotFound for the first of `run_ids` that is `user_id`'s but of the other mode than
     `test`; runs that are not theirs, or do not exist, are left to the use case to refuse."""
-    wanted = [run_id for run_id in run_ids if run_id]
+    wanted = list(dict.fromkeys(run_id for run_id in run_ids if run_id))
     if not wanted:
         return
     with database.session(readonly=True) as session:
-        for run_id in wanted:
-            job = db.get_job(session, run_id)
-            if job is not None and job.user_id == user_id and job.is_test != test:
-                raise NotFound(f"job '{run_id}' does not exist")
+        other_mode = set(db_jobs.runs_of_mode(session, user_id, wanted, test=test))
+    for run_id in wanted:  # the first named, as the loop over reads did
+        if run_id in other_mode:
+            raise NotFound(f"job '{run_id}' does not exist")
