@@ -35,6 +35,7 @@ from ..domain.statuses import RETRYABLE_JOB_STATUSES, JobStatus
 from ..domain.text import name_problem
 from ..storage.base import ObjectNotFound, ObjectStore
 from .errors import NotFound
+from .exports import write_image
 from .preflight import CannotExecute, check_can_execute, credits_per_image
 from .queueing import check_room, queue_request
 
@@ -357,14 +358,8 @@ def _write_run(
     for item in items:
         if item.object_key is None:
             continue
-        keys = (layout.image_key(item.generation_index), layout.metadata_key(item.generation_index))
-        try:
-            image, metadata = (store.get_bytes(key) for key in keys)
+        try:  # named as POST /api/exports names them
+            written.append(write_image(archive, store, layout, item.generation_index))
         except ObjectNotFound:
             continue
-        stem = f"{job.run_id}/{keys[0].rsplit('/', 1)[-1].removesuffix('.png')}"
-        names = [f"{stem}.png", f"{stem}_metadata.json"]  # as POST /api/exports names them
-        archive.writestr(names[0], image)
-        archive.writestr(names[1], metadata)
-        written.append(names[0])
     return written

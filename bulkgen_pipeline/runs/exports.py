@@ -47,15 +47,24 @@ def export_images(
                 layouts[chosen.run_id] = RunLayout.of(job)
             layout, index = layouts[chosen.run_id], chosen.generation_index
             try:
-                image = store.get_bytes(layout.image_key(index))
-                metadata = store.get_bytes(layout.metadata_key(index))
+                write_image(archive, store, layout, index)
             except ObjectNotFound:
                 raise NotFound(
                     f"images.{position}: run '{chosen.run_id}' has no image {index}"
                 ) from None
-            archive.writestr(f"{chosen.run_id}/{layout.image_filename(index)}", image)
-            archive.writestr(f"{chosen.run_id}/{layout.metadata_filename(index)}", metadata)
     return path
+
+
+def write_image(archive: zipfile.ZipFile, store: ObjectStore, layout: RunLayout, index: int) -> str:
+    """Image `index` of the run and its metadata into the archive's `<run_id>/` (both read
+    before either is written: ObjectNotFound leaves the archive as it was); returns the
+    image's name in the archive."""
+    image = store.get_bytes(layout.image_key(index))
+    metadata = store.get_bytes(layout.metadata_key(index))
+    name = f"{layout.run_id}/{layout.image_filename(index)}"
+    archive.writestr(name, image)
+    archive.writestr(f"{layout.run_id}/{layout.metadata_filename(index)}", metadata)
+    return name
 
 
 def new_export_folder() -> Path:
