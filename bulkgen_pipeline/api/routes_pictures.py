@@ -44,4 +44,6 @@ class LooksOut(BaseModel):
     summary="What the run's pictures were found to be: near-duplicates, colour adherence",
 )
 def looks(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> dict[str, Any]:
-    return run_findings(services.database, services.store, user.id, str(job_id))
+    return run_findings(
+        services.database, services.store, user.id, str(job_id), test=user.test_mode
+    )

@@ -212,7 +212,7 @@ def start_batch(
     summary="A job's status, counts, items, ETA and download link",
 )
 def status(job_id: uuid.UUID, user: UserDep, services: ServicesDep) -> dict[str, Any]:
-    return control.owned_job_status(services.database, user.id, str(job_id))[1]
+    return control.owned_job_status(services.database, user.id, str(job_id), test=user.test_mode)[1]
 
 
 def _sse(event_id: int, kind: str, data: dict[str, Any]) -> str:
@@ -253,6 +253,7 @@ def events(
         services.database,
         user_id=user.id,
         run_id=str(job_id),
+        test=user.test_mode,
         last_event_id=last_event_id,
         disconnected=request.is_disconnected,
     )
@@ -282,7 +283,7 @@ def events(
 def download(user_id: uuid.UUID, run_id: uuid.UUID, user: UserDep, services: ServicesDep) -> Any:
     if str(user_id) != user.id:
         raise NotFound(f"job '{run_id}' does not exist")
-    job = control.find_owned_job(services.database, user.id, str(run_id))
+    job = control.find_owned_job(services.database, user.id, str(run_id), test=user.test_mode)
     target = zip_download(services.store, job)
     if target.url is not None:
         return RedirectResponse(target.url, status_code=307)

@@ -27,11 +27,12 @@ def event_feed(
     run_id: str,
     last_event_id: str | None,
     disconnected: Callable[[], Awaitable[bool]],
+    test: bool | None = None,
 ) -> AsyncIterator[db.EventView | None]:
     """The feed of the user's job `run_id` (NotFound at once for anyone else's) after the event
     `last_event_id` (from the start without one), ending when `disconnected()` says so."""
     with database.session(readonly=True) as session:
-        owned_job(session, user_id, run_id)
+        owned_job(session, user_id, run_id, test=test)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     return _follow(database, run_id, after, disconnected)
 

@@ -197,11 +197,17 @@ def _size_problem(data: bytes, wanted: dict[str, Any]) -> str | None:
 
 
 def run_findings(
-    database: db.Database, store: ObjectStore, user_id: str, run_id: str
+    database: db.Database,
+    store: ObjectStore,
+    user_id: str,
+    run_id: str,
+    *,
+    test: bool | None = None,
 ) -> dict[str, Any]:
     """What the caller's run's pictures were found to be (looks.json), for the API: NotFound
-    for anyone else's run, and `{"looked_at": false}` before its images are made."""
-    job = find_owned_job(database, user_id, run_id)
+    for anyone else's run (or one of the other mode than `test`), and `{"looked_at": false}`
+    before its images are made."""
+    job = find_owned_job(database, user_id, run_id, test=test)
     findings = read_findings(store, RunLayout.of(job))
     if findings is None:
         return {"looked_at": False}

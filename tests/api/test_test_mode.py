@@ -131,6 +131,11 @@ def test_each_key_sees_only_its_own_modes_runs(sqlite_api):
     for merchant, other in ((live, test_id), (test, live_id)):
         jobs = f"/api/bulk-generation/jobs/{other}"
         assert merchant.client.get(jobs + "/status").status_code == 404
+        # Reads check the mode in their own read of the run: each one is refused too.
+        assert merchant.client.get(jobs + "/events").status_code == 404
+        assert merchant.client.get(jobs + "/looks").status_code == 404
+        download = f"/api/bulk-generation/download/{merchant.user_id}/{other}"
+        assert merchant.client.get(download).status_code == 404
         assert merchant.client.post(jobs + "/cancel").status_code == 404
         tags = f"/api/bulk-generation/runs/{other}/tags"
         assert merchant.client.put(tags, json={"tags": ["x"]}).status_code == 404
