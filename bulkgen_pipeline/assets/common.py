@@ -85,7 +85,9 @@ def leased(step: Callable[..., Any]) -> Callable[..., Any]:
         database = resources["database"].get_database()
         seconds = resources["database"].lease_seconds
         claim_for_run(database, context.partition_key, context.run_id, seconds)
-        with LeaseKeeper(database, context.partition_key, context.run_id, seconds):
+        with LeaseKeeper(
+            database, context.partition_key, context.run_id, seconds, renew_at_start=False
+        ):
             return step(context, **resources)
 
     return holding_lease

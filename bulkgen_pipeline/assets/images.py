@@ -9,7 +9,7 @@ import dagster as dg
 from .. import db
 from ..domain.layout import RunLayout
 from ..domain.statuses import SETTLED_JOB_STATUSES
-from ..jobs.termination import termination_requested
+from ..jobs.termination import termination_check
 from ..providers.settings import RouterSettings
 from ..resources.database import DatabaseResource
 from ..resources.images import ImageGenerationResource
@@ -83,7 +83,8 @@ def generated_images(
         database_,
         run_id,
         context.log,
-        terminated=lambda: termination_requested(context.instance, context.run_id),
+        terminated=termination_check(context.instance, context.run_id),
+        total=len(specs),
     )
     # A test-mode key's run is always made on the preview renderer, never charged.
     router = images.get_test_router() if loaded.job.is_test else images.get_router()

@@ -137,8 +137,15 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        read_options: dict[str, Any] = {_READONLY_OPTION: True}
+        if self.dialect == "postgresql":
+            # A read under READ COMMITTED (PostgreSQL's default) sees a new snapshot at every
+            # statement, inside a transaction or not: BEGIN and COMMIT around reads only cost
+            # two round trips (a status poll made six before: two sessions of ping, BEGIN,
+            # COMMIT).
+            read_options["isolation_level"] = "AUTOCOMMIT"
         self._read_sessions = sessionmaker(
-            self.engine.execution_options(**{_READONLY_OPTION: True}), expire_on_commit=False
+            self.engine.execution_options(**read_options), expire_on_commit=False
         )
 
     def __repr__(self) -> str:

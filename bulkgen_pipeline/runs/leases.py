@@ -25,8 +25,19 @@ EXECUTOR_LOST = "the process executing its run died (killed, out of memory or it
 class LeaseKeeper:
     """Renews the job's lease every third of its length until stopped (a context manager)."""
 
-    def __init__(self, database: db.Database, run_id: str, owner: str, seconds: float) -> None:
+    def __init__(
+        self,
+        database: db.Database,
+        run_id: str,
+        owner: str,
+        seconds: float,
+        *,
+        renew_at_start: bool = True,
+    ) -> None:
+        """`renew_at_start=False` when the caller has just taken the lease (claim_for_run): a
+        renewal then would only be one more transaction per step."""
         self.database, self.run_id, self.owner, self.seconds = database, run_id, owner, seconds
+        self.renew_at_start = renew_at_start
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"bulkgen-lease-{run_id[:8]}", daemon=True
@@ -44,7 +55,8 @@ class LeaseKeeper:
                 log.warning("could not renew the lease of job %s", self.run_id, exc_info=True)
 
     def __enter__(self) -> LeaseKeeper:
-        self.renew()
+        if self.renew_at_start:
+            self.renew()
         self._thread.start()
         return self
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 
 from .. import db
 from ..domain.statuses import ItemStatus
 from .packaging import GenerationOutcome
+
+PROGRESS_LOG_EVERY_S = 2.0
 
 
 def recorded_outcomes(database: db.Database, run_id: str) -> dict[int, GenerationOutcome]:
@@ -43,11 +47,18 @@ class DatabaseTracker:
         run_id: str,
         log: logging.Logger | logging.LoggerAdapter,
         terminated: Callable[[], bool] | None = None,
+        *,
+        total: int | None = None,
     ):
+        """`total`: the run's generations, so that the last progress line is always logged
+        however soon it follows the one before."""
         self.database = database
         self.run_id = run_id
         self.log = log
         self.terminated = terminated
+        self.total = total
+        self._logged_at: float | None = None
+        self._log_lock = threading.Lock()
 
     def started(self, generation: int) -> None:
         with self.database.session() as session:
@@ -73,7 +84,23 @@ class DatabaseTracker:
             completed, failed = db.refresh_progress(session, self.run_id)
         if not outcome.succeeded:
             self.log.warning(f"generation {outcome.generation} failed: {outcome.error}")
-        self.log.info(f"progress: {completed} succeeded, {failed} failed")
+        if self._time_to_log(completed + failed):
+            self.log.info(f"progress: {completed} succeeded, {failed} failed")
+
+    def _time_to_log(self, finished: int) -> bool:
+        """Every progress line is an event Dagster stores (a row in its event log): at most
+        one per PROGRESS_LOG_EVERY_S, and the last. A 50-image run logged 50 before, and a
+        resumed run one per image it found stored."""
+        now = time.monotonic()
+        with self._log_lock:
+            due = (
+                self._logged_at is None
+                or now - self._logged_at >= PROGRESS_LOG_EVERY_S
+                or finished == self.total
+            )
+            if due:
+                self._logged_at = now
+            return due
 
     def should_stop(self) -> bool:
         if self.terminated is not None and self.terminated():

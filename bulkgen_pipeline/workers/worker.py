@@ -26,6 +26,7 @@ from .celery_app import EXECUTE_RUN_TASK, RUN_QUEUE, make_celery
 from .execution import execute_launched_run
 from .pg_storage import check_connections, release_connections, resize_pool
 from .settings import WorkerSettings
+from .warm import import_what_runs_import_on_first_use
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def prepare_before_fork() -> None:
     # The router (every provider's SDK client): one per process, shared by its runs.
     ImageGenerationResource().get_router()
     load_prompt_templates(schema=load_category_schema())
+    import_what_runs_import_on_first_use()
     _per_process.update(
         instance=instance,
         database=database,

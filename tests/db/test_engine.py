@@ -1,5 +1,5 @@
-"""The engine: the usual PostgreSQL URL spellings, concurrent first use of a new SQLite file, and
-no Alembic import when the database is already at head."""
+"""The engine: the usual PostgreSQL URL spellings, concurrent first use of a new SQLite file,
+no Alembic import when the database is already at head, and PostgreSQL reads in autocommit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from bulkgen_pipeline import db as dbm
-from bulkgen_pipeline.db.engine import MIGRATIONS_DIR, Database, head_revisions, normalize_url
+from bulkgen_pipeline.db.engine import (
+    MIGRATIONS_DIR,
+    Database,
+    PoolSize,
+    head_revisions,
+    normalize_url,
+)
 
 
 def test_head_revisions_agree_with_alembic():
@@ -106,3 +112,22 @@ def test_a_database_at_head_is_opened_without_importing_alembic(tmp_path):
         [sys.executable, "-c", probe, url], capture_output=True, text=True, timeout=60
     )
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_postgres_reads_skip_begin_and_commit_and_leave_writes_transactional(postgres_url):
+    """Read-only sessions on PostgreSQL run in autocommit (no BEGIN/COMMIT round trips: a
+    status poll is two of them). The pooled connection they used must come back to a write
+    session as transactional as ever: a write session's error undoes its writes."""
+    database = Database(postgres_url, pool=PoolSize(size=1, overflow=0))  # one connection
+    database.upgrade()
+    try:
+        with database.session(readonly=True) as session:
+            assert session.connection().connection.dbapi_connection.autocommit
+        with pytest.raises(RuntimeError), database.session() as session:
+            assert not session.connection().connection.dbapi_connection.autocommit
+            api_key = dbm.create_user(session, "rolled back", 5).api_key
+            raise RuntimeError("the request failed after its write")
+        with database.session(readonly=True) as session:
+            assert dbm.find_user_by_api_key(session, api_key) is None
+    finally:
+        database.dispose()

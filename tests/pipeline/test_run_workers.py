@@ -152,3 +152,68 @@ def test_a_worker_that_cannot_reach_its_database_exits_before_taking_any_run(tmp
     assert "BULKGEN_DATABASE_URL" in answer["error"]
     assert "Connection refused" in answer["error"]
     assert "secret-pw" not in done.stderr + done.stdout
+
+
+WARM_THEN_RUN = """
+import io, json, sys
+from bulkgen_pipeline.workers.warm import import_what_runs_import_on_first_use
+
+import_what_runs_import_on_first_use()
+before = set(sys.modules)
+
+from PIL import Image
+from bulkgen_pipeline.inspection import look_at, near_duplicates
+
+pictures = []
+for colour, fmt in (((200, 30, 30), "PNG"), ((30, 30, 200), "JPEG"), ((30, 200, 30), "WEBP")):
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), colour).save(buffer, fmt)
+    pictures.append(look_at(buffer.getvalue(), "#C81E1E"))
+near_duplicates({i: looks.perceptual_hash for i, looks in enumerate(pictures)})
+# What the analytics refresh's assets import when they run (assets/analytics.py).
+from bulkgen_pipeline.analytics import dataset, markdown, publish
+from bulkgen_pipeline.analytics.facts import FACTS_PREFIX
+
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_a_warm_slot_imports_nothing_more_to_check_images_or_refresh_analytics():
+    """The worker's parent imports, before it forks its slots, what a run's image checks and the
+    analytics refresh import on first use (scipy's DCT, pandas, PIL's plugins); whatever it
+    missed, every slot would import again on its first such run."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_THEN_RUN], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_the_termination_check_asks_once_per_interval_and_stays_true(monkeypatch):
+    """Each image asks before it starts; the instance is asked at most once a second, and a
+    terminate is seen by the first image to start after that second."""
+    from bulkgen_pipeline.jobs import termination
+
+    clock = [1000.0]
+    monkeypatch.setattr(termination.time, "monotonic", lambda: clock[0])
+    with dg.instance_for_test() as instance:
+        run = _run(instance)
+        asked = []
+        real = termination.termination_requested
+        monkeypatch.setattr(
+            termination,
+            "termination_requested",
+            lambda *args: asked.append(args) or real(*args),
+        )
+        requested = termination.termination_check(instance, run.run_id, every=1.0)
+        assert not requested() and not requested()
+        instance.report_run_canceling(run)
+        clock[0] += 0.5
+        assert not requested()  # asked half a second ago
+        clock[0] += 0.5
+        assert requested() and len(asked) == 2
+        clock[0] += 5
+        assert requested() and len(asked) == 2  # true for good, never asked again

@@ -119,3 +119,27 @@ def test_supports_every_valid_request_and_rejects_garbage(preview: LocalPreviewP
     assert not preview.supports(ImageRequest(prompt="p", seed=1, width=0, height=10))
     with pytest.raises(PermanentProviderError):
         preview.generate(ImageRequest(prompt="p", seed=1, aspect_ratio="wide"))
+
+
+def test_seconds_per_image_is_the_whole_time_an_image_takes_rendering_included(monkeypatch):
+    """A stand-in for a provider's latency: rendering counts towards it, so an image takes
+    `seconds_per_image` in all, not that plus a render that waited for the interpreter lock."""
+    from bulkgen_pipeline.providers import preview as module
+
+    clock = [50.0]
+    slept: list[float] = []
+    render = module.render_preview
+
+    def slow_render(*args, **kwargs):
+        clock[0] += 0.4  # the render itself
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(module.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: slept.append(seconds))
+    monkeypatch.setattr(module, "render_preview", slow_render)
+    request = ImageRequest(prompt="a tote bag", seed=7, width=64, height=48)
+    LocalPreviewProvider(seconds_per_image=1.0).generate(request)
+    assert slept == [pytest.approx(0.6)]
+    clock[0] += 1.0  # a render slower than the whole budget waits no more
+    LocalPreviewProvider(seconds_per_image=0.3).generate(request)
+    assert slept[-1] == 0.0
