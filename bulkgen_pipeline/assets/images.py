@@ -17,7 +17,7 @@ from ..resources.object_store import ObjectStoreResource
 from ..runs.contact_sheet import contact_sheet
 from ..runs.ending import CANCELLED_BEFORE_ANY_IMAGE, end_run
 from ..runs.generation import generate_images
-from ..runs.image_checks import ImageFindings, inspect_images
+from ..runs.image_checks import ImageFindings, LookingAsStored, inspect_images
 from ..runs.packaging import GenerationOutcome
 from ..runs.resolved_prompts import resolved_prompts
 from ..runs.tracking import DatabaseTracker
@@ -88,14 +88,17 @@ def generated_images(
     )
     # A test-mode key's run is always made on the preview renderer, never charged.
     router = images.get_test_router() if loaded.job.is_test else images.get_router()
-    outcomes, reused = generate_images(
-        specs,
-        generate=router.generate,
-        store=store,
-        run=loaded.run,
-        tracker=tracker,
-        max_workers=router.max_parallel,
-    )
+    # Each image is looked at as soon as it is stored, while others wait on their provider.
+    with LookingAsStored(run_id) as looking:
+        outcomes, reused = generate_images(
+            specs,
+            generate=router.generate,
+            store=store,
+            run=loaded.run,
+            tracker=tracker,
+            max_workers=router.max_parallel,
+            on_stored=looking.hand_over,
+        )
     succeeded = [o.generation for o in outcomes if o.succeeded]
     if not succeeded and tracker.should_stop():
         # End the job here rather than leave it to the run-failure sensor: a run launched
@@ -126,7 +129,9 @@ def generated_images(
         "failures": dg.MetadataValue.json(_failures(outcomes)),
         "images_folder": store.location(f"{loaded.layout.folder}/images"),
     }
-    findings = inspect_images(store, loaded.layout, specs, succeeded, images.near_duplicate_bits)
+    findings = inspect_images(
+        store, loaded.layout, specs, succeeded, images.near_duplicate_bits, looking.looked
+    )
     metadata.update(_contact_sheet(context, store, loaded.layout, findings))
     metadata["near_duplicate_pairs"] = len(findings.pairs)
     metadata["colour_adherence"] = dg.MetadataValue.json(findings.colour_summary())

@@ -122,8 +122,12 @@ def generate_images(
     run: RunContext,
     tracker: GenerationTracker,
     max_workers: int,
+    on_stored: Callable[[GenerationSpec, bytes], None] | None = None,
 ) -> tuple[list[GenerationOutcome], int]:
     """Generate every spec not already stored. Returns (outcomes, how many were reused).
+
+    `on_stored` is called with each image made and stored, in the thread that made it (the
+    run's image checks take it from there: runs.image_checks.LookingAsStored).
 
     A generation that fails transiently is recorded only after its second pass (it stays
     running until then), so the tracker sees one final outcome per generation, whose attempts
@@ -147,7 +151,7 @@ def generate_images(
         if tracker.should_stop():
             return
         tracker.started(spec.generation)
-        attempt = _generate_one(spec, generate=generate, store=store, run=run)
+        attempt = _generate_one(spec, generate=generate, store=store, run=run, on_stored=on_stored)
         if not attempt.worth_another_pass:
             record(attempt.outcome)
             return
@@ -167,7 +171,12 @@ def generate_images(
             record(first)  # started and failed: that is its outcome
             return
         attempt = _generate_one(
-            spec, generate=generate, store=store, run=run, earlier_attempts=first.attempts
+            spec,
+            generate=generate,
+            store=store,
+            run=run,
+            earlier_attempts=first.attempts,
+            on_stored=on_stored,
         )
         outcome = attempt.outcome
         if not outcome.succeeded:
@@ -193,6 +202,7 @@ def _generate_one(
     store: ObjectStore,
     run: RunContext,
     earlier_attempts: int = 0,
+    on_stored: Callable[[GenerationSpec, bytes], None] | None = None,
 ) -> _Try:
     try:
         result = generate(request_for(spec))
@@ -246,6 +256,11 @@ def _generate_one(
         # No second pass: the store (see storage/retrying.py) has retried the write with the
         # bytes kept already, and another pass would pay the provider for the same image again.
         return _Try(outcome)
+    if on_stored is not None:
+        try:
+            on_stored(spec, result.image_bytes)
+        except Exception:  # the image is made and stored: whatever looks at it fails nothing
+            log.exception("could not hand over generation %s once stored", spec.generation)
     return _Try(
         GenerationOutcome(
             spec.generation,
