@@ -10,6 +10,7 @@ import dagster as dg
 from .. import db
 from ..domain.layout import RunLayout
 from ..domain.specs import GenerationSpec
+from ..domain.statuses import JobStatus
 from ..runs.control import find_owned_job
 from ..runs.errors import NotFound
 from ..runs.generation import collect_outcomes
@@ -84,9 +85,15 @@ def leased(step: Callable[..., Any]) -> Callable[..., Any]:
     def holding_lease(context: dg.AssetExecutionContext, **resources: Any) -> Any:
         database = resources["database"].get_database()
         seconds = resources["database"].lease_seconds
-        claim_for_run(database, context.partition_key, context.run_id, seconds)
+        status = claim_for_run(database, context.partition_key, context.run_id, seconds)
+        # A processing job's claim has just taken the lease; a cancelling one's is left alone
+        # by the claim, so the keeper renews it at once, as at every step.
         with LeaseKeeper(
-            database, context.partition_key, context.run_id, seconds, renew_at_start=False
+            database,
+            context.partition_key,
+            context.run_id,
+            seconds,
+            renew_at_start=status != JobStatus.PROCESSING,
         ):
             return step(context, **resources)
 

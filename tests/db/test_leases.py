@@ -86,3 +86,32 @@ def test_a_job_claimed_but_never_started_is_stranded_after_the_grace(db, make_ac
         now = utcnow()
         assert dbm.stranded_jobs(s, now, grace_seconds=60) == []
         assert dbm.stranded_jobs(s, now + timedelta(seconds=61), grace_seconds=60) == [run_id]
+
+
+def test_every_step_starts_holding_a_fresh_lease_processing_or_cancelling(db, make_account, queue):
+    """A step (assets.common.leased) takes the lease when it starts: by its claim for a
+    processing job, by the keeper's first renewal for a cancelling one, which the claim leaves
+    alone. Steps too short for the keeper to renew then never let the lease run out."""
+    from types import SimpleNamespace
+
+    from bulkgen_pipeline.assets.common import leased
+
+    run_id = queue(make_account(credits=10), count=3)
+    context = SimpleNamespace(partition_key=run_id, run_id="dagster-run-1")
+    database = SimpleNamespace(get_database=lambda: db, lease_seconds=600.0)
+
+    def expires() -> timedelta:
+        with db.session() as s:
+            return dbm.get_job(s, run_id).lease_expires_at - utcnow()
+
+    def step(context, database):
+        return expires()
+
+    held = leased(step)
+    assert held(context, database=database) > timedelta(seconds=590)  # queued → processing
+    _processing(db, run_id, lease=5)  # as if a long while had passed since
+    assert held(context, database=database) > timedelta(seconds=590)
+    with db.session() as s:
+        assert dbm.request_cancel(s, run_id) == "cancelling"
+        dbm.renew_lease(s, run_id, "dagster-run-1", 5)
+    assert held(context, database=database) > timedelta(seconds=590)
