@@ -1,4 +1,4 @@
-from . import main
+from .process import command_line
 
 if __name__ == "__main__":
-    main()
+    command_line()

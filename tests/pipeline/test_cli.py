@@ -284,3 +284,45 @@ def test_an_unreachable_database_is_named_without_its_secrets(home, args):
     assert message.startswith("cannot connect to the database BULKGEN_DATABASE_URL=")
     assert "127.0.0.1:1/bulkgen" in message and "Connection refused" in message
     assert "s3cret-pw" not in message and "query-pw" not in message
+
+
+EXITING_COMMAND = """
+import atexit, sys, threading, time
+from pathlib import Path
+import click
+from bulkgen_pipeline.cli.common import main
+from bulkgen_pipeline.cli.process import command_line
+
+folder = Path(sys.argv[1])
+
+@main.command("exit-test")
+@click.option("--code", type=int, default=0)
+def exit_test(code):
+    def late_work():
+        time.sleep(0.3)
+        (folder / "thread-finished").write_text("yes")
+    threading.Thread(target=late_work).start()  # not a daemon: a normal exit waits for it
+    atexit.register(lambda: (folder / "atexit-ran").write_text("yes"))
+    print("x" * 200_000, end="")  # more than a pipe's buffer: it must all be flushed
+    sys.exit(code)
+
+sys.argv = ["bulkgen", "exit-test", "--code", sys.argv[2]]
+command_line()
+"""
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_the_command_leaves_as_a_normal_exit_would_without_the_teardown(tmp_path, code):
+    """`bulkgen` skips the interpreter's teardown (a second after a run), but not what anyone
+    could notice: its exit code, every byte of its output, a non-daemon thread's work and the
+    atexit handlers."""
+    done = subprocess.run(
+        [sys.executable, "-c", EXITING_COMMAND, str(tmp_path), str(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stdout == "x" * 200_000
+    assert (tmp_path / "thread-finished").read_text() == "yes"
+    assert (tmp_path / "atexit-ran").read_text() == "yes"
