@@ -40,22 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked slow first (a stable sort: otherwise in the usual order), so that under
     pytest-xdist the minute-long ones start at once instead of ending last."""
-    _unique_node_ids(items)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
-def _unique_node_ids(items: list[pytest.Item]) -> None:
-    """Schemathesis' items (one per API operation) all get their test's node id under pytest 9
-    (it sets an attribute pytest no longer reads); pytest-xdist hands tests out by node id, so
-    it would run one operation of the 16. Each gets its own id from its unique name."""
-    from collections import Counter
-
-    from _pytest.nodeid import NodeId
-
-    counts = Counter(item.nodeid for item in items)
-    for item in items:
-        if counts[item.nodeid] > 1 and "[" in item.name and hasattr(item, "_id"):
-            item._id = NodeId.parse(f"{item.nodeid.rsplit('::', 1)[0]}::{item.name}")
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which plain `pytest` may lack
