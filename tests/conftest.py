@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -214,6 +215,32 @@ def db(database_url: str, request: pytest.FixtureRequest):
     database.upgrade()
     yield database
     database.dispose()
+
+
+_dagster_storage_template: Path | None = None
+
+
+def seed_dagster_storage(folder: Path) -> Path:
+    """Fills `folder` with an empty Dagster instance's SQLite storages (run, event log index and
+    schedule databases at their head schema), copied from a template made once per process, and
+    returns it; `dg.instance_for_test(temp_dir=folder)` then opens them as it would the ones it
+    creates. Creating them costs ~0.27 CPU-s an instance, copying them ~0.04."""
+    global _dagster_storage_template
+    if _dagster_storage_template is None:
+        import atexit
+
+        import dagster as dg
+
+        template = Path(tempfile.mkdtemp(prefix="bulkgen-dagster-template-"))
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
+        with dg.instance_for_test(temp_dir=str(template)):
+            pass
+        _dagster_storage_template = template
+    folder.mkdir(parents=True, exist_ok=True)
+    for storage in ("history", "schedules"):
+        if not (folder / storage).exists():
+            shutil.copytree(_dagster_storage_template / storage, folder / storage)
+    return folder
 
 
 _FAKE_AWS_ENV = {
