@@ -24,7 +24,6 @@ from schemathesis.generation.hypothesis.builder import (
 )
 from schemathesis.generation.hypothesis.reporting import ignore_hypothesis_output
 from schemathesis.pytest._test_builder import build_operation_test
-from schemathesis.python import asgi
 from schemathesis.python._constants.orchestrator import make_constants_value_source
 from schemathesis.specs.openapi.checks import (
     allow_header_conformance,
@@ -140,7 +139,7 @@ def _cron_names_no_date(value: Any) -> bool:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def _check(case: Any, fuzzed: tuple[Any, str], client: Any) -> None:
+def _check(case: Any, fuzzed: tuple[Any, str]) -> None:
     """One generated request (a coverage case, an example or a fuzzed one) and its checks."""
     app, api_key = fuzzed
     # JSON Schema 2020-12 counts 2.0 as the integer 2, and schemathesis sends it so; bulkgen's
@@ -157,16 +156,7 @@ def _check(case: Any, fuzzed: tuple[Any, str], client: Any) -> None:
         # The issue's path for bulk delete has the shape of /runs/{run_id}, whose DELETE
         # answers a run id that is not a UUID ("delete") with 422 naming run_id, not 405.
         checks = [check for check in checks if check is not unsupported_method]
-    try:
-        case.call_and_validate(
-            app=app,
-            session=client,
-            headers={"Authorization": f"Bearer {api_key}"},
-            checks=checks,
-        )
-    finally:
-        # As with the client schemathesis makes per request: no cookie outlives its request.
-        client.cookies.clear()
+    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {api_key}"}, checks=checks)
 
 
 @pytest.mark.parametrize("label", OPERATIONS, ids=OPERATIONS)
@@ -187,19 +177,13 @@ def test_no_server_error_and_every_answer_matches_the_schema(
         given_kwargs={},
         feedback=FeedbackSources(constants_value_source=make_constants_value_source(schema)),
     )
-    app, _ = fuzzed
-    # One in-process client for all the operation's requests instead of one per request (what
-    # `call_and_validate(app=...)` does); without the environment's proxy settings, which
-    # requests otherwise reads for every request and which an ASGI call never uses.
-    with asgi.get_client(app) as client:
-        client.trust_env = False
-        # What schemathesis' pytest plugin does around the tests it parametrizes.
-        try:
-            with ignore_hypothesis_output():
-                test(fuzzed=fuzzed, client=client)
-        except FailureGroup as exc:
-            raise as_reported_failure(exc) from None
-        except SkipTest as exc:
-            pytest.skip(str(exc))
+    # What schemathesis' pytest plugin does around the tests it parametrizes.
+    try:
+        with ignore_hypothesis_output():
+            test(fuzzed=fuzzed)
+    except FailureGroup as exc:
+        raise as_reported_failure(exc) from None
+    except SkipTest as exc:
+        pytest.skip(str(exc))
     for mark in (MissingPathParameters, InvalidHeadersExampleMark):
         assert not mark.get(test), mark.get(test)
