@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/python -m bulkgen_pipeline.cli.demo
 
 # Three pytest-xdist workers on two cores: some tests wait on servers and subprocesses, but each
-# worker also collects the whole suite (~20 CPU-s), and the API tests no longer wait on servers.
+# worker also collects the whole suite (~13 CPU-s), and the API tests no longer wait on servers.
 # How tests are shared out between them: pytest_xdist_make_scheduler in tests/conftest.py.
 # BULKGEN_TEST_CPU=FILE make test writes each test's CPU-seconds to FILE.
 test: $(STAMP)

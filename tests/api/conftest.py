@@ -34,7 +34,7 @@ from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 from bulkgen_pipeline.storage import open_object_store
 from bulkgen_pipeline.web.app import create_app
 
-from ..conftest import premigrated
+from ..conftest import premigrated, seed_dagster_storage
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 IN_PROCESS_URL = "http://127.0.0.1"
@@ -115,8 +115,7 @@ class ApiDeployment:
     def instance(self) -> dg.DagsterInstance:
         """A Dagster instance for the test, made on first use and closed with the deployment."""
         if self._instance is None:
-            self.dagster_dir.mkdir(exist_ok=True)
-            opened = dg.instance_for_test(temp_dir=str(self.dagster_dir))
+            opened = dg.instance_for_test(temp_dir=str(seed_dagster_storage(self.dagster_dir)))
             self._instance = self.stack.enter_context(opened)
         return self._instance
 

@@ -14,6 +14,17 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.control import SkipTest
+from schemathesis.core.failures import FailureGroup, as_reported_failure
+from schemathesis.core.transport import HTTP_METHODS_SCHEMA
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.generation.hypothesis.builder import (
+    InvalidHeadersExampleMark,
+    MissingPathParameters,
+)
+from schemathesis.generation.hypothesis.reporting import ignore_hypothesis_output
+from schemathesis.pytest._test_builder import build_operation_test
+from schemathesis.python._constants.orchestrator import make_constants_value_source
 from schemathesis.specs.openapi.checks import (
     allow_header_conformance,
     content_type_conformance,
@@ -47,15 +58,35 @@ CHECKS = [
 
 
 def _openapi_document() -> dict[str, Any]:
-    """The app's OpenAPI document, read at collection (schemathesis parametrizes from it) from
-    an app on an in-memory database; its home folder is removed at once."""
+    """The app's OpenAPI document, read at collection (its operations are the test's parameters)
+    from an app on an in-memory database; its home folder is removed at once."""
     with tempfile.TemporaryDirectory(prefix="bulkgen-openapi-") as folder:
         app = create_app(make_settings(Path(folder), "sqlite://"), webhooks=False)
         app.state.services.database.dispose()
         return app.openapi()
 
 
-schema = schemathesis.openapi.from_dict(_openapi_document())
+DOCUMENT = _openapi_document()
+# The operations with the most coverage cases (the preset body's: ~6,500 each, 30-45 CPU-s),
+# first, so that under pytest-xdist they start at once instead of ending the run.
+LONGEST = ("POST /api/presets", "PUT /api/presets/{preset_id}", "POST /api/schedules")
+# Every operation of the document, labelled as schemathesis labels them ("POST /api/presets"):
+# one test each, the longest first and the others in the document's order.
+OPERATIONS = sorted(
+    (
+        f"{method.upper()} {path}"
+        for path, item in DOCUMENT["paths"].items()
+        for method in item
+        if method in HTTP_METHODS_SCHEMA
+    ),
+    key=lambda label: LONGEST.index(label) if label in LONGEST else len(LONGEST),
+)
+assert set(LONGEST) <= set(OPERATIONS), "LONGEST names an operation the API no longer has"
+
+
+@pytest.fixture(scope="module")
+def schema() -> Any:
+    return schemathesis.openapi.from_dict(DOCUMENT)
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +138,9 @@ def _cron_names_no_date(value: Any) -> bool:
     return False
 
 
-@schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_server_error_and_every_answer_matches_the_schema(case, fuzzed):
+def _check(case: Any, fuzzed: tuple[Any, str]) -> None:
+    """One generated request (a coverage case, an example or a fuzzed one) and its checks."""
     app, api_key = fuzzed
     # JSON Schema 2020-12 counts 2.0 as the integer 2, and schemathesis sends it so; bulkgen's
     # counts and seeds are strict (5.0 is refused), a rule no JSON Schema can state. Such a
@@ -126,3 +157,33 @@ def test_no_server_error_and_every_answer_matches_the_schema(case, fuzzed):
         # answers a run id that is not a UUID ("delete") with 422 naming run_id, not 405.
         checks = [check for check in checks if check is not unsupported_method]
     case.call_and_validate(app=app, headers={"Authorization": f"Bearer {api_key}"}, checks=checks)
+
+
+@pytest.mark.parametrize("label", OPERATIONS, ids=OPERATIONS)
+def test_no_server_error_and_every_answer_matches_the_schema(
+    label: str, schema: Any, fuzzed: tuple[Any, str]
+) -> None:
+    """schemathesis' test of one operation: its coverage cases (for the preset bodies thousands,
+    ~4 CPU-s to make), its schema's examples and 25 fuzzed requests. Built here, when the test
+    runs, with the function `schema.parametrize()` builds it with; that decorator builds every
+    operation's test at collection, and every pytest-xdist worker collects every test, so each
+    worker made all 40 operations' cases (~12 CPU-s) for the one it ran."""
+    operation = schema.find_operation_by_label(label)
+    assert operation is not None, label
+    test = build_operation_test(
+        config=schema.config,
+        operation=operation,
+        test_func=_check,
+        given_kwargs={},
+        feedback=FeedbackSources(constants_value_source=make_constants_value_source(schema)),
+    )
+    # What schemathesis' pytest plugin does around the tests it parametrizes.
+    try:
+        with ignore_hypothesis_output():
+            test(fuzzed=fuzzed)
+    except FailureGroup as exc:
+        raise as_reported_failure(exc) from None
+    except SkipTest as exc:
+        pytest.skip(str(exc))
+    for mark in (MissingPathParameters, InvalidHeadersExampleMark):
+        assert not mark.get(test), mark.get(test)

@@ -9,6 +9,9 @@ import zipfile
 
 import pytest
 
+from ..conftest import premigrated
+from .conftest import deployment
+
 
 def finished(api, shop, count: int = 2) -> str:
     job_id = shop.start(shop.preset(generation_count=count)).json()["job_id"]
@@ -44,6 +47,20 @@ def test_tags_file_runs_and_the_listing_filters_by_them(sqlite_api):
     assert listed(shop, tag="spring-2027") == []
 
 
+@pytest.fixture(scope="module")
+def one_finished_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """The API on SQLite (as `sqlite_api`) with one merchant's finished run, shared by the
+    hostile-tags cases: each is refused, which changes nothing, and making a run (a Dagster
+    instance and a materialization) is most of such a test's ~1 CPU-s."""
+    folder = tmp_path_factory.mktemp("hostile-tags")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("BULKGEN_PROVIDERS", "local")
+        url = premigrated(request, f"sqlite:///{folder / 'bulkgen.db'}")
+        with deployment(folder, url) as deployed:
+            shop = deployed.merchant(credits=20)
+            yield shop, finished(deployed, shop, count=1)
+
+
 @pytest.mark.parametrize(
     ("tags", "field"),
     [
@@ -55,9 +72,8 @@ def test_tags_file_runs_and_the_listing_filters_by_them(sqlite_api):
         ("bags", "tags"),
     ],
 )
-def test_hostile_tags_are_refused_naming_the_field(sqlite_api, tags, field):
-    shop = sqlite_api.merchant(credits=20)
-    run = finished(sqlite_api, shop, count=1)
+def test_hostile_tags_are_refused_naming_the_field(one_finished_run, tags, field):
+    shop, run = one_finished_run
     answer = shop.client.put(f"/api/bulk-generation/runs/{run}/tags", json={"tags": tags})
     assert answer.status_code == 422, answer.text
     assert field in [p["field"] for p in answer.json()["problems"]]

@@ -26,7 +26,7 @@ from bulkgen_pipeline.runs.presets import create_preset
 from bulkgen_pipeline.runs.queueing import queue_preset_run
 from bulkgen_pipeline.storage import open_object_store
 
-from ..conftest import premigrated
+from ..conftest import premigrated, seed_dagster_storage
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -136,7 +136,7 @@ def scripted_calls():
 @pytest.fixture
 def local_deployment(tmp_path: Path, request: pytest.FixtureRequest):
     """SQLite (a copy of the session's migrated one), a local folder and a test instance."""
-    (tmp_path / "dagster").mkdir()
     url = premigrated(request, f"sqlite:///{tmp_path / 'bulkgen.db'}")
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+    dagster_dir = seed_dagster_storage(tmp_path / "dagster")
+    with dg.instance_for_test(temp_dir=str(dagster_dir)) as instance:
         yield Deployment(url, str(tmp_path / "storage"), instance)

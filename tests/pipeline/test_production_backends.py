@@ -13,14 +13,15 @@ import pytest
 from bulkgen_pipeline import db
 from bulkgen_pipeline.domain.layout import RunLayout
 
+from ..conftest import seed_dagster_storage
 from .conftest import Deployment, ScriptedImages
 
 
 @pytest.fixture
 def production_deployment(tmp_path, postgres_url, s3_bucket, s3_server, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
-    (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+    dagster_dir = seed_dagster_storage(tmp_path / "dagster")
+    with dg.instance_for_test(temp_dir=str(dagster_dir)) as instance:
         yield Deployment(postgres_url, s3_bucket, instance)
 
 

@@ -28,7 +28,7 @@ from bulkgen_pipeline.runs.schedules import create_schedule, start_due
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 from bulkgen_pipeline.sensors.schedules import scheduled_starts
 
-from ..conftest import premigrated
+from ..conftest import premigrated, seed_dagster_storage
 from .conftest import Deployment
 
 HOOK = "https://hooks.example.com/bulkgen"
@@ -43,8 +43,8 @@ def deployment(tmp_path: Path, database_url: str, request, monkeypatch):
     monkeypatch.setenv("BULKGEN_WEBHOOK_ALLOW_PRIVATE", "true")  # the sensor reads the env
     url = premigrated(request, database_url)
     db.shared_database(url).upgrade()
-    (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+    dagster_dir = seed_dagster_storage(tmp_path / "dagster")
+    with dg.instance_for_test(temp_dir=str(dagster_dir)) as instance:
         yield Deployment(url, str(tmp_path / "storage"), instance)
 
 
