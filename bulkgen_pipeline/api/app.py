@@ -17,7 +17,7 @@ from ..config import Settings
 from ..storage import open_object_store
 from . import errors
 from .deps import Services
-from .limits import RequestBodyLimit
+from .limits import RequestBodyLimit, document_body_limit
 from .routes_account import router as account_router
 from .routes_campaigns import router as campaigns_router
 from .routes_models import router as models_router
@@ -89,6 +89,7 @@ def create_api(
         account_router,
     ):
         app.include_router(router)
+    document_body_limit(app)
     if extend is not None:
         extend(app)  # the merchants' console at / (web/app.py)
     # Added last, so it is outside every other middleware (one reads the session's user).

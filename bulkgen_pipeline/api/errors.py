@@ -41,7 +41,6 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         402: "Not enough credits (`needed`, `available`)",
         404: "Not found, or not yours",
         409: "Conflicts with the job's state or an earlier Idempotency-Key",
-        413: "Request body over 1 MiB",
         422: "Invalid input; `problems` names each field",
         429: "Too many active jobs; see Retry-After",
         503: "A dependency is unavailable",

@@ -14,6 +14,32 @@ from ..domain.json_input import MAX_DOCUMENT_BYTES, load_json_document
 
 Scope = dict[str, Any]
 
+BODY_METHODS = ("POST", "PUT", "PATCH")
+TOO_LARGE_DESCRIPTION = "Request body over 1 MiB"
+
+
+def document_body_limit(app: Any) -> None:
+    """List 413 in the OpenAPI answers of every POST, PUT and PATCH: RequestBodyLimit may
+    refuse any of them, so the schema says so from here rather than route by route (a route
+    that forgot it contradicted its own schema whenever a client sent too much)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        too_large = {
+            "description": TOO_LARGE_DESCRIPTION,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method.upper() in BODY_METHODS:
+                    operation.setdefault("responses", {}).setdefault("413", too_large)
+        return schema
+
+    app.openapi = openapi
+
 
 def _response(status: int, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     payload = json.dumps(body).encode()
@@ -34,7 +60,7 @@ class RequestBodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -45,7 +45,7 @@ def preset_out(preset: db.PresetView) -> PresetOut:
     )
 
 
-@router.post("/api/presets", status_code=201, response_model=PresetOut, responses=responses(413))
+@router.post("/api/presets", status_code=201, response_model=PresetOut, responses=responses())
 def create(user: UserDep, services: ServicesDep, body: PresetBody = PRESET_BODY) -> PresetOut:
     preset_id = create_preset(services.database, user.id, body.root)
     return preset_out(presets.get_preset(services.database, user.id, preset_id))
@@ -61,7 +61,7 @@ def get(preset_id: uuid.UUID, user: UserDep, services: ServicesDep) -> PresetOut
     return preset_out(presets.get_preset(services.database, user.id, str(preset_id)))
 
 
-@router.put("/api/presets/{preset_id}", response_model=PresetOut, responses=responses(404, 413))
+@router.put("/api/presets/{preset_id}", response_model=PresetOut, responses=responses(404))
 def replace(
     preset_id: uuid.UUID, user: UserDep, services: ServicesDep, body: PresetBody = PRESET_BODY
 ) -> PresetOut:

@@ -87,7 +87,7 @@ def _idempotency(key: str | None, path: str, body: Any) -> Idempotency | None:
     "/api/bulk-generation/start",
     status_code=202,
     response_model=StartResponse,
-    responses=responses(402, 404, 409, 413, 429),
+    responses=responses(402, 404, 409, 429),
     summary="Queue a bulk run of one of your presets",
 )
 def start(
@@ -182,7 +182,7 @@ def preview(body: PreviewRequest, user: UserDep, services: ServicesDep) -> Previ
     "/api/batches",
     status_code=202,
     response_model=StartResponse,
-    responses=responses(402, 409, 413, 429),
+    responses=responses(402, 409, 429),
     summary="Queue an explicit prompt list, or one prompt in variations mode",
 )
 def start_batch(
