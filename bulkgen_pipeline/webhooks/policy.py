@@ -19,8 +19,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-import httpx
-
 MAX_URL_LENGTH = 2048
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -88,6 +86,10 @@ def check_webhook_url(url: str, *, allow_private: bool) -> str:
     if not url.isprintable() or any(c.isspace() for c in url):
         # Parsers disagree on what to strip; refuse instead of guessing which host is meant.
         raise WebhookUrlRejected("must not contain spaces or control characters")
+    # Imported here: httpx loads pygments for its command line (0.13 s), which every `bulkgen`
+    # command that queues a run would pay, though only the webhook sender uses the client.
+    import httpx
+
     try:
         # The parser of the client that will send the request, so both agree on the host.
         parts = httpx.URL(url)
