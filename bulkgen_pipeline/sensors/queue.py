@@ -58,10 +58,13 @@ def run_tags(job: JobRow | JobView) -> dict[str, str]:
 def per_merchant_limit(instance: dg.DagsterInstance) -> int | None:
     """The run queue's limit on one merchant's runs (deploy/dagster.yaml's user_id limit);
     None when the instance has none."""
-    coordinator = instance.run_coordinator
-    if not isinstance(coordinator, QueuedRunCoordinator):
+    if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
         return None
-    for rule in coordinator.get_run_queue_config().tag_concurrency_limits:
+    # The instance's view, which merges dagster.yaml's `concurrency.runs` section (where
+    # deploy/dagster.yaml sets the limit) with the run coordinator's own config; the
+    # coordinator's alone holds only the latter, and so read no limit in production.
+    run_queue = instance.get_concurrency_config().run_queue_config
+    for rule in run_queue.tag_concurrency_limits if run_queue else ():
         if rule.get("key") == MERCHANT_TAG:
             return int(rule["limit"])
     return None

@@ -17,6 +17,7 @@ from bulkgen_pipeline.definitions import build_definitions
 from bulkgen_pipeline.domain.requests import request_from_snapshot
 from bulkgen_pipeline.resources.database import DatabaseResource
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
+from tests.production_limits import production_run_queue
 
 from ..conftest import premigrated
 from ..pipeline.conftest import ScriptedImages
@@ -227,17 +228,7 @@ def test_a_campaign_s_backlog_never_holds_back_another_merchant_s_run(api, tmp_p
     started = start(shop, [{"preset_id": preset}] * 200)
     assert started.status_code == 202, started.text
     later = other.start(other.preset(generation_count=1)).json()["job_id"]
-    limited = {
-        "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
-            "config": {
-                "tag_concurrency_limits": [
-                    {"key": "user_id", "value": {"applyLimitPerUniqueValue": True}, "limit": 3}
-                ]
-            },
-        }
-    }
+    limited = production_run_queue()
     job_def = build_definitions().resolve_job_def("bulk_generation")
     (tmp_path / "limited").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "limited"), overrides=limited) as instance:

@@ -25,6 +25,7 @@ from bulkgen_pipeline.sensors.failures import (
     unexpected_step_error,
 )
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
+from tests.production_limits import production_run_queue
 
 from .conftest import ScriptedImages
 
@@ -345,17 +346,7 @@ def test_a_high_priority_job_is_handed_over_first_within_the_merchant_s_run_limi
         d.database, user_id=shop, preset_id=preset, count=1, priority=Priority.HIGH
     ).job_id
     later = queue_preset_run(d.database, user_id=other, preset_id=other_preset, count=1)
-    limited = {
-        "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
-            "config": {
-                "tag_concurrency_limits": [
-                    {"key": "user_id", "value": {"applyLimitPerUniqueValue": True}, "limit": 3}
-                ]
-            },
-        }
-    }
+    limited = production_run_queue()
     job_def = build_definitions().resolve_job_def("bulk_generation")
     with dg.instance_for_test(temp_dir=str(tmp_path), overrides=limited) as instance:
 
