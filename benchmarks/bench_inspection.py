@@ -57,51 +57,43 @@ def run_threshold_measurements() -> list[dict]:
                 assert measure is not None
                 (shown if asked == painted else other).append(measure.delta_e)
 
-    def pct(values: list[float], q: float) -> float:
+    def row(measure: str, values: list[float], *, below: bool, limit: float) -> dict:
+        """One measure's spread; `below`: the values should sit at or below the threshold, so
+        the 99th percentile is shown (else the 1st)."""
         ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        q = 0.99 if below else 0.01
+        return {
+            "measure": measure,
+            "pairs": len(values),
+            "min": round(ordered[0], 2),
+            "p99 / p1": round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2),
+            "max": round(ordered[-1], 2),
+            "threshold": f"{'<=' if below else '>'} {limit:g}",
+        }
 
     return [
-        {
-            "measure": "pHash bits, same picture (resized, JPEG/WebP, noise, blur)",
-            "pairs": len(same),
-            "min": min(same),
-            "p99 / p1": pct(same, 0.99),
-            "max": max(same),
-            "threshold": f"<= {DEFAULT_THRESHOLD}",
-        },
-        {
-            "measure": "pHash bits, distinct scenes",
-            "pairs": len(distinct_scenes),
-            "min": min(distinct_scenes),
-            "p99 / p1": pct(distinct_scenes, 0.01),
-            "max": max(distinct_scenes),
-            "threshold": f"> {DEFAULT_THRESHOLD}",
-        },
-        {
-            "measure": "pHash bits, distinct previews of one run (4 runs x 50)",
-            "pairs": len(distinct_previews),
-            "min": min(distinct_previews),
-            "p99 / p1": pct(distinct_previews, 0.01),
-            "max": max(distinct_previews),
-            "threshold": f"> {DEFAULT_THRESHOLD}",
-        },
-        {
-            "measure": "CIEDE2000, the colour asked for painted (JPEG q60)",
-            "pairs": len(shown),
-            "min": round(min(shown), 2),
-            "p99 / p1": round(pct(shown, 0.99), 2),
-            "max": round(max(shown), 2),
-            "threshold": f"<= {ADHERENT_DELTA_E:g}",
-        },
-        {
-            "measure": "CIEDE2000, another palette colour painted",
-            "pairs": len(other),
-            "min": round(min(other), 2),
-            "p99 / p1": round(pct(other, 0.01), 2),
-            "max": round(max(other), 2),
-            "threshold": f"> {ADHERENT_DELTA_E:g}",
-        },
+        row(
+            "pHash bits, same picture (resized, JPEG/WebP, noise, blur)",
+            same,
+            below=True,
+            limit=DEFAULT_THRESHOLD,
+        ),
+        row("pHash bits, distinct scenes", distinct_scenes, below=False, limit=DEFAULT_THRESHOLD),
+        row(
+            "pHash bits, distinct previews of one run (4 runs x 50)",
+            distinct_previews,
+            below=False,
+            limit=DEFAULT_THRESHOLD,
+        ),
+        row(
+            "CIEDE2000, the colour asked for painted (JPEG q60)",
+            shown,
+            below=True,
+            limit=ADHERENT_DELTA_E,
+        ),
+        row(
+            "CIEDE2000, another palette colour painted", other, below=False, limit=ADHERENT_DELTA_E
+        ),
     ]
 
 
