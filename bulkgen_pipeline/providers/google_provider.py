@@ -13,6 +13,8 @@ import httpx
 from google import genai
 from google.genai import errors, types
 
+from bulkgen_pipeline.tls import shared_ssl_context
+
 from .base import (
     ImageRequest,
     ImageResult,
@@ -47,7 +49,9 @@ class GoogleProvider:
         self.model = model
         # Our own httpx client: the SDK would otherwise pick httpx2 when installed, and we want
         # one known set of transport exceptions to classify.
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_seconds, connect=10.0))
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout_seconds, connect=10.0), verify=shared_ssl_context()
+        )
         self._client = genai.Client(
             vertexai=False,  # never let GOOGLE_GENAI_USE_VERTEXAI flip us to another API
             api_key=api_key,
@@ -57,6 +61,9 @@ class GoogleProvider:
                 # One attempt only: the router owns retries, failover and the breaker.
                 retry_options=types.HttpRetryOptions(attempts=1),
                 httpx_client=self._http,
+                # The SDK builds an async client and a websocket context as well, each with a
+                # context of its own unless handed one (`ssl` is the websockets' name for it).
+                async_client_args={"verify": shared_ssl_context(), "ssl": shared_ssl_context()},
             ),
         )
 

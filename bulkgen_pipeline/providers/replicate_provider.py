@@ -23,6 +23,8 @@ import replicate
 from replicate.exceptions import ReplicateError
 from replicate.helpers import FileOutput, transform_output
 
+from bulkgen_pipeline.tls import shared_ssl_context
+
 from .base import (
     ImageRequest,
     ImageResult,
@@ -119,7 +121,7 @@ class ReplicateProvider:
             api_token=api_token,
             base_url=base_url,
             timeout=httpx.Timeout(min(30.0, timeout_seconds), connect=min(5.0, timeout_seconds)),
-            transport=_StatusTransport(),
+            transport=_StatusTransport(verify=shared_ssl_context()),
         )
         # The SDK builds its httpx client lazily without a lock; build it now, on one thread,
         # so concurrent first calls cannot race to create (and leak) several.

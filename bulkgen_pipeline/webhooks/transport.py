@@ -15,6 +15,7 @@ import typing
 import httpcore
 import httpx
 
+from bulkgen_pipeline.tls import shared_ssl_context
 from bulkgen_pipeline.webhooks import policy
 
 # The Standard Webhooks spec suggests 15-30 s; the sender waits for one receiver at a time per
@@ -69,14 +70,14 @@ class PublicOnlyTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool that dials public addresses only."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(verify=shared_ssl_context())
         # httpx builds its pool without a way to pass a network backend; replace the pool (a
         # test sends through this transport, so a change in httpx shows up there).
         if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
             raise RuntimeError("this httpx version does not keep a ConnectionPool in _pool")
         self._pool.close()
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=shared_ssl_context(),
             max_connections=20,
             keepalive_expiry=5.0,
             network_backend=PublicOnlyBackend(),
@@ -85,7 +86,9 @@ class PublicOnlyTransport(httpx.HTTPTransport):
 
 def webhook_client(*, allow_private: bool) -> httpx.Client:
     """The client the sender uses; close it when done."""
-    transport = httpx.HTTPTransport() if allow_private else PublicOnlyTransport()
+    transport = (
+        httpx.HTTPTransport(verify=shared_ssl_context()) if allow_private else PublicOnlyTransport()
+    )
     return httpx.Client(
         transport=transport,
         timeout=REQUEST_TIMEOUT,

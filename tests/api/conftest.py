@@ -32,6 +32,7 @@ from bulkgen_pipeline.resources.images import ImageGenerationResource
 from bulkgen_pipeline.resources.object_store import ObjectStoreResource
 from bulkgen_pipeline.sensors.queue import queued_bulk_jobs
 from bulkgen_pipeline.storage import open_object_store
+from bulkgen_pipeline.tls import shared_ssl_context
 from bulkgen_pipeline.web.app import create_app
 
 from ..conftest import premigrated, seed_dagster_storage
@@ -137,7 +138,9 @@ class ApiDeployment:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         client: httpx.Client
         if self.portal is None:
-            client = httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+            client = httpx.Client(
+                base_url=self.base_url, headers=headers, timeout=30, verify=shared_ssl_context()
+            )
         else:
             # The same calls as httpx.Client's; typed as one for the tests' helpers.
             client = InProcessClient(self.app, self.portal, headers)  # type: ignore[assignment]
