@@ -30,7 +30,25 @@ ONE_WORKER_MODULES = frozenset(
 )
 
 
+# Temporary files (pytest's tmp_path, every tempfile.mkdtemp of the tests and of the processes
+# they start) go to RAM when /dev/shm has room, unless TMPDIR says where: SQLite and Dagster
+# commit thousands of times in a run, and each commit's fsync costs ~0.3 ms on this disk
+# against ~0.02 on tmpfs.
+RAM_TMPDIR = Path("/dev/shm")
+RAM_TMPDIR_LEAST_FREE = 4 * 2**30
+
+
+def _temporary_files_in_ram() -> None:
+    if "TMPDIR" in os.environ or not os.access(RAM_TMPDIR, os.W_OK):
+        return
+    if shutil.disk_usage(RAM_TMPDIR).free < RAM_TMPDIR_LEAST_FREE:
+        return
+    os.environ["TMPDIR"] = str(RAM_TMPDIR)  # the processes the tests start inherit it
+    tempfile.tempdir = None  # gettempdir() chooses again, now from TMPDIR
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _temporary_files_in_ram()
     config.addinivalue_line(
         "markers",
         "served: the API/console deployment fixtures serve the app with uvicorn on 127.0.0.1 "

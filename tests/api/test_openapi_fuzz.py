@@ -24,6 +24,7 @@ from schemathesis.generation.hypothesis.builder import (
 )
 from schemathesis.generation.hypothesis.reporting import ignore_hypothesis_output
 from schemathesis.pytest._test_builder import build_operation_test
+from schemathesis.python import asgi
 from schemathesis.python._constants.orchestrator import make_constants_value_source
 from schemathesis.specs.openapi.checks import (
     allow_header_conformance,
@@ -91,15 +92,19 @@ def schema() -> Any:
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    """The app the generated requests go to (in-process, over ASGI) on a fresh SQLite database
-    in pytest's temp dir, and the API key of a merchant with credits enough that a valid start
-    is never refused for want of them."""
+    """schemathesis' in-process client (over ASGI) of the app the generated requests go to, on a
+    fresh SQLite database in pytest's temp dir, and the API key of a merchant with credits
+    enough that a valid start is never refused for want of them. One client serves every case,
+    and it reads no proxy settings from the environment (requests otherwise scans the
+    environment for them on each request)."""
     folder = tmp_path_factory.mktemp("fuzz")
     app = create_app(make_settings(folder, f"sqlite:///{folder / 'bulkgen.db'}"), webhooks=False)
     database = app.state.services.database
     with database.session() as session:
         api_key = db.create_user(session, "Fuzzer", 10**9).api_key
-    yield app, api_key
+    with asgi.get_client(app) as client:
+        client.trust_env = False
+        yield client, api_key
     database.dispose()
 
 
@@ -141,7 +146,7 @@ def _cron_names_no_date(value: Any) -> bool:
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def _check(case: Any, fuzzed: tuple[Any, str]) -> None:
     """One generated request (a coverage case, an example or a fuzzed one) and its checks."""
-    app, api_key = fuzzed
+    client, api_key = fuzzed
     # JSON Schema 2020-12 counts 2.0 as the integer 2, and schemathesis sends it so; bulkgen's
     # counts and seeds are strict (5.0 is refused), a rule no JSON Schema can state. Such a
     # body is still checked for everything else. Likewise a model choice: which models (and
@@ -156,7 +161,9 @@ def _check(case: Any, fuzzed: tuple[Any, str]) -> None:
         # The issue's path for bulk delete has the shape of /runs/{run_id}, whose DELETE
         # answers a run id that is not a UUID ("delete") with 422 naming run_id, not 405.
         checks = [check for check in checks if check is not unsupported_method]
-    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {api_key}"}, checks=checks)
+    case.call_and_validate(
+        session=client, headers={"Authorization": f"Bearer {api_key}"}, checks=checks
+    )
 
 
 @pytest.mark.parametrize("label", OPERATIONS, ids=OPERATIONS)
