@@ -357,8 +357,8 @@ _shared_lock = threading.Lock()
 
 def shared_router(env: Mapping[str, str], registry: ProviderRegistry | None = None) -> ImageRouter:
     """The router of the provider settings in `env`, built once per process and shared: its
-    limits hold for every run here, and building one creates every provider's SDK client (an
-    SSL context each, ~20 ms of CPU), which a start request's preflight would otherwise pay.
+    limits hold for every run here, and building one creates every provider's SDK client,
+    which a start request's preflight would otherwise pay.
 
     Two environments share a router when every variable the registry's settings read is the
     same (default registry: `PROVIDERS`), so a new provider's variables count with no change
