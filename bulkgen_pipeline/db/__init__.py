@@ -38,6 +38,7 @@ from bulkgen_pipeline.db.jobs import (
     queue_bulk_job,
     queued_jobs,
     run_folder,
+    runs_of_mode,
 )
 from bulkgen_pipeline.db.leases import renew_lease, stranded_jobs
 from bulkgen_pipeline.db.ledger import LedgerEntry, credit_invariant_violations, ledger_entries
@@ -134,6 +135,7 @@ __all__ = [
     "query_of",
     "queue_bulk_job",
     "queued_jobs",
+    "runs_of_mode",
     "record_item",
     "refresh_progress",
     "request_cancel",

@@ -24,7 +24,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import dagster as dg
 from dagster._utils import send_interrupt
@@ -51,15 +50,17 @@ def termination_check(
     at 8 at once asked the run storage 50 times within a few seconds. A terminate is then seen
     by the next image to start within `every` seconds, as the watch sees it."""
     lock = threading.Lock()
-    answer: dict[str, Any] = {"at": None, "requested": False}
+    asked_at: float | None = None
+    answer = False
 
     def requested() -> bool:
+        nonlocal asked_at, answer
         with lock:
             now = time.monotonic()
-            if not answer["requested"] and (answer["at"] is None or now - answer["at"] >= every):
-                answer["requested"] = termination_requested(instance, dagster_run_id)
-                answer["at"] = now
-            return answer["requested"]
+            if not answer and (asked_at is None or now - asked_at >= every):
+                answer = termination_requested(instance, dagster_run_id)
+                asked_at = now
+            return answer
 
     return requested
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import db
-from ..db import jobs as db_jobs
 from .errors import NotFound
 
 
@@ -26,7 +25,7 @@ def require_same_mode(
     if not wanted:
         return
     with database.session(readonly=True) as session:
-        other_mode = set(db_jobs.runs_of_mode(session, user_id, wanted, test=test))
+        other_mode = set(db.runs_of_mode(session, user_id, wanted, test=test))
     for run_id in wanted:  # the first named, as the loop over reads did
         if run_id in other_mode:
             raise NotFound(f"job '{run_id}' does not exist")
